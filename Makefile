@@ -1,0 +1,66 @@
+# deeprelax: build the book (make book) and run the tests (make test).
+#   make book                         CPU-fast chapters, HTML in _build/html
+#   make book PRESET=paper DEVICE=cuda   the paper's settings on a GPU
+#   make test                         unit tests + book build (-W) + nbval on every chapter
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+PRESET ?= fast
+DEVICE ?= cpu
+JOBS ?= 2
+BIN := $(VENV)/bin
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+CHAPTERS := $(patsubst notebooks/%.ipynb,book/chapters/%.ipynb,$(NOTEBOOKS))
+SOURCES := $(wildcard deeprelax/*.py) $(wildcard results/*)
+MATHJAX := book/_vendor/mathjax/tex-chtml.js
+CONFIG := book/chapters/.config-$(PRESET)-$(DEVICE)
+export DEEPRELAX_PROGRESS ?= 0
+export MPLBACKEND := Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: book test env chapters unit nbval clean
+.DELETE_ON_ERROR:
+
+env: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[book,test]'
+	@touch $@
+
+$(MATHJAX):
+	bash scripts/vendor_mathjax.sh book/_vendor/mathjax
+
+$(CONFIG):
+	@mkdir -p book/chapters && rm -f book/chapters/.config-* && touch $@
+
+book/chapters/%.ipynb: notebooks/%.ipynb $(SOURCES) $(CONFIG) $(VENV)/.installed
+	@echo "executing $< (preset=$(PRESET), device=$(DEVICE))"
+	$(BIN)/papermill --no-progress-bar --log-level WARNING -k python3 \
+	  -p preset $(PRESET) -p device $(DEVICE) $< $@
+
+chapters: $(CHAPTERS)
+
+book: env $(MATHJAX)
+	$(MAKE) --no-print-directory -j$(JOBS) chapters
+	$(BIN)/jupyter-book build book --config $(CURDIR)/_config.yml --toc $(CURDIR)/book/_toc.yml \
+	  --path-output . -W -n --keep-going --quiet
+	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
+
+unit: env
+	$(BIN)/python -m pytest -n $(JOBS) tests
+
+nbval: book
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(CHAPTERS)
+
+test: env
+	$(BIN)/python -m pytest -n $(JOBS) tests
+	$(MAKE) --no-print-directory book
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(CHAPTERS)
+	$(BIN)/python -m pytest tests/test_book.py --built-book _build/html
+
+clean:
+	rm -rf _build book/chapters book/_vendor

@@ -1,0 +1,77 @@
+"""Result files: atomic JSON writes and provenance (seeds, versions, git sha, device)."""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .data import REPO_ROOT
+
+RESULTS_DIR = REPO_ROOT / "results"
+
+
+def git_sha() -> str:
+    """The repository's commit (with '-dirty' if the tree has changes), or 'unknown'."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, text=True,
+                             capture_output=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=REPO_ROOT, text=True, capture_output=True,
+                               timeout=10).stdout.strip()
+        return (sha + ("-dirty" if dirty else "")) if sha else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def device_name(device: str = "cpu") -> str:
+    """Human-readable name of the compute device (GPU model or CPU)."""
+    if str(device).startswith("cuda"):
+        import torch
+        return torch.cuda.get_device_name(torch.device(device))
+    return platform.processor() or platform.machine() or "cpu"
+
+
+def provenance(device: str = "cpu", **extra: Any) -> dict[str, Any]:
+    """Versions, git sha, device and time stamp to store beside every result."""
+    import numpy
+    versions = {"python": platform.python_version(), "numpy": numpy.__version__}
+    try:
+        import torch
+        versions["torch"] = torch.__version__
+    except ImportError:
+        pass
+    from . import __version__
+    versions["deeprelax"] = __version__
+    return {"git_sha": git_sha(), "versions": versions, "device": str(device),
+            "device_name": device_name(device), "host": platform.node(),
+            "time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            **extra}
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Write JSON atomically (temporary file in the same folder, fsync, rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(obj, fh, indent=1, sort_keys=False, allow_nan=True)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Read a JSON result file."""
+    with open(path) as fh:
+        return json.load(fh)
