@@ -16,7 +16,6 @@ SOURCES := $(wildcard deeprelax/*.py) $(wildcard results/*)
 MATHJAX := book/_vendor/mathjax/tex-chtml.js
 CONFIG := book/chapters/.config-$(PRESET)-$(DEVICE)
 export DEEPRELAX_PROGRESS ?= 0
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: book test env chapters unit nbval clean

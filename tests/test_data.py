@@ -1,0 +1,75 @@
+"""Dataset location, md5 verification and the error paths of deeprelax.data."""
+import gzip
+import shutil
+
+import numpy as np
+import pytest
+
+from deeprelax import data
+from deeprelax.data import DataError
+
+
+def test_mnist_from_shared_data():
+    m = data.load_mnist()
+    assert m.train_images.shape == (60000, 28, 28) and m.train_images.dtype == np.uint8
+    assert m.test_images.shape == (10000, 28, 28)
+    assert set(np.unique(m.train_labels)) == set(range(10))
+    # known facts of the standard release: label counts of the test set
+    assert np.bincount(m.test_labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958,
+                                                   1028, 974, 1009]
+
+
+def test_env_var_is_used(monkeypatch, tmp_path):
+    monkeypatch.setenv(data.ENV_VAR, str(tmp_path))
+    assert data.data_root() == tmp_path
+    with pytest.raises(DataError, match="(?s)MNIST could not be loaded.*mnist/"):
+        data.load_mnist()
+
+
+def test_missing_root_says_what_to_do(tmp_path):
+    with pytest.raises(DataError, match="does not exist.*DEEPRELAX_DATA"):
+        data.load_mnist(tmp_path / "nowhere")
+
+
+def _copy_mnist(dst):
+    src = data.data_root() / "mnist"
+    shutil.copytree(src, dst / "mnist")
+    return dst / "mnist"
+
+
+def test_corrupt_file_is_rejected(tmp_path):
+    folder = _copy_mnist(tmp_path)
+    target = folder / "t10k-labels-idx1-ubyte.gz"
+    raw = bytearray(gzip.decompress(target.read_bytes()))
+    raw[100] ^= 1                                   # flip one bit of one label
+    target.chmod(0o644)
+    target.write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(DataError, match="checksum mismatch for t10k-labels-idx1-ubyte"):
+        data.load_mnist(tmp_path)
+
+
+def test_truncated_gzip_is_rejected(tmp_path):
+    folder = _copy_mnist(tmp_path)
+    target = folder / "train-labels-idx1-ubyte.gz"
+    target.chmod(0o644)
+    target.write_bytes(target.read_bytes()[:1000])
+    with pytest.raises(DataError, match="not a valid gzip file"):
+        data.load_mnist(tmp_path)
+
+
+def test_decompressed_files_are_accepted(tmp_path):
+    folder = _copy_mnist(tmp_path)
+    for gz in folder.glob("*.gz"):
+        (folder / gz.stem).write_bytes(gzip.decompress(gz.read_bytes()))
+        gz.chmod(0o644)
+        gz.unlink()
+    assert data.load_mnist(tmp_path).test_labels.shape == (10000,)
+
+
+def test_parse_idx_rejects_garbage():
+    with pytest.raises(DataError, match="not an IDX"):
+        data.parse_idx(b"\x01\x02\x03\x04")
+    header = b"\x00\x00\x08\x01" + (5).to_bytes(4, "big")
+    assert data.parse_idx(header + bytes(range(5))).tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(DataError, match="header says"):
+        data.parse_idx(header + bytes(3))
