@@ -73,3 +73,14 @@ def test_parse_idx_rejects_garbage():
     assert data.parse_idx(header + bytes(range(5))).tolist() == [0, 1, 2, 3, 4]
     with pytest.raises(DataError, match="header says"):
         data.parse_idx(header + bytes(3))
+
+
+def test_failed_download_gives_one_clear_error(monkeypatch, tmp_path):
+    import torchvision.datasets
+
+    def offline(*args, **kwargs):
+        raise OSError("Temporary failure in name resolution")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
+    with pytest.raises(DataError, match="MNIST download into .* failed.*name resolution"):
+        data.load_mnist(tmp_path, download=True)
