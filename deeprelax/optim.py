@@ -1,0 +1,397 @@
+"""The paper's training algorithms (Sec. 7) as closure-based ``torch.optim`` optimizers.
+
+Every optimizer here calls ``closure()`` ``L`` times per :meth:`step` (``L`` = back-props per
+weight update, Remark 22); the closure must draw a *fresh* minibatch, zero the gradients,
+compute the loss, call ``backward()`` and return the loss::
+
+    opt = EntropySGD(model.parameters(), lr=1.0, gamma=1e4, outer="lua", momentum=0.0,
+                     inner_momentum=0.9)
+    def closure():
+        xb, yb = next(batches)
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xb), yb)
+        loss.backward()
+        return loss
+    for _ in range(n_updates):
+        opt.step(closure)          # L gradient evaluations, one update of x
+
+Algorithms (x: the weights; y: the inner variable; γ: the paper's γ, i.e. the time of
+the PDE, so the inner coupling is (y − x)/γ and HEAT's perturbation variance is γ):
+
+- :class:`EntropySGD`: eqs. (32)–(33) with the exponential average ⟨y⟩ (Sec. 7.1);
+- :class:`HJ`: non-viscous HJ (Sec. 7.2), the last inner iterate and no noise; with
+  ``form="remark21"`` the equivalent system (34) of Remark 21;
+- :class:`HEAT`: eq. (35), the average of L gradients at Gaussian perturbations (Sec. 7.3);
+- :class:`NesterovSGD`: the SGD baseline, eq. (7) with Nesterov momentum.
+
+Common options: Nesterov momentum δ on the *outer* update (Sec. 7.4; ``momentum``), and
+scoping γ_k = γ₀(1 − γ₁)^k with k the number of outer steps, i.e. the paper's exponent
+k/L counted in inner steps (Sec. 7.5; ``gamma``, ``gamma_decay``).
+
+Two semantics for the outer step of Entropy-SGD/HJ (``outer``):
+
+- ``"local-entropy"`` (the paper, eq. (33)): x ← x − η γ⁻¹ (x − ⟨y⟩), the gradient of the
+  local entropy f_γ by Lemma 1;
+- ``"lua"`` (the authors' code): x ← x − η (x − ⟨y⟩), no γ⁻¹, so η is of order 1. Their
+  code also puts Nesterov momentum on the *inner* steps (``inner_momentum``, reset every
+  outer step) and none on the outer one; the notes of this project record that outer
+  Nesterov 0.9 with η = 1 diverges. Both are only choices of η and δ: with ``outer="lua"``
+  the update equals the paper's with η_paper = η γ_k.
+
+Hyper-parameters ``lr`` may be a Python float or a 0-dim tensor (so that a CUDA graph can
+capture a step and the caller changes the tensor in place); every other per-step quantity
+(γ_k, the step count) lives in device tensors, so a step never synchronises with the host.
+Random draws go through ``noise(tensors) -> list of standard normals`` (default
+``torch.randn`` with ``generator``), which the multi-seed engine replaces by a per-seed
+counter-based stream.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Iterable
+
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+
+from .params import ParamError
+
+NoiseFn = Callable[[list[Tensor]], list[Tensor]]
+
+ALGORITHMS = ("entropy-sgd", "heat", "hj", "sgd")
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ParamError(msg)
+
+
+def _lr_ok(lr) -> bool:
+    if isinstance(lr, Tensor):
+        return lr.numel() == 1
+    return isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr >= 0
+
+
+def _scaled_sub_(xs: list[Tensor], ds: list[Tensor], lr) -> None:
+    """xs ← xs − lr·ds for a float or 0-dim tensor lr (in place; ds may be overwritten)."""
+    if isinstance(lr, Tensor):
+        torch._foreach_mul_(ds, lr)
+        torch._foreach_sub_(xs, ds)
+    else:
+        torch._foreach_add_(xs, ds, alpha=-float(lr))
+
+
+def _nesterov_(bufs: list[Tensor], ds: list[Tensor], delta: float) -> list[Tensor]:
+    """Nesterov momentum (PyTorch form): v ← δv + d; returns d + δv (Sec. 7.4)."""
+    torch._foreach_mul_(bufs, delta)
+    torch._foreach_add_(bufs, ds)
+    return torch._foreach_add(ds, bufs, alpha=delta)
+
+
+class _Relaxation(Optimizer):
+    """Shared machinery: closure calls, outer Nesterov step, γ scoping (Sec. 7.4–7.5).
+
+    γ_k and the step count are float64 device tensors (exact scoping; 0-dim tensors do
+    not change the dtype of the float32 updates they multiply).
+    """
+
+    name = "?"
+
+    def __init__(self, params, defaults: dict, L: int, noise: NoiseFn | None,
+                 generator: torch.Generator | None):
+        _check(isinstance(L, int) and not isinstance(L, bool) and L >= 1,
+               f"L (back-props per update, Remark 22) must be an integer >= 1, got {L!r}")
+        _check(_lr_ok(defaults.get("lr")),
+               f"lr must be a number >= 0 or a 0-dim tensor, got {defaults.get('lr')!r}")
+        mom = defaults.get("momentum", 0.0)
+        _check(0.0 <= mom < 1.0, f"momentum (Nesterov delta) must lie in [0, 1), got {mom!r}")
+        _check(defaults.get("weight_decay", 0.0) >= 0,
+               f"weight_decay must be >= 0, got {defaults.get('weight_decay')!r}")
+        if "gamma" in defaults:
+            g = defaults["gamma"]
+            _check(isinstance(g, (int, float)) and g > 0 and math.isfinite(g),
+                   f"gamma (the PDE time; coupling 1/gamma) must be a finite number > 0, "
+                   f"got {g!r}")
+            d = defaults.get("gamma_decay", 0.0)
+            _check(0.0 <= d < 1.0, f"gamma_decay (gamma_1 of Sec. 7.5) must lie in [0, 1), "
+                                   f"got {d!r}")
+        super().__init__(params, defaults)
+        self.L = L
+        self._noise = noise
+        self.generator = generator
+
+    @property
+    def grads_per_step(self) -> int:
+        """Back-props per weight update, L of Remark 22 (the effective-epoch factor)."""
+        return self.L
+
+    # ---- helpers -----------------------------------------------------------------
+    def _randn(self, tensors: list[Tensor]) -> list[Tensor]:
+        if self._noise is not None:
+            return self._noise(tensors)
+        return [torch.randn(t.shape, generator=self.generator, device=t.device, dtype=t.dtype)
+                for t in tensors]
+
+    def _closure(self, closure) -> Tensor:
+        if closure is None:
+            raise ParamError(f"{type(self).__name__}.step needs a closure that draws a fresh "
+                             f"minibatch, zeroes the gradients, computes the loss, calls "
+                             f"backward() and returns the loss (it is called L times).")
+        with torch.enable_grad():
+            return closure()
+
+    @staticmethod
+    def _grads(group) -> list[Tensor]:
+        return [p.grad if p.grad is not None else torch.zeros_like(p) for p in group["params"]]
+
+    def _state(self, p: Tensor, key: str, like: Tensor | None = None) -> Tensor:
+        st = self.state[p]
+        if key not in st:
+            st[key] = torch.zeros_like(p if like is None else like,
+                                       memory_format=torch.preserve_format)
+        return st[key]
+
+    def _counter(self, group) -> Tensor:
+        """Number k of outer steps taken by ``group`` (a device tensor)."""
+        p0 = group["params"][0]
+        st = self.state[p0]
+        if "step" not in st:   # named 'step' so that load_state_dict keeps its float64 dtype
+            st["step"] = torch.zeros((), dtype=torch.float64, device=p0.device)
+        return st["step"]
+
+    def _gamma_t(self, group) -> Tensor:
+        """γ_k = γ₀ (1 − γ₁)^k as a device tensor (Sec. 7.5)."""
+        k = self._counter(group)
+        return group["gamma"] * torch.pow(1.0 - group["gamma_decay"], k)
+
+    def gamma(self, group_index: int = 0) -> float:
+        """Current scoped γ_k of a parameter group (host value; synchronises)."""
+        return float(self._gamma_t(self.param_groups[group_index]))
+
+    def _outer_update(self, group, xs: list[Tensor], ds: list[Tensor]) -> None:
+        """x ← x − η·(Nesterov-δ of d); then the weights are set to x (Sec. 7.4)."""
+        delta = group["momentum"]
+        if delta > 0:
+            bufs = [self._state(p, "outer_buf") for p in group["params"]]
+            ds = _nesterov_(bufs, ds, delta)
+        _scaled_sub_(xs, ds, group["lr"])
+        torch._foreach_copy_(group["params"], xs)
+        self._counter(group).add_(1)
+
+    def _anchor(self, group) -> list[Tensor]:
+        """The outer variable x (a copy of the weights at the start of a step)."""
+        xs = [self._state(p, "x") for p in group["params"]]
+        torch._foreach_copy_(xs, group["params"])
+        return xs
+
+
+class EntropySGD(_Relaxation):
+    """Entropy-SGD, eqs. (32)–(33): L Langevin steps on y, exponential average ⟨y⟩, outer step on x.
+
+    Inner step j (y starts at x, ⟨y⟩ at x):
+    y ← y − η_y [∇f_mb(y) + wd·y + (y − x)/γ_k] + √(η_y β_ex⁻¹) ξ, ⟨y⟩ ← α⟨y⟩ + (1 − α) y,
+    with optional Nesterov momentum on the inner gradient (``inner_momentum``; the authors'
+    code, reset every outer step). Outer step: d = (x − ⟨y⟩)/γ_k (``outer="local-entropy"``,
+    eq. (33)) or d = x − ⟨y⟩ (``outer="lua"``), then Nesterov-δ and x ← x − η d.
+    """
+
+    name = "entropy-sgd"
+
+    def __init__(self, params: Iterable, lr, gamma: float, *, L: int = 20, lr_y: float = 0.1,
+                 alpha: float = 0.75, beta_ex_inv: float = 1e-8, momentum: float = 0.9,
+                 inner_momentum: float = 0.0, weight_decay: float = 0.0,
+                 gamma_decay: float = 1e-3, outer: str = "local-entropy",
+                 noise: NoiseFn | None = None, generator: torch.Generator | None = None):
+        _check(lr_y > 0, f"lr_y (eta_y, the inner step) must be > 0, got {lr_y!r}")
+        _check(0.0 <= alpha < 1.0, f"alpha (weight of the old average) must lie in [0, 1), "
+                                   f"got {alpha!r}")
+        _check(beta_ex_inv >= 0, f"beta_ex_inv (extrinsic noise) must be >= 0, got "
+                                 f"{beta_ex_inv!r}")
+        _check(0.0 <= inner_momentum < 1.0,
+               f"inner_momentum must lie in [0, 1), got {inner_momentum!r}")
+        _check(outer in ("local-entropy", "lua"),
+               f"outer must be 'local-entropy' (eq. (33)) or 'lua' (authors' code), got "
+               f"{outer!r}")
+        defaults = dict(lr=lr, gamma=gamma, lr_y=lr_y, alpha=alpha, beta_ex_inv=beta_ex_inv,
+                        momentum=momentum, inner_momentum=inner_momentum,
+                        weight_decay=weight_decay, gamma_decay=gamma_decay, outer=outer)
+        super().__init__(params, defaults, L, noise, generator)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One outer step: L inner steps of (32) (each calls ``closure``), then (33)."""
+        groups = self.param_groups
+        xs = [self._anchor(g) for g in groups]
+        mus = []
+        for g, x in zip(groups, xs):
+            mu = [self._state(p, "mu") for p in g["params"]]
+            torch._foreach_copy_(mu, x)
+            mus.append(mu)
+            if g["inner_momentum"] > 0:
+                torch._foreach_zero_([self._state(p, "inner_buf") for p in g["params"]])
+        inv_gammas = [1.0 / self._gamma_t(g) for g in groups]
+        first = None
+        for _ in range(self.L):
+            loss = self._closure(closure)
+            first = loss if first is None else first
+            for g, x, mu, ig in zip(groups, xs, mus, inv_gammas):
+                ps = g["params"]
+                ds = torch._foreach_add(self._grads(g), ps, alpha=g["weight_decay"]) \
+                    if g["weight_decay"] else [t.clone() for t in self._grads(g)]
+                diff = torch._foreach_sub(ps, x)
+                torch._foreach_mul_(diff, ig)
+                torch._foreach_add_(ds, diff)
+                if g["inner_momentum"] > 0:
+                    ds = _nesterov_([self._state(p, "inner_buf") for p in ps], ds,
+                                    g["inner_momentum"])
+                torch._foreach_add_(ps, ds, alpha=-g["lr_y"])
+                sigma = math.sqrt(g["lr_y"] * g["beta_ex_inv"])
+                if sigma > 0:
+                    torch._foreach_add_(ps, self._randn(list(ps)), alpha=sigma)
+                torch._foreach_lerp_(mu, ps, 1.0 - g["alpha"])
+        for g, x, mu, ig in zip(groups, xs, mus, inv_gammas):
+            ds = torch._foreach_sub(x, mu)
+            if g["outer"] == "local-entropy":
+                torch._foreach_mul_(ds, ig)
+            self._outer_update(g, x, ds)
+        return first
+
+
+class HJ(EntropySGD):
+    """Non-viscous HJ (Sec. 7.2): Entropy-SGD with L = 5, β_ex⁻¹ = 0 and ⟨y⟩ = the last iterate.
+
+    ``form="prox"`` runs eqs. (32)–(33) with α = 0 (y descends f(y) + |y − x|²/2γ, a
+    proximal point, eq. (14)); ``form="remark21"`` runs the equivalent system (34): z (the
+    paper's y) starts at 0, z ← (1 − η_y/γ) z + η_y ∇f_mb(x − z) for L steps, and the
+    outer step uses the last gradient, x ← x − η ∇f_mb(x − z) (Nesterov-δ as in Sec. 7.4).
+    The inner iterates of both forms coincide (y = x − z); the outer directions
+    (x − y_L)/γ and ∇f(y_{L−1}) agree when the inner loop has converged (Lemma 1: both are
+    ∇u(x) at the proximal point), not after a finite L.
+    """
+
+    name = "hj"
+
+    def __init__(self, params: Iterable, lr, gamma: float, *, L: int = 5, lr_y: float = 0.1,
+                 momentum: float = 0.9, inner_momentum: float = 0.0,
+                 weight_decay: float = 0.0, gamma_decay: float = 1e-3,
+                 outer: str = "local-entropy", form: str = "prox"):
+        _check(form in ("prox", "remark21"),
+               f"form must be 'prox' (eqs. (32)-(33)) or 'remark21' (eq. (34)), got {form!r}")
+        if form == "remark21":
+            _check(outer == "local-entropy" and inner_momentum == 0,
+                   "form='remark21' implements eq. (34) as printed: it needs "
+                   "outer='local-entropy' and inner_momentum=0")
+        super().__init__(params, lr, gamma, L=L, lr_y=lr_y, alpha=0.0, beta_ex_inv=0.0,
+                         momentum=momentum, inner_momentum=inner_momentum,
+                         weight_decay=weight_decay, gamma_decay=gamma_decay, outer=outer)
+        self.form = form
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One outer step of HJ: eqs. (32)–(33) with α = 0, or eq. (34) (``form``)."""
+        if self.form == "prox":
+            return super().step(closure)
+        groups = self.param_groups
+        xs = [self._anchor(g) for g in groups]
+        zs = []
+        for g in groups:
+            z = [self._state(p, "z") for p in g["params"]]
+            torch._foreach_zero_(z)
+            zs.append(z)
+        shrink = [1.0 - g["lr_y"] / self._gamma_t(g) for g in groups]
+        first, last = None, [None] * len(groups)
+        for _ in range(self.L):
+            for g, x, z in zip(groups, xs, zs):
+                torch._foreach_copy_(g["params"], torch._foreach_sub(x, z))
+            loss = self._closure(closure)
+            first = loss if first is None else first
+            for i, (g, z, s) in enumerate(zip(groups, zs, shrink)):
+                ps = g["params"]
+                grad = torch._foreach_add(self._grads(g), ps, alpha=g["weight_decay"]) \
+                    if g["weight_decay"] else [t.clone() for t in self._grads(g)]
+                torch._foreach_mul_(z, s)
+                torch._foreach_add_(z, grad, alpha=g["lr_y"])
+                last[i] = grad
+        for g, x, grad in zip(groups, xs, last):
+            self._outer_update(g, x, grad)
+        return first
+
+
+class HEAT(_Relaxation):
+    """HEAT, eq. (35): x ← x − (η/L) Σᵢ ∇f_mb(x + εᵢ), εᵢ ~ N(0, γ_k I), with Nesterov-δ (Sec. 7.3)."""
+
+    name = "heat"
+
+    def __init__(self, params: Iterable, lr, gamma: float, *, L: int = 20,
+                 momentum: float = 0.9, weight_decay: float = 0.0, gamma_decay: float = 1e-3,
+                 noise: NoiseFn | None = None, generator: torch.Generator | None = None):
+        defaults = dict(lr=lr, gamma=gamma, momentum=momentum, weight_decay=weight_decay,
+                        gamma_decay=gamma_decay)
+        super().__init__(params, defaults, L, noise, generator)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One update of (35): L gradients at Gaussian perturbations of x, averaged."""
+        groups = self.param_groups
+        xs = [self._anchor(g) for g in groups]
+        accs = []
+        for g in groups:
+            acc = [self._state(p, "acc") for p in g["params"]]
+            torch._foreach_zero_(acc)
+            accs.append(acc)
+        stds = [torch.sqrt(self._gamma_t(g)) for g in groups]
+        first = None
+        for _ in range(self.L):
+            for g, x, std in zip(groups, xs, stds):
+                eps = self._randn(list(g["params"]))
+                torch._foreach_mul_(eps, std)
+                torch._foreach_add_(eps, x)
+                torch._foreach_copy_(g["params"], eps)
+            loss = self._closure(closure)
+            first = loss if first is None else first
+            for g, acc in zip(groups, accs):
+                torch._foreach_add_(acc, self._grads(g))
+        for g, x, acc in zip(groups, xs, accs):
+            ds = torch._foreach_mul(acc, 1.0 / self.L)
+            if g["weight_decay"]:
+                torch._foreach_add_(ds, x, alpha=g["weight_decay"])
+            self._outer_update(g, x, ds)
+        return first
+
+
+class NesterovSGD(_Relaxation):
+    """SGD baseline, eq. (7) with Nesterov momentum δ (Sec. 7.4); L = 1 (same iterates as torch.optim.SGD)."""
+
+    name = "sgd"
+
+    def __init__(self, params: Iterable, lr, *, momentum: float = 0.9,
+                 weight_decay: float = 0.0):
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay),
+                         1, None, None)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """x ← x − η (Nesterov-δ of ∇f_mb(x) + wd·x); one closure call (or the current grads)."""
+        loss = None if closure is None else self._closure(closure)
+        for g in self.param_groups:
+            ps = g["params"]
+            ds = torch._foreach_add(self._grads(g), ps, alpha=g["weight_decay"]) \
+                if g["weight_decay"] else [t.clone() for t in self._grads(g)]
+            delta = g["momentum"]
+            if delta > 0:
+                ds = _nesterov_([self._state(p, "outer_buf") for p in ps], ds, delta)
+            _scaled_sub_(ps, ds, g["lr"])
+        return loss
+
+
+OPTIMIZERS = {"entropy-sgd": EntropySGD, "heat": HEAT, "hj": HJ, "sgd": NesterovSGD}
+
+
+def make(algorithm: str, params: Iterable, **hyper) -> _Relaxation:
+    """Build the optimizer for ``algorithm`` (one of :data:`ALGORITHMS`) with ``hyper``."""
+    if algorithm not in OPTIMIZERS:
+        raise ParamError(f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
+    try:
+        return OPTIMIZERS[algorithm](params, **hyper)
+    except TypeError as err:
+        raise ParamError(f"bad hyper-parameters for {algorithm}: {err}") from None
