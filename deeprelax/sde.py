@@ -21,6 +21,12 @@ of the local entropy (11) evaluated at inverse temperature ``gibbs_beta(beta) = 
 (Entropy-SGD-2) is printed with unit noise 1/sqrt(eps) dW; we use beta^{-1/2}/sqrt(eps)
 so that all Sec. 4 systems share one temperature (beta = 1 recovers the printed one).
 
+Integrators: :func:`euler_maruyama` (default, as in Sec. 7.1) and
+:func:`leimkuhler_matthews` (Euler-Maruyama with the noise of consecutive steps averaged:
+second-order accurate invariant law, exact for Ornstein-Uhlenbeck), selected by
+``scheme="em"`` / ``"lm"`` in the two-time-scale simulators; use "lm" when the fast
+variable is stiff.
+
 All functions take ``x0`` of shape ``(n_particles, dim)`` and a ``numpy`` Generator;
 ``grad`` maps points ``(..., dim)`` to gradients of the same shape (e.g.
 ``landscapes.Wells(...).grad``). Time steps must resolve the fast scale: ``dt < eps``
