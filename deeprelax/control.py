@@ -336,8 +336,8 @@ class ControlParams(Params):
 
     PRESETS = {
         "fast": {},
-        "paper": {"betas": (1.0, 2.0, 8.0, 32.0), "horizons": (0.5, 1.0, 2.0, 4.0),
-                  "n_paths": 40000, "dt": 5e-4, "n_times": 320, "n_grid_1d": 1401,
+        "paper": {"betas": (1.0, 2.0, 8.0, 32.0), "horizons": (0.5, 1.0, 2.0),
+                  "n_paths": 20000, "dt": 1e-3, "n_times": 320, "n_grid_1d": 1401,
                   "n_grid_2d": 161, "n_scope": 20000},
     }
 
