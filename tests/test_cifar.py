@@ -300,3 +300,91 @@ def test_cache_is_keyed_by_input_and_constants(whitened, subset, tmp_path, monke
     assert cifar.preprocess(subset, cache=cache).key == whitened.key and calls == [1]
     with np.load(path) as z:
         assert str(z["key"]) == whitened.key
+
+
+# ------------------------------------------- All-CNN-C and BN re-estimation on real pixels
+
+def test_allcnn_parameter_count_and_real_forward(subset):
+    from deeprelax import models
+    torch.manual_seed(0)
+    net = models.allcnn()
+    assert models.count_parameters(net) == 1_667_166            # the paper: "1.67 million"
+    x = cifar.gcn(subset.test_images[:4]).float().reshape(4, 3, 32, 32)
+    assert net.eval()(x).shape == (4, 10)
+
+
+@pytest.mark.slow
+def test_inner_loop_moves_bn_statistics_and_reestimation_restores_them(whitened):
+    """HEAT with lr 0 returns the weights to x, yet its perturbed forwards move the BN stats."""
+    from deeprelax import models, optim
+    torch.manual_seed(0)
+    net = models.allcnn()
+    x_tr = torch.from_numpy(whitened.train_x[:96])
+    y_tr = torch.from_numpy(whitened.train_y[:96])
+    batches = [x_tr[:32], x_tr[32:64]]
+    bn = net[2]                                            # BN after the first convolution
+    assert models.reestimate_bn(net, batches) == 2
+    with torch.no_grad():                                  # closed form: conv1 on undropped input
+        h = [net[1](b) for b in batches]
+    mean = torch.stack([t.mean((0, 2, 3)) for t in h]).mean(0)
+    var = torch.stack([t.var((0, 2, 3), unbiased=True) for t in h]).mean(0)
+    torch.testing.assert_close(bn.running_mean, mean, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(bn.running_var, var, rtol=1e-5, atol=1e-6)
+    stats_x = {k: v.clone() for k, v in net.state_dict().items() if "running" in k}
+    weights = [p.detach().clone() for p in net.parameters()]
+
+    heat = optim.HEAT(net.parameters(), lr=0.0, gamma=1e-3, L=2, momentum=0.0,
+                      gamma_decay=0.0, generator=torch.Generator().manual_seed(1))
+
+    def closure():
+        heat.zero_grad()
+        loss = torch.nn.functional.cross_entropy(net(x_tr[64:80]), y_tr[64:80])
+        loss.backward()
+        return loss
+
+    net.train()
+    heat.step(closure)
+    assert all(torch.equal(a, b) for a, b in zip(weights, net.parameters()))
+    moved = max((net.state_dict()[k] - v).abs().max().item() for k, v in stats_x.items())
+    assert moved > 1e-2                                    # the inner loop moved the stats
+    models.reestimate_bn(net, batches)
+    for k, v in stats_x.items():
+        torch.testing.assert_close(net.state_dict()[k], v, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_bn_reestimation_repairs_a_perturbed_models_evaluation(whitened):
+    """Scaling a conv before BN keeps the train-mode function; stale statistics break eval."""
+    from deeprelax import models
+    from torch import nn
+    x_tr, y_tr = torch.from_numpy(whitened.train_x), torch.from_numpy(whitened.train_y)
+    x_te, y_te = torch.from_numpy(whitened.test_x), torch.from_numpy(whitened.test_y)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 32, 5, stride=2, padding=2), nn.BatchNorm2d(32), nn.ReLU(),
+                        nn.AvgPool2d(4), nn.Flatten(), nn.Linear(32 * 16, 10))
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-3)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(300):
+        idx = torch.randint(0, len(x_tr), (64,), generator=gen)
+        loss = nn.functional.cross_entropy(net(x_tr[idx]), y_tr[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    @torch.no_grad()
+    def error():
+        net.eval()
+        err = (net(x_te).argmax(1) != y_te).double().mean().item()
+        net.train()
+        return err
+
+    err_x = error()
+    assert err_x < 0.65                                    # well above chance (0.9)
+    with torch.no_grad():
+        net[0].weight.mul_(2.0)
+        net[0].bias.add_(1.0)
+    err_stale = error()
+    models.reestimate_bn(net, [x_tr[i:i + 512] for i in range(0, 5120, 512)])
+    err_re = error()
+    assert err_stale > err_x + 0.08                        # stale statistics: much worse
+    assert abs(err_re - err_x) <= 0.01                     # re-estimated: as good as before
