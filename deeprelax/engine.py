@@ -1,0 +1,645 @@
+"""Multi-seed training engine: all seeds of one (net, algorithm) train at once as independent models.
+
+Optimizers never load data, models know no dataset; the engine composes them:
+
+    from deeprelax import engine, models
+    data = engine.TensorData(train_x, train_y, test_x, test_y, name="mnist")  # tensors
+    P = engine.TrainParams(algorithm="entropy-sgd", L=20, lr_schedule=((0, 1.0), (40, 0.1)),
+                           gamma=1e4, outer="lua", momentum=0.0, inner_momentum=0.9,
+                           effective_epochs=100, seeds=(0, 1, 2, 3, 4, 5), device="cuda")
+    result = engine.train(models.lenet, data, P, out="results/x.json", checkpoint="runs/x.pt")
+
+How the seeds are batched. Each seed's model is built by ``model_fn()`` after
+``torch.manual_seed(seed)``; the S models are stacked (``torch.func.stack_module_state``)
+and run as one program with ``torch.func.vmap`` over ``functional_call``: linear layers
+become batched matrix products, convolutions grouped ones, and batch-norm statistics stay
+per seed. The loss is the sum over seeds of each seed's mean minibatch cross-entropy, so
+one ``backward()`` gives every seed its own gradient, and the optimizers of
+``deeprelax.optim`` update the stacked tensors element-wise, i.e. each seed independently.
+
+Randomness is keyed by seed. Every random number (the per-seed shuffle of each data
+epoch, dropout masks, Entropy-SGD's Langevin noise, HEAT's perturbations) is a pure
+function of (seed, gradient counter, purpose, position) — SplitMix64 evaluated with tensor
+integer ops on the device (``rng="keyed"``). A seed therefore trains identically alone or
+beside others, and a resumed run repeats an uninterrupted one exactly; the state is a
+counter in a checkpoint. ``rng="torch"`` uses PyTorch's generator instead (seeds are then
+independent but not individually reproducible).
+
+Speed. Data stay on the device; per-seed minibatch indices are computed on the device
+from the gradient counter; the host synchronises once per effective epoch (to record).
+Optional, off on the CPU: ``cuda_graph`` captures one whole outer step (the L inner
+gradient evaluations, the inner updates and the outer update) in a CUDA graph and
+replays it; ``compile`` wraps the batched loss in ``torch.compile``; ``bf16`` runs the
+forward passes under bfloat16 autocast; ``tf32`` allows TF32 matmuls/convolutions.
+
+Bookkeeping (Remark 22): one *effective epoch* is ceil(N/b) gradient evaluations (469 for
+MNIST); an optimizer with L back-props per update advances 1/L epoch-worth of updates per
+effective epoch. Records are taken at the first outer-step boundary at or after every
+whole effective epoch: the mean minibatch training loss over that effective epoch (at
+the points where gradients were taken: y for Entropy-SGD/HJ, x + ε for HEAT) and the
+validation error at x after re-estimating the batch-norm statistics on the training set
+(dropout off), as the authors do before every test. A seed whose loss becomes NaN/inf
+stops recording (``diverged`` says when); the other seeds go on.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from . import optim as _optim
+from .models import reestimate_bn
+from .params import ParamError, Params, knob
+from .results import provenance, write_json
+from .runtime import progress, resolve_device
+
+SCHEMA = "deeprelax.train/1"
+
+# ---------------------------------------------------------------------------------------
+# Keyed random numbers: SplitMix64 (Steele, Lea, Flood 2014) with int64 tensor ops.
+# ---------------------------------------------------------------------------------------
+_GOLDEN = -7046029254386353131          # 0x9E3779B97F4A7C15 as a signed int64
+_MIX1 = -4658895280553007687            # 0xBF58476D1CE4E5B9
+_MIX2 = -7723592293110705685            # 0x94D049BB133111EB
+TAG_SHUFFLE, TAG_DROPOUT, TAG_NOISE = 1, 2, 3
+
+
+def _lshr(z: Tensor, s: int) -> Tensor:
+    """Logical right shift of int64 values (torch's >> is arithmetic)."""
+    return (z >> s) & ((1 << (64 - s)) - 1)
+
+
+def _mix64(z: Tensor) -> Tensor:
+    """The SplitMix64 output function (a bijection of 64-bit words)."""
+    z = (z ^ _lshr(z, 30)) * _MIX1
+    z = (z ^ _lshr(z, 27)) * _MIX2
+    return z ^ _lshr(z, 31)
+
+
+def stream_key(seed: Tensor, counter: Tensor | int, tag: int) -> Tensor:
+    """64-bit key of the random stream (seed, counter, purpose tag); shapes broadcast."""
+    if not isinstance(counter, Tensor):
+        counter = torch.tensor(int(counter), dtype=torch.int64, device=seed.device)
+    return _mix64(_mix64(seed * _GOLDEN + tag) + (counter + 1) * _GOLDEN)
+
+
+def random_words(key: Tensor, n: int) -> Tensor:
+    """n pseudo-random int64 words per key: SplitMix64 states key + i·φ (shape key.shape + (n,))."""
+    i = torch.arange(1, n + 1, device=key.device, dtype=torch.int64)
+    return _mix64(key.unsqueeze(-1) + i * _GOLDEN)
+
+
+def random_normal(key: Tensor, n: int, dtype=torch.float32) -> Tensor:
+    """n standard normals per key: inverse CDF of 23-bit uniforms (tails cut at |z| ≈ 5.3)."""
+    words = random_words(key, (n + 1) // 2).view(torch.int32)[..., :n]
+    u = (((words >> 9) & 0x7FFFFF).to(torch.float32) + 0.5) * (2.0 ** -23)   # exact in fp32
+    return torch.special.ndtri(u).to(dtype)
+
+
+def random_uniform16(key: Tensor, n: int) -> Tensor:
+    """n uniform integers in [-32768, 32767] per key (four per 64-bit word)."""
+    return random_words(key, (n + 3) // 4).view(torch.int16)[..., :n]
+
+
+def keyed_permutation(seed: Tensor, epoch: int, n: int) -> Tensor:
+    """A uniformly random permutation of range(n) per seed for data epoch ``epoch``."""
+    bits = max(1, (n - 1).bit_length())
+    words = random_words(stream_key(seed, epoch, TAG_SHUFFLE), n)
+    idx = torch.arange(n, device=seed.device, dtype=torch.int64)
+    sort_key = ((_lshr(words, 1) >> bits) << bits) | idx      # unique keys: no ties
+    return torch.argsort(sort_key, dim=-1)
+
+
+class _Stream:
+    """Shared random-stream state of one trainer: the mode and the gradient counter tensor."""
+
+    def __init__(self, mode: str, counter: Tensor):
+        self.mode = mode
+        self.counter = counter
+
+
+class KeyedDropout(nn.Module):
+    """Dropout (inverted, as nn.Dropout) whose mask is keyed by (seed, counter, layer)."""
+
+    def __init__(self, p: float, layer: int, seed: int = 0, stream: _Stream | None = None):
+        super().__init__()
+        self.p, self.layer = float(p), int(layer)
+        self.register_buffer("seed_key", torch.tensor(int(seed), dtype=torch.int64))
+        self.stream = stream
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if self.stream is None or self.stream.mode == "torch":
+            return F.dropout(x, self.p, True)
+        key = stream_key(self.seed_key, self.stream.counter, TAG_DROPOUT + 16 * self.layer)
+        u = random_uniform16(key, x.numel()).reshape(x.shape)
+        threshold = int(round(self.p * 65536)) - 32768           # P(u < thr) = p
+        keep = (u >= threshold).to(x.dtype)
+        return x * keep * (1.0 / (1.0 - self.p))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, layer={self.layer}"
+
+
+def swap_dropout(model: nn.Module, seed: int, stream: _Stream | None) -> int:
+    """Replace every nn.Dropout in ``model`` by a KeyedDropout (in place); returns the count."""
+    count = 0
+
+    def visit(module: nn.Module) -> None:
+        nonlocal count
+        for name, child in module.named_children():
+            if isinstance(child, nn.Dropout):
+                setattr(module, name, KeyedDropout(child.p, count, seed, stream))
+                count += 1
+            else:
+                visit(child)
+    visit(model)
+    return count
+
+
+# ---------------------------------------------------------------------------------------
+# Parameters and data
+# ---------------------------------------------------------------------------------------
+LrSchedule = tuple[tuple[float, float], ...]
+
+
+def _tuplify(value):
+    if isinstance(value, list):
+        return tuple(_tuplify(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class TrainParams(Params):
+    """Hyper-parameters of one multi-seed training run (Sec. 7, 8.1)."""
+
+    algorithm: str = knob("sgd", choices=_optim.ALGORITHMS, doc="Sec. 8.1.3 algorithm")
+    seeds: tuple[int, ...] = knob((0, 1, 2, 3, 4, 5), doc="one independent model per seed")
+    effective_epochs: int = knob(100, lo=1, hi=100_000, doc="budget, epochs × L (Remark 22)")
+    batch_size: int = knob(128, lo=1, hi=1 << 20, doc="minibatch size (Sec. 8.1.3: 128)")
+    lr_schedule: LrSchedule = knob(((0.0, 0.1),), doc="((effective epoch, lr), ...) steps; "
+                                   "the first starts at 0")
+    L: int = knob(1, lo=1, hi=10_000, doc="back-props per update (Remark 22)")
+    momentum: float = knob(0.9, lo=0.0, hi=0.999, doc="Nesterov δ on the outer update (7.4)")
+    inner_momentum: float = knob(0.0, lo=0.0, hi=0.999, doc="Nesterov on inner steps (Lua)")
+    weight_decay: float = knob(0.0, lo=0.0, hi=1.0, doc="L2 coefficient on the gradient")
+    gamma: float = knob(1.0, lo=1e-12, hi=1e12, doc="γ₀: PDE time (coupling 1/γ, HEAT var.)")
+    gamma_decay: float = knob(1e-3, lo=0.0, hi=0.5, doc="γ₁ of scoping γ₀(1−γ₁)^k (7.5)")
+    lr_y: float = knob(0.1, lo=1e-8, hi=10.0, doc="inner step η_y (7.1)")
+    alpha: float = knob(0.75, lo=0.0, hi=0.999, doc="weight of the old ⟨y⟩ average (7.1)")
+    beta_ex_inv: float = knob(1e-8, lo=0.0, hi=1.0, doc="extrinsic noise β_ex⁻¹ (eq. (32))")
+    outer: str = knob("local-entropy", choices=("local-entropy", "lua"),
+                      doc="outer step (x−⟨y⟩)/γ (eq. (33)) or x−⟨y⟩ (authors' code)")
+    hj_form: str = knob("prox", choices=("prox", "remark21"), doc="HJ as (32)–(33) or (34)")
+    eval_every: int = knob(1, lo=1, hi=100_000, doc="effective epochs between evaluations")
+    eval_batch: int = knob(1000, lo=1, hi=1 << 20, doc="batch of BN re-estimation and test")
+    bn_batches: int = knob(0, lo=0, hi=1 << 20, doc="eval batches for BN re-estimation "
+                                                    "(0: the whole training set)")
+    checkpoint_every: int = knob(10, lo=1, hi=100_000, doc="effective epochs per checkpoint")
+    rng: str = knob("keyed", choices=("keyed", "torch"), doc="per-seed keyed or torch RNG")
+    compile: bool = knob(False, doc="torch.compile the batched loss")
+    cuda_graph: bool = knob(False, doc="capture a whole outer step in a CUDA graph")
+    bf16: bool = knob(False, doc="bfloat16 autocast for forward passes")
+    tf32: bool = knob(False, doc="allow TF32 matmul/conv on the GPU (False: true fp32)")
+    dtype: str = knob("float32", choices=("float32", "float64"),
+                      doc="parameter/data precision (float64 for exactness tests)")
+    device: str = knob("cpu", doc="'cpu' or 'cuda[:N]'")
+
+    RUN_CONTROL = ("device", "compile", "cuda_graph", "checkpoint_every", "eval_batch")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lr_schedule", _tuplify(self.lr_schedule))
+        object.__setattr__(self, "seeds", _tuplify(self.seeds))
+        super().__post_init__()
+        sched = self.lr_schedule
+        if not sched or sched[0][0] != 0 or any(b[0] <= a[0] for a, b in zip(sched, sched[1:])):
+            raise ParamError(f"TrainParams.lr_schedule must be ((0, lr0), (e1, lr1), ...) with "
+                             f"increasing effective epochs, got {sched!r}")
+        if any(lr < 0 for _, lr in sched):
+            raise ParamError(f"TrainParams.lr_schedule has a negative lr: {sched!r}")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
+            raise ParamError(f"TrainParams.seeds must be distinct non-negative integers, got "
+                             f"{self.seeds!r}")
+        if self.algorithm == "sgd" and self.L != 1:
+            raise ParamError(f"TrainParams.L must be 1 for sgd, got {self.L}")
+        if self.cuda_graph and not str(self.device).startswith("cuda"):
+            raise ParamError("TrainParams.cuda_graph=True needs device='cuda'")
+
+    def lr_at(self, effective_epoch: float) -> float:
+        """The scheduled outer learning rate at ``effective_epoch`` (piecewise constant)."""
+        lr = self.lr_schedule[0][1]
+        for start, value in self.lr_schedule:
+            if effective_epoch + 1e-9 >= start:
+                lr = value
+        return lr
+
+    def optimizer_hyper(self) -> dict[str, Any]:
+        """Keyword arguments of the ``deeprelax.optim`` class for ``algorithm``."""
+        a = self.algorithm
+        if a == "sgd":
+            return dict(momentum=self.momentum, weight_decay=self.weight_decay)
+        common = dict(gamma=self.gamma, L=self.L, momentum=self.momentum,
+                      weight_decay=self.weight_decay, gamma_decay=self.gamma_decay)
+        if a == "heat":
+            return common
+        common.update(lr_y=self.lr_y, inner_momentum=self.inner_momentum, outer=self.outer)
+        if a == "hj":
+            return dict(common, form=self.hj_form)
+        return dict(common, alpha=self.alpha, beta_ex_inv=self.beta_ex_inv)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The values that define the numbers (everything but run control)."""
+        return {k: v for k, v in self.as_dict().items() if k not in self.RUN_CONTROL}
+
+
+class TensorData(NamedTuple):
+    """A classification dataset as tensors (images N×..., int labels N); any device."""
+
+    train_x: Tensor
+    train_y: Tensor
+    test_x: Tensor
+    test_y: Tensor
+    name: str = "data"
+
+
+def _check_data(data: TensorData) -> None:
+    if not isinstance(data, TensorData):
+        raise ParamError("data must be a deeprelax.engine.TensorData(train_x, train_y, "
+                         "test_x, test_y)")
+    for xs, ys, what in ((data.train_x, data.train_y, "train"), (data.test_x, data.test_y,
+                                                                  "test")):
+        if not (isinstance(xs, Tensor) and isinstance(ys, Tensor)):
+            raise ParamError(f"{what} images and labels must be torch tensors")
+        if xs.shape[0] != ys.shape[0] or xs.shape[0] == 0:
+            raise ParamError(f"{what}: {xs.shape[0]} images but {ys.shape[0]} labels")
+    if data.train_x.shape[1:] != data.test_x.shape[1:]:
+        raise ParamError(f"train and test images differ in shape: {tuple(data.train_x.shape)} "
+                         f"vs {tuple(data.test_x.shape)}")
+
+
+# ---------------------------------------------------------------------------------------
+# The trainer
+# ---------------------------------------------------------------------------------------
+class MultiSeedTrainer:
+    """S independent copies of ``model_fn()`` trained together by one Sec. 7 optimizer."""
+
+    def __init__(self, model_fn: Callable[[], nn.Module], data: TensorData, params: TrainParams):
+        from torch.func import stack_module_state
+        _check_data(data)
+        if not isinstance(params, TrainParams):
+            raise ParamError("params must be a deeprelax.engine.TrainParams")
+        self.P = P = params
+        self.device = dev = resolve_device(P.device)
+        if dev.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = P.tf32
+            torch.backends.cudnn.allow_tf32 = P.tf32
+        self.S = S = len(P.seeds)
+        # data on the device, float pixels as given (no normalisation here)
+        self.dtype = dt = getattr(torch, P.dtype)
+        self.train_x = data.train_x.to(dev, dt)
+        self.train_y = data.train_y.to(dev, torch.int64)
+        self.test_x = data.test_x.to(dev, dt)
+        self.test_y = data.test_y.to(dev, torch.int64)
+        self.N = N = self.train_x.shape[0]
+        self.spe = math.ceil(N / P.batch_size)                    # gradients per eff. epoch
+        self.n_slots = 2 + P.L // self.spe
+        # counters: gradient evaluations g (host mirror + device tensor), data epoch e0
+        self.g = 0
+        self.g_t = torch.zeros((), dtype=torch.int64, device=dev)
+        self.e0_t = torch.zeros((), dtype=torch.int64, device=dev)
+        self._e0 = None
+        self.stream = _Stream(P.rng, self.g_t)
+        self.seed_t = torch.tensor(P.seeds, dtype=torch.int64, device=dev)
+        # per-seed models, stacked
+        nets = []
+        for s in P.seeds:
+            torch.manual_seed(s)
+            net = model_fn()
+            if not isinstance(net, nn.Module):
+                raise ParamError("model_fn() must return a torch.nn.Module")
+            swap_dropout(net, s, self.stream)
+            nets.append(net.to(dev, dt))
+        self.base = nets[0]
+        params_, buffers = stack_module_state(nets)
+        self.params = {k: v.detach().requires_grad_(True) for k, v in params_.items()}
+        self.buffers = buffers
+        self.param_list = list(self.params.values())
+        self._sizes = [p[0].numel() for p in self.param_list]
+        self.n_params = sum(self._sizes)
+        lr0 = P.lr_at(0.0)
+        self.lr_t = torch.tensor(lr0, dtype=torch.float32, device=dev) if P.cuda_graph else None
+        noise = self._noise if P.rng == "keyed" else None
+        hyper = P.optimizer_hyper()
+        if P.algorithm in ("entropy-sgd", "heat"):
+            hyper["noise"] = noise
+        self.opt = _optim.make(P.algorithm, self.param_list,
+                               lr=self.lr_t if P.cuda_graph else lr0, **hyper)
+        self.loss_acc = torch.zeros(S, dtype=dt, device=dev)
+        self.perms = torch.empty(S, self.n_slots * N, dtype=torch.int64, device=dev)
+        self._batch_ar = torch.arange(P.batch_size, device=dev, dtype=torch.int64)
+        self._loss_fn = self._batched_loss
+        if P.compile:
+            self._loss_fn = torch.compile(self._batched_loss)
+        self._graph = None
+        # records
+        self.records: dict[str, list] = {"effective_epoch": [], "grads": [], "lr": [],
+                                         "gamma": [], "train_loss": [], "val_error": []}
+        self.diverged: list[dict | None] = [None] * S
+        self.wall_s = 0.0
+        if P.rng == "torch":
+            torch.manual_seed(min(P.seeds) * 7919 + S)
+
+    # ---- batched model -----------------------------------------------------------------
+    def _forward_one(self, params, buffers, x):
+        from torch.func import functional_call
+        return functional_call(self.base, (params, buffers), (x,))
+
+    def forward(self, x: Tensor, shared: bool = False) -> Tensor:
+        """Logits of all seeds: x is (S, B, ...) per seed, or (B, ...) shared (``shared``)."""
+        from torch.func import vmap
+        randomness = "different" if self.P.rng == "torch" else "error"
+        f = vmap(self._forward_one, in_dims=(0, 0, None if shared else 0),
+                 randomness=randomness)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.P.bf16):
+            return f(self.params, self.buffers, x).to(self.dtype)
+
+    def _batched_loss(self, xb: Tensor, yb: Tensor) -> Tensor:
+        logits = self.forward(xb)                                  # (S, B, C)
+        S, B = yb.shape
+        return F.cross_entropy(logits.reshape(S * B, -1), yb.reshape(-1),
+                               reduction="none").view(S, B).mean(1)
+
+    # ---- data ----------------------------------------------------------------------------
+    def _refresh_perms(self) -> None:
+        """Per-seed permutations of the data epochs this chunk may touch (on the device)."""
+        e0 = self.g // self.spe
+        if e0 == self._e0:
+            return
+        N = self.N
+        for slot in range(self.n_slots):
+            if self.P.rng == "keyed":
+                perm = keyed_permutation(self.seed_t, e0 + slot, N)
+            else:
+                perm = torch.argsort(torch.rand(self.S, N, device=self.device), dim=1)
+            self.perms[:, slot * N:(slot + 1) * N] = perm
+        self.e0_t.fill_(e0)
+        self._e0 = e0
+
+    def _batch_indices(self) -> Tensor:
+        """(S, B) training indices of gradient evaluation g (device arithmetic only)."""
+        g = self.g_t
+        slot = torch.div(g, self.spe, rounding_mode="floor") - self.e0_t
+        pos = (torch.remainder(g, self.spe) * self.P.batch_size + self._batch_ar) % self.N
+        return self.perms.index_select(1, slot * self.N + pos)
+
+    def closure(self) -> Tensor:
+        """One gradient evaluation for all seeds on their next minibatch (the optimizers' closure)."""
+        idx = self._batch_indices()
+        xb = self.train_x[idx]
+        yb = self.train_y[idx]
+        for p in self.param_list:
+            p.grad = None
+        losses = self._loss_fn(xb, yb)
+        losses.sum().backward()
+        self.loss_acc += losses.detach()
+        self.g_t += 1
+        return losses.detach()
+
+    def _noise(self, tensors: list[Tensor]) -> list[Tensor]:
+        """Standard normals shaped like the stacked ``tensors``, keyed by (seed, g)."""
+        sizes = [t[0].numel() for t in tensors]
+        key = stream_key(self.seed_t, self.g_t, TAG_NOISE)
+        z = random_normal(key, sum(sizes), dtype=tensors[0].dtype)  # (S, M)
+        return [c.view(t.shape) for c, t in zip(z.split(sizes, dim=1), tensors)]
+
+    # ---- stepping ------------------------------------------------------------------------
+    def _set_lr(self, lr: float) -> None:
+        if self.lr_t is not None:
+            self.lr_t.fill_(lr)
+        else:
+            for g in self.opt.param_groups:
+                g["lr"] = lr
+
+    def outer_steps(self, n: int) -> None:
+        """Run n outer steps (n·L gradient evaluations) without host synchronisation."""
+        if n <= 0:
+            return
+        self.base.train()
+        done = 0
+        if self.P.cuda_graph:
+            if self._graph is None:
+                side = torch.cuda.Stream()
+                side.wait_stream(torch.cuda.current_stream())
+                warm = min(n, 2)
+                with torch.cuda.stream(side):
+                    for _ in range(warm):
+                        self.opt.step(self.closure)
+                torch.cuda.current_stream().wait_stream(side)
+                done = warm
+                if done < n:
+                    graph = torch.cuda.CUDAGraph()
+                    with torch.cuda.graph(graph):
+                        self.opt.step(self.closure)
+                    self._graph = graph
+            for _ in range(n - done):
+                self._graph.replay()
+        else:
+            for _ in range(n):
+                self.opt.step(self.closure)
+        self.g += n * self.P.L
+
+    # ---- evaluation ----------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self) -> Tensor:
+        """Validation error (%) per seed at x, after BN re-estimation on the training set."""
+        P = self.P
+        eb = P.eval_batch
+        n_bn = math.ceil(self.N / eb) if P.bn_batches == 0 else min(P.bn_batches,
+                                                                    math.ceil(self.N / eb))
+        batches = (self.train_x[i * eb:(i + 1) * eb] for i in range(n_bn))
+        reestimate_bn(self.base, batches, forward=lambda xb: self.forward(xb, shared=True))
+        self.base.eval()
+        wrong = torch.zeros(self.S, dtype=torch.int64, device=self.device)
+        for xb, yb in zip(self.test_x.split(eb), self.test_y.split(eb)):
+            pred = self.forward(xb, shared=True).argmax(-1)        # (S, b)
+            wrong += (pred != yb).sum(1)
+        self.base.train()
+        return wrong.double() * (100.0 / self.test_x.shape[0])
+
+    # ---- checkpoints ---------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly (tensors and plain containers only)."""
+        state = {"schema": SCHEMA, "fingerprint": repr(sorted(self.P.fingerprint().items())),
+                 "params": {k: v.detach() for k, v in self.params.items()},
+                 "buffers": dict(self.buffers), "optimizer": self.opt.state_dict(),
+                 "g": self.g, "records": self.records, "diverged": self.diverged,
+                 "wall_s": self.wall_s, "perms": self.perms, "e0": self._e0}
+        if self.P.rng == "torch":
+            state["torch_rng"] = torch.get_rng_state()
+            if self.device.type == "cuda":
+                state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` (same parameters required, except run control)."""
+        if state.get("schema") != SCHEMA:
+            raise ParamError(f"checkpoint schema {state.get('schema')!r} is not {SCHEMA!r}")
+        if state["fingerprint"] != repr(sorted(self.P.fingerprint().items())):
+            raise ParamError("the checkpoint was written with other hyper-parameters; delete it "
+                             "or rerun with the same ones.\n checkpoint: "
+                             f"{state['fingerprint']}\n now:        "
+                             f"{sorted(self.P.fingerprint().items())!r}")
+        with torch.no_grad():
+            for k, v in state["params"].items():
+                self.params[k].copy_(v)
+            for k, v in state["buffers"].items():
+                self.buffers[k].copy_(v)
+        lr_t = self.lr_t
+        self.opt.load_state_dict(state["optimizer"])
+        if lr_t is not None:
+            for g in self.opt.param_groups:
+                g["lr"] = lr_t
+        self.g = int(state["g"])
+        self.g_t.fill_(self.g)
+        self.records = state["records"]
+        self.diverged = state["diverged"]
+        self.wall_s = float(state["wall_s"])
+        self.perms.copy_(state["perms"])
+        self._e0 = state["e0"]
+        if self._e0 is not None:
+            self.e0_t.fill_(self._e0)
+        self._graph = None
+        if "torch_rng" in state:
+            torch.set_rng_state(state["torch_rng"].cpu())
+        if "cuda_rng" in state:
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
+
+    # ---- the loop ------------------------------------------------------------------------
+    @property
+    def effective_epochs_done(self) -> int:
+        """Number of records (whole effective epochs) taken so far."""
+        return len(self.records["effective_epoch"])
+
+    def run_effective_epoch(self) -> None:
+        """Train to the next whole effective epoch, then record (and evaluate if due)."""
+        P = self.P
+        k = self.effective_epochs_done + 1
+        lr = P.lr_at(self.g / self.spe)
+        self._set_lr(lr)
+        self._refresh_perms()
+        n_outer = max(1, math.ceil((k * self.spe - self.g) / P.L))
+        self.outer_steps(n_outer)
+        losses = (self.loss_acc / (n_outer * P.L)).tolist()
+        self.loss_acc.zero_()
+        gamma = self.opt.gamma() if "gamma" in self.opt.param_groups[0] else None
+        evaluate = k % P.eval_every == 0 or k == P.effective_epochs
+        errors = self.evaluate().tolist() if evaluate else [None] * self.S
+        for s in range(self.S):
+            if self.diverged[s] is None and not math.isfinite(losses[s]):
+                self.diverged[s] = {"effective_epoch": self.g / self.spe,
+                                    "reason": "non-finite training loss (NaN/inf); this seed "
+                                              "stopped recording"}
+        self.records["effective_epoch"].append(self.g / self.spe)
+        self.records["grads"].append(self.g)
+        self.records["lr"].append(lr)
+        self.records["gamma"].append(gamma)
+        self.records["train_loss"].append([None if self.diverged[s] else losses[s]
+                                           for s in range(self.S)])
+        self.records["val_error"].append([None if self.diverged[s] else errors[s]
+                                          for s in range(self.S)])
+
+    def result(self, meta: dict[str, Any] | None = None, complete: bool = False) -> dict:
+        """The result record (JSON-ready) of this run so far."""
+        rec = self.records
+        transpose = lambda rows: [list(col) for col in zip(*rows)] if rows else \
+            [[] for _ in range(self.S)]  # noqa: E731
+        return {"schema": SCHEMA, **(meta or {}), "algorithm": self.P.algorithm,
+                "complete": complete, "seeds": list(self.P.seeds), "L": self.P.L,
+                "steps_per_effective_epoch": self.spe, "n_train": self.N,
+                "n_test": int(self.test_x.shape[0]), "n_parameters": self.n_params,
+                "params": self.P.as_dict(),
+                "effective_epoch": rec["effective_epoch"], "grads": rec["grads"],
+                "lr": rec["lr"], "gamma": rec["gamma"],
+                "train_loss": transpose(rec["train_loss"]),
+                "val_error": transpose(rec["val_error"]),
+                "diverged": self.diverged, "wall_time_s": self.wall_s,
+                "provenance": provenance(str(self.device))}
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train(model_fn: Callable[[], nn.Module], data: TensorData, params: TrainParams, *,
+          out: str | os.PathLike | None = None, checkpoint: str | os.PathLike | None = None,
+          max_seconds: float | None = None, stop_after: int | None = None,
+          meta: dict[str, Any] | None = None, show_progress: bool = True) -> dict[str, Any]:
+    """Train all seeds of ``params`` together; resumable (``checkpoint``), atomic JSON (``out``).
+
+    Returns the result record (also written to ``out``): per effective epoch the
+    training loss and validation error of every seed, the hyper-parameters, provenance
+    and the wall time. With ``checkpoint``, an existing file is resumed (loaded with
+    ``weights_only=True``) and the state is saved every ``checkpoint_every`` effective
+    epochs and when the call stops. ``max_seconds`` stops the call after the effective
+    epoch that exceeds it; ``stop_after`` after that many effective epochs in this call
+    (both leave ``complete = False``; call again to continue).
+    """
+    trainer = MultiSeedTrainer(model_fn, data, params)
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    if ckpt is not None and ckpt.is_file():
+        trainer.load_state_dict(torch.load(ckpt, map_location=trainer.device,
+                                           weights_only=True))
+    P = params
+    start = time.perf_counter()
+    done_here = 0
+    label = f"{(meta or {}).get('net', 'model')} {P.algorithm}"
+    bar = progress(total=P.effective_epochs, initial=trainer.effective_epochs_done,
+                   desc=label, unit="eff.epoch", disable=not show_progress)
+    try:
+        while trainer.effective_epochs_done < P.effective_epochs:
+            t0 = time.perf_counter()
+            trainer.run_effective_epoch()
+            trainer.wall_s += time.perf_counter() - t0
+            done_here += 1
+            k = trainer.effective_epochs_done
+            errs = [e for e in trainer.records["val_error"][-1] if e is not None]
+            if errs:
+                bar.set_postfix(val_err=f"{sum(errs) / len(errs):.2f}%")
+            bar.update(1)
+            finished = k >= P.effective_epochs
+            if all(d is not None for d in trainer.diverged):
+                finished = True
+            stop = (max_seconds is not None and time.perf_counter() - start >= max_seconds) or \
+                (stop_after is not None and done_here >= stop_after)
+            if finished or stop or k % P.checkpoint_every == 0:
+                if ckpt is not None:
+                    _save_checkpoint(ckpt, trainer.state_dict())
+                if out is not None:
+                    write_json(out, trainer.result(meta, complete=finished))
+            if finished or stop:
+                break
+    finally:
+        bar.close()
+    complete = trainer.effective_epochs_done >= P.effective_epochs or \
+        all(d is not None for d in trainer.diverged)
+    result = trainer.result(meta, complete=complete)
+    if out is not None:
+        write_json(out, result)
+    return result
+
+
+def replace(params: TrainParams, **changes: Any) -> TrainParams:
+    """A copy of ``params`` with some fields changed (validated again)."""
+    return dataclasses.replace(params, **changes)
