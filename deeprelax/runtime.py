@@ -12,7 +12,7 @@ PROGRESS_ENV = "DEEPRELAX_PROGRESS"
 def progress(iterable=None, **kwargs):
     """A tqdm progress bar (with ETA); silenced when $DEEPRELAX_PROGRESS is '0' (book builds)."""
     from tqdm.auto import tqdm
-    disable = os.environ.get(PROGRESS_ENV, "1") == "0" or kwargs.pop("disable", False)
+    disable = bool(kwargs.pop("disable", False)) or os.environ.get(PROGRESS_ENV, "1") == "0"
     return tqdm(iterable, disable=disable, **kwargs)
 
 
