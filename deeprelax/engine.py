@@ -431,31 +431,36 @@ class MultiSeedTrainer:
 
     def outer_steps(self, n: int) -> None:
         """Run n outer steps (n·L gradient evaluations) without host synchronisation."""
-        if n <= 0:
-            return
         self.base.train()
-        done = 0
-        if self.P.cuda_graph:
-            if self._graph is None:
-                side = torch.cuda.Stream()
-                side.wait_stream(torch.cuda.current_stream())
-                warm = min(n, 2)
-                with torch.cuda.stream(side):
-                    for _ in range(warm):
-                        self.opt.step(self.closure)
-                torch.cuda.current_stream().wait_stream(side)
-                done = warm
-                if done < n:
-                    graph = torch.cuda.CUDAGraph()
-                    with torch.cuda.graph(graph):
-                        self.opt.step(self.closure)
-                    self._graph = graph
-            for _ in range(n - done):
-                self._graph.replay()
-        else:
+        while n > 0:
+            self._refresh_perms()         # the permutations of the data epochs ahead
+            room = ((self._e0 + self.n_slots) * self.spe - self.g) // self.P.L
+            m = min(n, room)
+            self._run(m)
+            self.g += m * self.P.L
+            n -= m
+
+    def _run(self, n: int) -> None:
+        if not self.P.cuda_graph:
             for _ in range(n):
                 self.opt.step(self.closure)
-        self.g += n * self.P.L
+            return
+        done = 0
+        if self._graph is None:           # warm up on a side stream, then capture one step
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            done = min(n, 2)
+            with torch.cuda.stream(side):
+                for _ in range(done):
+                    self.opt.step(self.closure)
+            torch.cuda.current_stream().wait_stream(side)
+            if done < n:
+                graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(graph):
+                    self.opt.step(self.closure)
+                self._graph = graph
+        for _ in range(n - done):
+            self._graph.replay()
 
     # ---- evaluation ----------------------------------------------------------------------
     @torch.no_grad()
@@ -526,23 +531,34 @@ class MultiSeedTrainer:
     # ---- the loop ------------------------------------------------------------------------
     @property
     def effective_epochs_done(self) -> int:
-        """Number of records (whole effective epochs) taken so far."""
-        return len(self.records["effective_epoch"])
+        """Whole effective epochs completed so far, floor(g / (N/b))."""
+        return self.g // self.spe
+
+    @property
+    def finished(self) -> bool:
+        """True when the budget is spent or every seed has diverged."""
+        return self.effective_epochs_done >= self.P.effective_epochs or \
+            all(d is not None for d in self.diverged)
 
     def run_effective_epoch(self) -> None:
-        """Train to the next whole effective epoch, then record (and evaluate if due)."""
+        """Train to the first outer-step boundary past the next whole effective epoch; record.
+
+        The validation error is evaluated when the run crosses a multiple of
+        ``eval_every`` effective epochs and at the end of the budget. When L exceeds the
+        gradients per effective epoch (tiny datasets), one call spans several.
+        """
         P = self.P
-        k = self.effective_epochs_done + 1
+        before = self.effective_epochs_done
         lr = P.lr_at(self.g / self.spe)
         self._set_lr(lr)
-        self._refresh_perms()
-        n_outer = max(1, math.ceil((k * self.spe - self.g) / P.L))
+        n_outer = max(1, math.ceil(((before + 1) * self.spe - self.g) / P.L))
         self.outer_steps(n_outer)
         losses = (self.loss_acc / (n_outer * P.L)).tolist()
         self.loss_acc.zero_()
+        k = self.effective_epochs_done
         gamma = self.opt.gamma() if "gamma" in self.opt.param_groups[0] else None
-        evaluate = k % P.eval_every == 0 or k == P.effective_epochs
-        errors = self.evaluate().tolist() if evaluate else [None] * self.S
+        due = k // P.eval_every > before // P.eval_every or k >= P.effective_epochs
+        errors = self.evaluate().tolist() if due else [None] * self.S
         for s in range(self.S):
             if self.diverged[s] is None and not math.isfinite(losses[s]):
                 self.diverged[s] = {"effective_epoch": self.g / self.spe,
@@ -608,8 +624,9 @@ def train(model_fn: Callable[[], nn.Module], data: TensorData, params: TrainPara
     bar = progress(total=P.effective_epochs, initial=trainer.effective_epochs_done,
                    desc=label, unit="eff.epoch", disable=not show_progress)
     try:
-        while trainer.effective_epochs_done < P.effective_epochs:
+        while not trainer.finished:
             t0 = time.perf_counter()
+            before = trainer.effective_epochs_done
             trainer.run_effective_epoch()
             trainer.wall_s += time.perf_counter() - t0
             done_here += 1
@@ -617,23 +634,19 @@ def train(model_fn: Callable[[], nn.Module], data: TensorData, params: TrainPara
             errs = [e for e in trainer.records["val_error"][-1] if e is not None]
             if errs:
                 bar.set_postfix(val_err=f"{sum(errs) / len(errs):.2f}%")
-            bar.update(1)
-            finished = k >= P.effective_epochs
-            if all(d is not None for d in trainer.diverged):
-                finished = True
+            bar.update(min(k, P.effective_epochs) - min(before, P.effective_epochs))
             stop = (max_seconds is not None and time.perf_counter() - start >= max_seconds) or \
                 (stop_after is not None and done_here >= stop_after)
-            if finished or stop or k % P.checkpoint_every == 0:
+            if trainer.finished or stop or k // P.checkpoint_every > before // P.checkpoint_every:
                 if ckpt is not None:
                     _save_checkpoint(ckpt, trainer.state_dict())
                 if out is not None:
-                    write_json(out, trainer.result(meta, complete=finished))
-            if finished or stop:
+                    write_json(out, trainer.result(meta, complete=trainer.finished))
+            if stop:
                 break
     finally:
         bar.close()
-    complete = trainer.effective_epochs_done >= P.effective_epochs or \
-        all(d is not None for d in trainer.diverged)
+    complete = trainer.finished
     result = trainer.result(meta, complete=complete)
     if out is not None:
         write_json(out, result)

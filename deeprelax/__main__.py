@@ -1,0 +1,135 @@
+"""Command line: ``python -m deeprelax {train,sweep,table1,describe}`` (needs only torch, numpy, tqdm).
+
+Examples::
+
+    python -m deeprelax train --net lenet --algorithm entropy-sgd --device cuda
+    python -m deeprelax sweep --nets mnistfc lenet --device cuda --max-minutes 9 \\
+        --set cuda_graph=true          # rerun the same command until it says "complete"
+    python -m deeprelax table1         # results/train/*.json -> results/table1.csv
+    python -m deeprelax train --net lenet --algorithm sgd --preset smoke   # CPU check
+
+``--set name=value`` overrides any ``deeprelax.engine.TrainParams`` field (values are JSON,
+e.g. ``--set 'lr_schedule=[[0,0.1],[30,0.02]]'``, else strings).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+
+def _overrides(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise SystemExit(f"--set expects name=value, got {pair!r}")
+        name, value = pair.split("=", 1)
+        try:
+            out[name] = json.loads(value)
+        except json.JSONDecodeError:
+            out[name] = value
+    return out
+
+
+def _print_result(res: dict) -> None:
+    from .table1 import summarize
+    s = summarize(res)
+    state = "complete" if res["complete"] else "INCOMPLETE (run the same command again)"
+    print(f"{res.get('net')} {res['algorithm']}: {state}; best mean validation error "
+          f"{s['error_mean']:.3f} ± {s['error_std']:.3f} % @ {s['effective_epoch']:.1f} "
+          f"effective epochs over {s['n_seeds']} seeds; wall {res['wall_time_s']:.0f} s")
+    for seed, d in zip(res["seeds"], res["diverged"]):
+        if d is not None:
+            print(f"  seed {seed} diverged at effective epoch {d['effective_epoch']:.2f}: "
+                  f"{d['reason']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m deeprelax`` / the ``deeprelax`` script."""
+    from .data import DataError
+    from .params import ParamError
+    try:
+        return _main(argv)
+    except (ParamError, DataError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
+    from . import table1
+    ap = argparse.ArgumentParser(prog="python -m deeprelax", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def common(p, many: bool):
+        if many:
+            p.add_argument("--nets", nargs="+", default=["mnistfc", "lenet"])
+            p.add_argument("--algorithms", nargs="+", default=list(table1.ALGORITHM_ORDER))
+        else:
+            p.add_argument("--net", required=True)
+            p.add_argument("--algorithm", required=True)
+        p.add_argument("--preset", default="paper", help="paper (GPU) or smoke (CPU check)")
+        p.add_argument("--device", default="cpu")
+        p.add_argument("--seeds", nargs="+", type=int, default=None)
+        p.add_argument("--max-minutes", type=float, default=None,
+                       help="stop (resumably) after this much wall time")
+        p.add_argument("--results-dir", default=str(table1.TRAIN_DIR))
+        p.add_argument("--runs-dir", default=str(table1.RUNS_DIR), help="checkpoints")
+        p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+        p.add_argument("--no-progress", action="store_true")
+
+    common(sub.add_parser("train", help="train one (net, algorithm), all seeds at once"), False)
+    common(sub.add_parser("sweep", help="train every (net, algorithm) in turn, resumably"),
+           True)
+    t = sub.add_parser("table1", help="summarise results/train/*.json into results/table1.csv")
+    t.add_argument("--results-dir", default=str(table1.TRAIN_DIR))
+    t.add_argument("--csv", default=str(table1.TABLE1_CSV))
+    sub.add_parser("describe", help="list the training parameters and the presets")
+    args = ap.parse_args(argv)
+
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
+    if args.cmd == "describe":
+        from .engine import TrainParams
+        print(TrainParams.describe())
+        for key, values in table1.EXPERIMENTS.items():
+            print(f"\n{key[0]} {key[1]}: {values}")
+        return 0
+    if args.cmd == "table1":
+        results = table1.load_results(args.results_dir)
+        if not results:
+            print(f"no complete results under {args.results_dir}", file=sys.stderr)
+            return 1
+        rows = table1.table1_rows(results)
+        path = table1.write_table1_csv(rows, args.csv)
+        for c in table1.comparison(rows):
+            print(table1.verdict(c))
+        print(f"wrote {path}; total wall time of these runs: "
+              f"{table1.total_wall_time(results) / 60:.1f} min")
+        return 0
+
+    over = _overrides(args.set)
+    if args.seeds:
+        over["seeds"] = tuple(args.seeds)
+    kw = dict(preset=args.preset, device=args.device, results_dir=args.results_dir,
+              runs_dir=args.runs_dir, show_progress=not args.no_progress,
+              max_seconds=None if args.max_minutes is None else 60 * args.max_minutes, **over)
+    start = time.perf_counter()
+    if args.cmd == "train":
+        results = [table1.run(args.net, args.algorithm, **kw)]
+    else:
+        results = table1.sweep(args.nets, args.algorithms, **kw)
+    for res in results:
+        _print_result(res)
+    n_total = len(args.nets) * len(args.algorithms) if args.cmd == "sweep" else 1
+    done = sum(r["complete"] for r in results)
+    print(f"{done}/{n_total} complete after {time.perf_counter() - start:.0f} s"
+          + ("" if done == n_total else "; run the same command again to continue"))
+    return 0 if done == n_total else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Table 1 presets, summaries, the results CSV and the command line."""
+import csv
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from deeprelax import table1
+from deeprelax.__main__ import main
+from deeprelax.params import ParamError
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def test_presets_follow_the_paper_and_the_authors_code():
+    for net in ("mnistfc", "lenet"):
+        es = table1.experiment(net, "entropy-sgd")
+        assert (es.L, es.lr_y, es.alpha, es.beta_ex_inv, es.batch_size) == (20, 0.1, 0.75,
+                                                                             1e-8, 128)
+        assert (es.outer, es.momentum, es.inner_momentum) == ("lua", 0.0, 0.9)
+        assert es.gamma_decay == 1e-3 and es.seeds == (0, 1, 2, 3, 4, 5)
+        hj = table1.experiment(net, "hj")
+        assert (hj.L, hj.hj_form) == (5, "prox")
+        assert hj.optimizer_hyper().get("beta_ex_inv") is None      # HJ: no noise at all
+        heat = table1.experiment(net, "heat")
+        assert (heat.L, heat.momentum, heat.gamma) == (20, 0.9, 1e-4)
+        sgd = table1.experiment(net, "sgd")
+        assert sgd.lr_schedule == ((0, 0.1), (30, 0.02), (60, 0.004)) and sgd.L == 1
+    assert table1.experiment("mnistfc", "sgd").effective_epochs == 200
+    assert table1.experiment("lenet", "sgd").effective_epochs == 100
+    smoke = table1.experiment("lenet", "heat", "fast", device="cpu")
+    assert smoke.seeds == (0, 1) and smoke.L == 20 and smoke.effective_epochs == 2
+    assert table1.experiment("lenet", "sgd", seeds=(3,)).seeds == (3,)
+    with pytest.raises(ParamError, match="no experiment"):
+        table1.experiment("resnet", "sgd")
+    with pytest.raises(ParamError, match="preset"):
+        table1.experiment("lenet", "sgd", "huge")
+
+
+def fake_result(errors, diverged=None, epochs=None):
+    n_seeds, n_rec = len(errors), len(errors[0])
+    return {"net": "lenet", "algorithm": "hj", "complete": True,
+            "effective_epoch": epochs or [float(k + 1) for k in range(n_rec)],
+            "val_error": errors, "train_loss": [[1.0] * n_rec for _ in range(n_seeds)],
+            "diverged": diverged or [None] * n_seeds, "wall_time_s": 10.0}
+
+
+def test_summarize_picks_the_best_mean_and_skips_diverged_seeds():
+    res = fake_result([[1.0, 0.6, 0.7], [1.2, 0.8, 0.5], [9.0, 9.0, 9.0]],
+                      diverged=[None, None, {"effective_epoch": 0.5, "reason": "x"}],
+                      epochs=[1.0, 2.02, 3.0])
+    s = table1.summarize(res)
+    # means over seeds 0,1: 1.1, 0.7, 0.6 -> record 2 (epoch 3.0), std of (0.7, 0.5)
+    assert s["error_mean"] == pytest.approx(0.6)
+    assert s["error_std"] == pytest.approx(math.sqrt(0.02))
+    assert s["effective_epoch"] == 3.0 and s["n_seeds"] == 2
+    c = table1.curves(res)
+    assert c["mean"] == pytest.approx([1.1, 0.7, 0.6])
+    gone = fake_result([[1.0]], diverged=[{"effective_epoch": 1.0, "reason": "x"}])
+    assert table1.summarize(gone)["n_seeds"] == 0
+
+
+def test_table1_csv_columns_and_merge(tmp_path):
+    path = tmp_path / "table1.csv"
+    path.write_text("net,algorithm,error_mean,error_std,effective_epoch,n_seeds\n"
+                    "allcnn,sgd,7.9,0.1,190,6\nlenet,hj,9,9,9,9\n")
+    rows = table1.table1_rows({("lenet", "hj"): fake_result([[0.6, 0.5], [0.5, 0.55]]),
+                               ("mnistfc", "sgd"): fake_result([[1.2], [1.0]])})
+    table1.write_table1_csv(rows, path)
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert tuple(reader.fieldnames) == table1.CSV_COLUMNS
+        got = list(reader)
+    assert [(r["net"], r["algorithm"]) for r in got] == [("mnistfc", "sgd"), ("lenet", "hj"),
+                                                          ("allcnn", "sgd")]
+    assert got[1]["error_mean"] == "0.5250" and got[1]["effective_epoch"] == "2"
+    assert got[1]["n_seeds"] == "2" and got[2]["error_mean"] == "7.9000"
+    cmp = table1.comparison(rows)
+    lenet = [c for c in cmp if c["net"] == "lenet"][0]
+    assert lenet["diff"] == pytest.approx(0.525 - 0.50)
+    assert "agrees with the paper" in table1.verdict(lenet)
+    far = dict(lenet, diff=0.3, diff_sigma=10.0, error_mean=0.8)
+    assert "0.30 points worse" in table1.verdict(far)
+
+
+def test_cli_trains_a_smoke_cell_resumes_nothing_and_writes_the_table(tmp_path, capsys):
+    res_dir, runs = tmp_path / "train", tmp_path / "runs"
+    argv = ["train", "--net", "lenet", "--algorithm", "sgd", "--preset", "smoke",
+            "--results-dir", str(res_dir), "--runs-dir", str(runs), "--no-progress",
+            "--seeds", "0", "1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "lenet sgd: complete" in out and "1/1 complete" in out
+    rec = table1.read_json(res_dir / "lenet-sgd.json")
+    assert rec["complete"] and rec["net"] == "lenet" and rec["dataset"] == "mnist"
+    assert rec["n_train"] == 1280 and rec["n_parameters"] == 131_220
+    assert len(rec["val_error"]) == 2 and len(rec["val_error"][0]) == 2
+    assert all(0 <= e < 90 for e in rec["val_error"][0])      # below chance after 20 steps
+    # a second call finds the complete result and does not train again
+    assert main(argv) == 0
+    assert table1.read_json(res_dir / "lenet-sgd.json")["provenance"] == rec["provenance"]
+    csv_path = tmp_path / "t.csv"
+    assert main(["table1", "--results-dir", str(res_dir), "--csv", str(csv_path)]) == 0
+    assert csv_path.read_text().splitlines()[0] == ",".join(table1.CSV_COLUMNS)
+
+
+def test_python_m_deeprelax_runs():
+    out = subprocess.run([sys.executable, "-m", "deeprelax", "describe"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0 and "lr_schedule" in out.stdout and "lenet hj" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "deeprelax", "train", "--net", "lenet",
+                          "--algorithm", "adam"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "no experiment" in bad.stderr
