@@ -1,0 +1,131 @@
+"""Sec. 8.3 wiring: All-CNN on CIFAR-10 through table1/engine, result separation, projection."""
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from deeprelax import section83, table1
+from deeprelax.data import DataError
+from deeprelax.params import ParamError
+
+
+@pytest.fixture(autouse=True)
+def _full_data_registration():
+    """Every test leaves `allcnn` registered on the full CIFAR-10, as on import."""
+    yield
+    section83.use_data()
+
+
+def test_allcnn_is_registered_with_the_paper_row():
+    assert table1.NET_DATASET["allcnn"] == "cifar10"
+    assert section83.PAPER_ROW == {"entropy-sgd": (7.96, 0.05, 160), "heat": (9.04, 0.04, 150),
+                                   "hj": (7.89, 0.07, 145), "sgd": (7.94, 0.06, 195)}
+    for alg in section83.ALGORITHMS:
+        P = table1.experiment("allcnn", alg, "paper")
+        assert P.batch_size == 128 and P.seeds == (0, 1, 2, 3, 4, 5)
+        assert P.weight_decay == 1e-3 and P.eval_every == 5 and P.effective_epochs == 200
+        assert P.L == {"sgd": 1, "entropy-sgd": 20, "hj": 5, "heat": 20}[alg]
+        assert P.effective_epochs >= section83.PAPER_ROW[alg][2]
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="'cifar10' or 'cifar10-subset'"):
+        section83.use_data("cifar100")
+    with pytest.raises(ValueError, match="n_train must be a positive integer"):
+        section83.tensors("cifar10-subset", n_train=0)
+    with pytest.raises(ParamError, match="max_minutes must be > 0"):
+        section83.ChapterParams.from_preset("fast", max_minutes=-1.0)
+    with pytest.raises(ParamError, match="train must be one of"):
+        section83.ChapterParams.from_preset("fast", train="everything")
+
+
+def test_full_row_without_data_gives_one_clear_message(tmp_path):
+    before = sorted(table1.TRAIN_DIR.glob("allcnn-*")) + sorted(table1.RUNS_DIR.glob("allcnn-*"))
+    with pytest.raises(DataError, match="(?s)CIFAR-10 could not be loaded.*cifar-10-python"):
+        section83.main(["row", "--data-dir", str(tmp_path), "--device", "cpu",
+                        "--no-progress"])
+    after = sorted(table1.TRAIN_DIR.glob("allcnn-*")) + sorted(table1.RUNS_DIR.glob("allcnn-*"))
+    assert after == before                                 # nothing written
+
+
+@pytest.mark.slow
+def test_smoke_run_through_table1_on_real_subset_pixels():
+    name = section83.use_data(section83.SUBSET, **section83.SMOKE_DATA)
+    assert name == "cifar10-subset[8/16]"
+    r = table1.run("allcnn", "entropy-sgd", "smoke", "cpu", results_dir=None, runs_dir=None,
+                   show_progress=False, **section83.smoke_overrides("entropy-sgd"))
+    assert r["complete"] and r["dataset"] == name and r["n_train"] == 8 and r["n_test"] == 16
+    assert r["n_parameters"] == 1_667_166 and r["L"] == 2 and r["seeds"] == [0, 1]
+    loss = np.array(r["train_loss"], float)
+    assert np.isfinite(loss).all() and np.all(np.abs(loss - np.log(10)) < 1.0)  # near chance
+    err = np.array(r["val_error"], float)
+    assert err.shape == (2, 1) and np.all((err >= 0) & (err <= 100))
+    assert np.all(err * 16 / 100 == np.round(err * 16 / 100))                 # k/16 images
+
+
+def _fake_result(alg, dataset, errors, complete=True):
+    """A result record in the engine's schema: val_error[seed][record]."""
+    errs = np.asarray(errors, float)
+    return {"schema": "deeprelax.train/1", "net": "allcnn", "dataset": dataset,
+            "algorithm": alg, "complete": complete, "seeds": list(range(errs.shape[0])),
+            "effective_epoch": [5.0 * (k + 1) for k in range(errs.shape[1])],
+            "train_loss": (errs / 100).tolist(), "val_error": errs.tolist(),
+            "diverged": [None] * errs.shape[0], "wall_time_s": 1.0}
+
+
+def test_subset_and_full_results_are_kept_apart(tmp_path, monkeypatch):
+    full, sub = tmp_path / "train", tmp_path / "cifar10-subset"
+    for folder in (full, sub):
+        folder.mkdir()
+    errs = [[9.0, 8.0, 8.5], [9.2, 8.2, 8.4]]
+    (full / "allcnn-sgd.json").write_text(json.dumps(_fake_result("sgd", "cifar10", errs)))
+    (sub / "allcnn-sgd.json").write_text(json.dumps(_fake_result("sgd", "cifar10-subset",
+                                                                 [[40.0], [41.0]])))
+    # a subset result misplaced in the full-data folder is not taken for a Table 1 cell
+    (full / "allcnn-hj.json").write_text(json.dumps(_fake_result("hj", "cifar10-subset",
+                                                                 errs)))
+    got_full = section83.load_row(section83.FULL, full)
+    got_sub = section83.load_row(section83.SUBSET, sub)
+    assert list(got_full) == ["sgd"] and list(got_sub) == ["sgd"]
+    s = table1.summarize(got_full["sgd"])
+    assert s["error_mean"] == pytest.approx(8.1) and s["effective_epoch"] == 10.0
+    assert s["error_std"] == pytest.approx(np.std([8.0, 8.2], ddof=1))
+
+
+def test_run_row_writes_table1_rows_only_for_the_full_data(tmp_path, monkeypatch):
+    """run_row merges its four cells into table1.csv when they are complete (full data only)."""
+    csv_path = tmp_path / "table1.csv"
+    monkeypatch.setattr(table1, "TABLE1_CSV", csv_path)
+    results = {alg: _fake_result(alg, "cifar10", [[10.0 + i, 9.0 + i], [10.5 + i, 9.5 + i]])
+               for i, alg in enumerate(section83.ALGORITHMS)}
+    monkeypatch.setattr(table1, "sweep", lambda *a, **k: list(results.values()))
+    section83.run_row(section83.SUBSET, device="cpu", results_dir=tmp_path / "s",
+                      runs_dir=tmp_path / "r")
+    assert not csv_path.exists()
+    section83.run_row(section83.FULL, device="cpu", results_dir=tmp_path / "f",
+                      runs_dir=tmp_path / "r")
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["algorithm"] for r in rows] == list(section83.ALGORITHMS)
+    assert list(rows[0]) == list(table1.CSV_COLUMNS) and {r["net"] for r in rows} == {"allcnn"}
+    assert rows[1]["error_mean"] == "10.2500" and rows[1]["effective_epoch"] == "10"
+    assert rows[1]["n_seeds"] == "2"
+
+
+def test_projection_is_the_stated_arithmetic(tmp_path):
+    p = section83.projected_row_seconds(1.0, n_seeds=6)
+    # per algorithm: 200 epochs x 6 seeds, plus 40 evaluations x 6 seeds x (60k/50k)/3
+    assert p["sgd"] == pytest.approx(1200 + 40 * 6 * 1.2 / 3) == pytest.approx(1296.0)
+    assert p["total"] == pytest.approx(4 * 1296.0)
+    with pytest.raises(ValueError, match="must be positive"):
+        section83.projected_row_seconds(0.0)
+    (tmp_path / "benchmark-h100.json").write_text(json.dumps(
+        [{"net": "lenet", "engine_s_per_epoch": 0.1, "eager_s_per_epoch": 1.4, "ratio": 14,
+          "device": "H100"},
+         {"net": "allcnn", "engine_s_per_epoch": 0.3, "eager_s_per_epoch": 1.9,
+          "ratio": 6.3, "device": "H100"}]))
+    (tmp_path / "benchmark-h100-details.json").write_text("[]")
+    e = section83.benchmark_entry(tmp_path)
+    assert e["engine_s_per_epoch"] == 0.3 and e["file"] == "benchmark-h100.json"
+    assert section83.benchmark_entry(tmp_path / "nothing") is None
