@@ -99,3 +99,48 @@ def heat(f_values: np.ndarray, axes, t: float, beta: float, cfl: float = 0.9) ->
     if beta <= 0:
         raise ValueError(f"beta must be > 0, got {beta}")
     return _evolve(f_values, axes, t, 0.5 / beta, False, None, cfl)
+
+
+# ------------------------------------------------------------------ centred differences
+def gradient(values: np.ndarray, axes) -> np.ndarray:
+    """grad u by second-order centred differences (one-sided, second order, at the edges); shape grid + (d,)."""
+    values, axes = _check_shape(values, axes)
+    for x in axes:
+        spacing(x)
+    g = np.gradient(values, *axes, edge_order=2)
+    return np.stack(g if isinstance(g, (list, tuple)) else [g], axis=-1)
+
+
+def second_derivatives(values: np.ndarray, axes) -> np.ndarray:
+    """u_{x_k x_k} by the centred second difference at interior points (NaN on the edges); shape grid + (d,)."""
+    values, axes = _check_shape(values, axes)
+    out = np.full(values.shape + (len(axes),), np.nan)
+    for ax, x in enumerate(axes):
+        dx = spacing(x)
+        u = np.moveaxis(values, ax, -1)
+        d2 = (u[..., 2:] - 2 * u[..., 1:-1] + u[..., :-2]) / dx**2
+        o = np.moveaxis(out[..., ax], ax, -1)
+        o[..., 1:-1] = d2
+    return out
+
+
+def hessian(values: np.ndarray, axes) -> np.ndarray:
+    """D^2 u by centred differences (second order) at interior points (NaN on the edges); shape grid + (d, d)."""
+    values, axes = _check_shape(values, axes)
+    d = len(axes)
+    H = np.full(values.shape + (d, d), np.nan)
+    diag = second_derivatives(values, axes)
+    inner = tuple(slice(1, -1) for _ in range(d))
+    for i in range(d):
+        H[..., i, i] = diag[..., i]
+        for j in range(i + 1, d):
+            di, dj = spacing(axes[i]), spacing(axes[j])
+            def sh(si, sj):
+                idx = [slice(1, -1)] * d
+                idx[i] = slice(1 + si, values.shape[i] - 1 + si)
+                idx[j] = slice(1 + sj, values.shape[j] - 1 + sj)
+                return values[tuple(idx)]
+            mixed = (sh(1, 1) - sh(1, -1) - sh(-1, 1) + sh(-1, -1)) / (4 * di * dj)
+            H[inner + (i, j)] = mixed
+            H[inner + (j, i)] = mixed
+    return H

@@ -62,11 +62,13 @@ def gaussian_smoothing(values: np.ndarray, axes, variance: float) -> np.ndarray:
 def _log_conv_last_axis(a: np.ndarray, logK: np.ndarray) -> np.ndarray:
     """log sum_j exp(a[..., j] + logK[i, j]) for every i, stabilised row by row."""
     m = np.max(a, axis=-1, keepdims=True)                              # (..., 1)
-    m = np.where(np.isfinite(m), m, 0.0)
-    w = np.exp(a - m) @ np.exp(logK).T                                 # (..., n)
+    empty = ~np.isfinite(m)             # rows of exp(a) that are all zero: result is -inf
+    m = np.where(empty, 0.0, m)
+    ea = np.exp(a - m)                  # one 2-D product: stacked matmuls are slow in BLAS
+    w = (ea.reshape(-1, ea.shape[-1]) @ np.exp(logK).T).reshape(ea.shape[:-1] + (-1,))
     with np.errstate(divide="ignore"):
         out = np.log(w) + m
-    bad = ~(w > 1e-250)                 # underflow: redo those entries exactly
+    bad = ~(w > 1e-250) & ~empty        # underflow: redo those entries exactly
     if np.any(bad):
         rows = a.reshape(-1, a.shape[-1])
         flat = np.flatnonzero(bad.reshape(-1))
