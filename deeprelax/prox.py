@@ -4,7 +4,7 @@
   :func:`deeprelax.hopf_lax.hopf_lax`) to the nearby minimiser y* of
   phi_x(y) = f(y) + |x - y|^2/(2t) by damped Newton steps, to round-off; then
   :func:`hopf_lax_exact` gives u(x, t) = phi_x(y*) (eq. (HL)) without grid error, away
-  from the shock set where two minimisers tie.
+  from the shock set where two minimisers tie; there grad_x u = (x - y*)/t = grad f(y*) (15).
 - :func:`dynamics16` integrates y'(s) = -grad_y h(x, y; t) = -t (y - grad f(x - t y)) (eq.
   (16)) by RK4 for many x and starting points at once; its fixed point is p = grad_x u(x, t).
 - :func:`convexity_modulus` is the lambda of Lemma 3: D_y^2 h = t I + t^2 D^2 f(x - t y), so
@@ -118,15 +118,6 @@ def hopf_lax_exact(land: Landscape, axes, t: float, sweeps: int = 4) -> tuple[np
         if not changed:
             break
     return phi, y
-
-
-def grad_hopf_lax(x, ystar, t: float, land: Landscape | None = None) -> np.ndarray:
-    """grad_x u(x, t) = (x - y*)/t (eq. (15)); with ``land`` returns grad f(y*) instead (the second form)."""
-    if not t > 0:
-        raise ValueError(f"t must be > 0, got {t}")
-    if land is not None:
-        return land.grad(ystar)
-    return (np.asarray(x, dtype=float) - np.asarray(ystar, dtype=float)) / t
 
 
 def semiconvexity(land: Landscape, axes) -> float:
