@@ -1,0 +1,25 @@
+"""Parameter sets of the Sec. 3 and Sec. 6 chapters: presets and clear errors."""
+import pytest
+
+from deeprelax.params import ParamError
+from deeprelax.section3 import Section3Params
+from deeprelax.section6 import Section6Params
+
+
+@pytest.mark.parametrize("cls", [Section3Params, Section6Params])
+def test_presets_build(cls):
+    assert cls.from_preset("fast").device == "cpu"
+    assert cls.from_preset("paper") != cls.from_preset("fast")
+
+
+def test_bad_parameters_are_rejected_with_a_message():
+    with pytest.raises(ParamError, match="beta must lie"):
+        Section3Params.from_preset("fast", beta=-1.0)
+    with pytest.raises(ValueError, match="interior"):
+        Section3Params.from_preset("fast", interior=6.0)
+    with pytest.raises(ValueError, match="at least two"):
+        Section3Params.from_preset("fast", betas=(10.0,))
+    with pytest.raises(ParamError, match="unknown preset"):
+        Section6Params.from_preset("huge")
+    with pytest.raises(ValueError, match="n = 1, 2, 3"):
+        Section6Params.from_preset("fast", ex13_grids=(101, 51))
