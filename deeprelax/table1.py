@@ -38,8 +38,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from dataclasses import dataclass
+
 from .data import REPO_ROOT
-from .params import ParamError
+from .params import ParamError, Params, knob
 from .results import RESULTS_DIR, read_json
 
 TRAIN_DIR = RESULTS_DIR / "train"
@@ -122,6 +124,27 @@ def register(net: str, dataset: str, loader: Callable[..., Any] | None = None,
         DATASETS[dataset] = loader
     for algorithm, values in (experiments or {}).items():
         EXPERIMENTS[(net, algorithm)] = values
+
+
+@dataclass(frozen=True)
+class Section82Params(Params):
+    """Knobs of the Sec. 8.2 chapter: what to read, what to (re)train, and where."""
+
+    train: bool = knob(False, doc="retrain before reading: with preset 'paper' the full "
+                                  "MNIST sweep (a GPU; resumable), with 'fast' the smoke run")
+    smoke: bool = knob(True, doc="run and show the CPU smoke run (a few hundred steps)")
+    device: str = knob("cpu", doc="'cpu' or 'cuda[:N]'")
+    max_minutes: float | None = knob(None, doc="stop the paper sweep after this many minutes "
+                                     "(> 0; run again to continue); None: no limit")
+    results_dir: str | None = knob(None, doc="folder of the result JSONs; None: results/train")
+
+    PRESETS = {"fast": dict(smoke=True), "paper": dict(smoke=False)}
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ParamError(f"Section82Params.max_minutes must be > 0 or None, got "
+                             f"{self.max_minutes!r}")
 
 
 def _preset(preset: str) -> str:
