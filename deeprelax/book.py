@@ -1,0 +1,16 @@
+"""Book plumbing: numbers computed in a chapter, handed to its prose with myst-nb's glue."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """Record ``value`` for ``{glue:text}`name:fmt``` roles, as a plain Python scalar.
+
+    NumPy scalars are converted first: myst-nb formats a glued number from its
+    text repr, which for ``np.float64`` is ``'np.float64(...)'`` and fails.
+    """
+    from myst_nb import glue as _glue
+    if isinstance(value, np.generic):
+        value = value.item()
+    _glue(name, value, display=display)
