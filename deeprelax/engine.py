@@ -17,13 +17,15 @@ per seed. The loss is the sum over seeds of each seed's mean minibatch cross-ent
 one ``backward()`` gives every seed its own gradient, and the optimizers of
 ``deeprelax.optim`` update the stacked tensors element-wise, i.e. each seed independently.
 
-Randomness is keyed by seed. Every random number (the per-seed shuffle of each data
-epoch, dropout masks, Entropy-SGD's Langevin noise, HEAT's perturbations) is a pure
-function of (seed, gradient counter, purpose, position) — SplitMix64 evaluated with tensor
-integer ops on the device (``rng="keyed"``). A seed therefore trains identically alone or
-beside others, and a resumed run repeats an uninterrupted one exactly; the state is a
-counter in a checkpoint. ``rng="torch"`` uses PyTorch's generator instead (seeds are then
-independent but not individually reproducible).
+Randomness is keyed by seed (``rng="keyed"``). The per-seed shuffle of each data epoch
+and the dropout masks are pure functions of (seed, gradient counter, purpose, position) —
+SplitMix64 evaluated with tensor integer ops on the device; the Gaussian noise of
+Entropy-SGD and HEAT comes from one Philox generator per seed (``noise_rng="philox"``,
+a single kernel per seed and draw) or from the same hashing (``"hash"``). A seed
+therefore trains identically alone or beside others, and a resumed run repeats an
+uninterrupted one exactly (counters and generator states are in the checkpoint).
+``rng="torch"`` uses PyTorch's global generator instead (seeds are then independent but
+not individually reproducible).
 
 Speed. Data stay on the device; per-seed minibatch indices are computed on the device
 from the gradient counter; the host synchronises once per effective epoch (to record).
@@ -107,6 +109,11 @@ def random_normal(key: Tensor, n: int, dtype=torch.float32) -> Tensor:
 def random_uniform16(key: Tensor, n: int) -> Tensor:
     """n uniform integers in [-32768, 32767] per key (four per 64-bit word)."""
     return random_words(key, (n + 3) // 4).view(torch.int16)[..., :n]
+
+
+def _seed63(seed: int, tag: int) -> int:
+    """A 63-bit generator seed derived from (seed, purpose tag) by SplitMix64."""
+    return int(stream_key(torch.tensor(int(seed)), 0, tag)) & ((1 << 63) - 1)
 
 
 def keyed_permutation(seed: Tensor, epoch: int, n: int) -> Tensor:
@@ -206,6 +213,9 @@ class TrainParams(Params):
                                                     "(0: the whole training set)")
     checkpoint_every: int = knob(10, lo=1, hi=100_000, doc="effective epochs per checkpoint")
     rng: str = knob("keyed", choices=("keyed", "torch"), doc="per-seed keyed or torch RNG")
+    noise_rng: str = knob("philox", choices=("philox", "hash"),
+                          doc="keyed mode: per-seed Philox generators or hashing for the "
+                              "Gaussian noise of Entropy-SGD/HEAT")
     compile: bool = knob(False, doc="torch.compile the batched loss")
     cuda_graph: bool = knob(False, doc="capture a whole outer step in a CUDA graph")
     bf16: bool = knob(False, doc="bfloat16 autocast for forward passes")
@@ -338,6 +348,11 @@ class MultiSeedTrainer:
         lr0 = P.lr_at(0.0)
         self.lr_t = torch.tensor(lr0, dtype=torch.float32, device=dev) if P.cuda_graph else None
         noise = self._noise if P.rng == "keyed" else None
+        self._noise_gens = None
+        if P.rng == "keyed" and P.noise_rng == "philox":
+            self._noise_gens = [torch.Generator(device=dev).manual_seed(_seed63(s, TAG_NOISE))
+                                for s in P.seeds]
+        self._noise_buf = None
         hyper = P.optimizer_hyper()
         if P.algorithm in ("entropy-sgd", "heat"):
             hyper["noise"] = noise
@@ -415,10 +430,24 @@ class MultiSeedTrainer:
         return losses.detach()
 
     def _noise(self, tensors: list[Tensor]) -> list[Tensor]:
-        """Standard normals shaped like the stacked ``tensors``, keyed by (seed, g)."""
+        """Standard normals shaped like the stacked ``tensors``, from each seed's own stream.
+
+        ``noise_rng="philox"``: one ``torch.randn`` per seed from that seed's generator into
+        a static buffer (a few kernels; CUDA graphs register the generators);
+        ``"hash"``: keyed by (seed, gradient counter) like the dropout masks.
+        """
         sizes = [t[0].numel() for t in tensors]
-        key = stream_key(self.seed_t, self.g_t, TAG_NOISE)
-        z = random_normal(key, sum(sizes), dtype=tensors[0].dtype)  # (S, M)
+        M = sum(sizes)
+        if self._noise_gens is None:
+            key = stream_key(self.seed_t, self.g_t, TAG_NOISE)
+            z = random_normal(key, M, dtype=tensors[0].dtype)            # (S, M)
+        else:
+            if self._noise_buf is None or self._noise_buf.shape[1] != M:
+                self._noise_buf = torch.empty(self.S, M, dtype=tensors[0].dtype,
+                                              device=self.device)
+            z = self._noise_buf
+            for s, gen in enumerate(self._noise_gens):
+                torch.randn(M, generator=gen, out=z[s])
         return [c.view(t.shape) for c, t in zip(z.split(sizes, dim=1), tensors)]
 
     # ---- stepping ------------------------------------------------------------------------
@@ -456,6 +485,8 @@ class MultiSeedTrainer:
             torch.cuda.current_stream().wait_stream(side)
             if done < n:
                 graph = torch.cuda.CUDAGraph()
+                for gen in self._noise_gens or []:
+                    graph.register_generator_state(gen)
                 with torch.cuda.graph(graph):
                     self.opt.step(self.closure)
                 self._graph = graph
@@ -488,6 +519,8 @@ class MultiSeedTrainer:
                  "buffers": dict(self.buffers), "optimizer": self.opt.state_dict(),
                  "g": self.g, "records": self.records, "diverged": self.diverged,
                  "wall_s": self.wall_s, "perms": self.perms, "e0": self._e0}
+        if self._noise_gens is not None:
+            state["noise_gens"] = [gen.get_state() for gen in self._noise_gens]
         if self.P.rng == "torch":
             state["torch_rng"] = torch.get_rng_state()
             if self.device.type == "cuda":
@@ -523,6 +556,8 @@ class MultiSeedTrainer:
         if self._e0 is not None:
             self.e0_t.fill_(self._e0)
         self._graph = None
+        for gen, st in zip(self._noise_gens or [], state.get("noise_gens", [])):
+            gen.set_state(st.cpu())
         if "torch_rng" in state:
             torch.set_rng_state(state["torch_rng"].cpu())
         if "cuda_rng" in state:

@@ -42,8 +42,9 @@ Hyper-parameters ``lr`` may be a Python float or a 0-dim tensor (so that a CUDA 
 capture a step and the caller changes the tensor in place); every other per-step quantity
 (γ_k, the step count) lives in device tensors, so a step never synchronises with the host.
 Random draws go through ``noise(tensors) -> list of standard normals`` (default
-``torch.randn`` with ``generator``), which the multi-seed engine replaces by a per-seed
-counter-based stream.
+``torch.randn`` with ``generator``), which the multi-seed engine replaces by per-seed
+streams. Entropy-SGD, HJ and HEAT use ``p.grad`` as scratch space during a step (the
+closure recomputes it at every call).
 """
 from __future__ import annotations
 
@@ -73,10 +74,9 @@ def _lr_ok(lr) -> bool:
 
 
 def _scaled_sub_(xs: list[Tensor], ds: list[Tensor], lr) -> None:
-    """xs ← xs − lr·ds for a float or 0-dim tensor lr (in place; ds may be overwritten)."""
+    """xs ← xs − lr·ds for a float or 0-dim tensor lr (in place on xs only)."""
     if isinstance(lr, Tensor):
-        torch._foreach_mul_(ds, lr)
-        torch._foreach_sub_(xs, ds)
+        torch._foreach_sub_(xs, torch._foreach_mul(ds, lr))
     else:
         torch._foreach_add_(xs, ds, alpha=-float(lr))
 
@@ -236,8 +236,9 @@ class EntropySGD(_Relaxation):
             first = loss if first is None else first
             for g, x, mu, ig in zip(groups, xs, mus, inv_gammas):
                 ps = g["params"]
-                ds = torch._foreach_add(self._grads(g), ps, alpha=g["weight_decay"]) \
-                    if g["weight_decay"] else [t.clone() for t in self._grads(g)]
+                ds = self._grads(g)                 # used in place as scratch
+                if g["weight_decay"]:
+                    torch._foreach_add_(ds, ps, alpha=g["weight_decay"])
                 diff = torch._foreach_sub(ps, x)
                 torch._foreach_mul_(diff, ig)
                 torch._foreach_add_(ds, diff)
@@ -307,8 +308,9 @@ class HJ(EntropySGD):
             first = loss if first is None else first
             for i, (g, z, s) in enumerate(zip(groups, zs, shrink)):
                 ps = g["params"]
-                grad = torch._foreach_add(self._grads(g), ps, alpha=g["weight_decay"]) \
-                    if g["weight_decay"] else [t.clone() for t in self._grads(g)]
+                grad = self._grads(g)               # used in place as scratch
+                if g["weight_decay"]:
+                    torch._foreach_add_(grad, ps, alpha=g["weight_decay"])
                 torch._foreach_mul_(z, s)
                 torch._foreach_add_(z, grad, alpha=g["lr_y"])
                 last[i] = grad
@@ -376,7 +378,7 @@ class NesterovSGD(_Relaxation):
         for g in self.param_groups:
             ps = g["params"]
             ds = torch._foreach_add(self._grads(g), ps, alpha=g["weight_decay"]) \
-                if g["weight_decay"] else [t.clone() for t in self._grads(g)]
+                if g["weight_decay"] else self._grads(g)       # not modified below
             delta = g["momentum"]
             if delta > 0:
                 ds = _nesterov_([self._state(p, "outer_buf") for p in ps], ds, delta)

@@ -119,13 +119,15 @@ def test_seeds_trained_together_equal_seeds_trained_alone(algorithm):
     assert (w[0] - w[1]).abs().max() > 1e-2
 
 
-@pytest.mark.parametrize("algorithm", ["sgd", "entropy-sgd", "hj", "heat"])
-def test_seeds_together_and_alone_agree_to_float64_roundoff(algorithm):
+@pytest.mark.parametrize("algorithm, noise_rng", [("sgd", "philox"), ("entropy-sgd", "philox"),
+                                                 ("hj", "philox"), ("heat", "philox"),
+                                                 ("heat", "hash")])
+def test_seeds_together_and_alone_agree_to_float64_roundoff(algorithm, noise_rng):
     # float64, two effective epochs with evaluations: no leak between seeds at any level
     data = tiny_data()
-    together = engine.MultiSeedTrainer(tiny_mlp, data, params(algorithm, dtype="float64"))
-    alone = engine.MultiSeedTrainer(tiny_mlp, data, params(algorithm, seeds=(1,),
-                                                           dtype="float64"))
+    kw = dict(dtype="float64", noise_rng=noise_rng)
+    together = engine.MultiSeedTrainer(tiny_mlp, data, params(algorithm, **kw))
+    alone = engine.MultiSeedTrainer(tiny_mlp, data, params(algorithm, seeds=(1,), **kw))
     for _ in range(2):
         together.run_effective_epoch()
         alone.run_effective_epoch()
@@ -177,9 +179,11 @@ def test_effective_epoch_bookkeeping():
     assert result["complete"] and result["n_parameters"] == 784 * 32 + 32 + 64 + 330
 
 
-def test_resume_gives_the_same_numbers(tmp_path):
+@pytest.mark.parametrize("algorithm, noise_rng", [("entropy-sgd", "philox"),
+                                                 ("heat", "hash")])
+def test_resume_gives_the_same_numbers(tmp_path, algorithm, noise_rng):
     data = tiny_data()
-    P = params("entropy-sgd", effective_epochs=4, checkpoint_every=100)
+    P = params(algorithm, effective_epochs=4, checkpoint_every=100, noise_rng=noise_rng)
     full = engine.train(tiny_mlp, data, P, show_progress=False)
     out, ckpt = tmp_path / "r.json", tmp_path / "r.pt"
     part = engine.train(tiny_mlp, data, P, out=out, checkpoint=ckpt, stop_after=2,
@@ -192,7 +196,7 @@ def test_resume_gives_the_same_numbers(tmp_path):
         assert resumed[key] == full[key], key
     on_disk = json.loads(out.read_text())
     assert on_disk["val_error"] == full["val_error"] and on_disk["complete"]
-    assert on_disk["provenance"]["git_sha"] and on_disk["params"]["algorithm"] == "entropy-sgd"
+    assert on_disk["provenance"]["git_sha"] and on_disk["params"]["algorithm"] == algorithm
     # a checkpoint made with other hyper-parameters is refused with a clear message
     with pytest.raises(ParamError, match="other hyper-parameters"):
         engine.train(tiny_mlp, data, engine.replace(P, lr_y=0.02), checkpoint=ckpt,
