@@ -180,6 +180,28 @@ def load_row(dataset: str = FULL, results_dir: str | os.PathLike | None = None
     return {alg: rec for (_, alg), rec in found.items() if rec.get("dataset") == dataset}
 
 
+def row_frame(results: dict[str, dict[str, Any]]):
+    """A table (pandas) of the row: 'error ± std' at the best mean, its effective epoch, seeds."""
+    import pandas as pd
+    rows = table1.table1_rows({(NET, a): r for a, r in results.items()})
+    return pd.DataFrame([{"algorithm": table1.LABELS[r["algorithm"]],
+                          "error (%)": f"{r['error_mean']:.2f} ± {r['error_std']:.2f}",
+                          "@ effective epoch": r["effective_epoch"], "seeds": r["n_seeds"]}
+                         for r in rows]).set_index("algorithm")
+
+
+def comparison_frame(results: dict[str, dict[str, Any]]):
+    """Our full-data row beside the paper's (Table 1): cells, difference in points and in σ."""
+    import pandas as pd
+    rows = table1.table1_rows({(NET, a): r for a, r in results.items()})
+    return pd.DataFrame([{
+        "algorithm": table1.LABELS[c["algorithm"]],
+        "ours (%)": f"{c['error_mean']:.2f} ± {c['error_std']:.2f} @ {c['effective_epoch']}",
+        "paper (%)": f"{c['paper_mean']:.2f} ± {c['paper_std']:.2f} @ {c['paper_epoch']}",
+        "difference": f"{c['diff']:+.2f} ({c['diff_sigma']:+.1f} σ)"}
+        for c in table1.comparison(rows)]).set_index("algorithm")
+
+
 def figure5(results: dict[str, dict[str, Any]], title: str = "CIFAR-10"):
     """Figure 5: (a) training loss, (b) validation error vs effective epochs, mean ± std."""
     import matplotlib.pyplot as plt

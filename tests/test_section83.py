@@ -129,3 +129,24 @@ def test_projection_is_the_stated_arithmetic(tmp_path):
     e = section83.benchmark_entry(tmp_path)
     assert e["engine_s_per_epoch"] == 0.3 and e["file"] == "benchmark-h100.json"
     assert section83.benchmark_entry(tmp_path / "nothing") is None
+
+
+def test_row_frame_and_figure5_from_results():
+    import matplotlib
+    matplotlib.use("Agg")
+    results = {alg: _fake_result(alg, "cifar10-subset", [[40.0 + i, 35.0 + i, 36.0 + i],
+                                                        [41.0 + i, 36.0 + i, 35.0 + i]])
+               for i, alg in enumerate(section83.ALGORITHMS)}
+    frame = section83.row_frame(results)
+    assert list(frame.index) == ["Entropy-SGD", "HEAT", "HJ", "SGD"]
+    assert frame.loc["HJ", "error (%)"] == "37.50 ± 0.71"
+    assert frame.loc["HJ", "@ effective epoch"] == 10 and frame.loc["HJ", "seeds"] == 2
+    cmp = section83.comparison_frame(results)
+    assert cmp.loc["HJ", "paper (%)"] == "7.89 ± 0.07 @ 145"
+    assert cmp.loc["HJ", "ours (%)"] == "37.50 ± 0.71 @ 10"
+    assert cmp.loc["HJ", "difference"].startswith("+29.61 (")
+    fig = section83.figure5(results, title="test")
+    loss_ax, err_ax = fig.axes
+    assert len(loss_ax.lines) == 4 and len(err_ax.lines) == 4
+    np.testing.assert_allclose(err_ax.lines[0].get_ydata(), [40.5, 35.5, 35.5])
+    np.testing.assert_allclose(loss_ax.lines[3].get_ydata(), [0.435, 0.385, 0.385])
