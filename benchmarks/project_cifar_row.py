@@ -1,6 +1,6 @@
 """Projected GPU time of the full All-CNN row (Sec. 8.3) from the engine benchmark.
 
-    python benchmarks/bench_engine.py --device cuda     # all nets; writes results/benchmark-<gpu>.json
+    python benchmarks/bench_engine.py --device cuda   # all nets -> results/benchmark-<gpu>.json
     python benchmarks/project_cifar_row.py             # prints the projection
 
 Reads the All-CNN entry (seconds per effective epoch per seed of the multi-seed engine,

@@ -104,7 +104,7 @@ HOW_TO_PROVIDE = (
 
 
 class CIFAR10(NamedTuple):
-    """CIFAR-10 images (N, 3, 32, 32) uint8 and int64 labels; ``name`` says if it is a SUBSET."""
+    """CIFAR-10 (Sec. 8.1): uint8 images (N, 3, 32, 32), int64 labels; ``name`` flags a SUBSET."""
 
     train_images: np.ndarray
     train_labels: np.ndarray
@@ -117,7 +117,7 @@ class CIFAR10(NamedTuple):
 # ----------------------------------------------------------------------------- loading
 
 class _BatchUnpickler(pickle.Unpickler):
-    """Unpickler for CIFAR batches that resolves only NumPy array/dtype globals."""
+    """Unpickler for CIFAR-10 batches (Sec. 8.1) resolving only NumPy array/dtype globals."""
 
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"),
                ("numpy._core.multiarray", "_reconstruct"),
@@ -130,7 +130,7 @@ class _BatchUnpickler(pickle.Unpickler):
 
 
 def unpickle_batch(data: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Decode one md5-verified python batch with the restricted unpickler (images, labels)."""
+    """Decode one md5-verified CIFAR-10 python batch (Sec. 8.1), restricted: (images, labels)."""
     try:
         obj = _BatchUnpickler(io.BytesIO(data), encoding="latin1").load()
     except Exception as err:  # UnpicklingError, EOFError, ValueError, ... from bad bytes
@@ -147,7 +147,7 @@ def unpickle_batch(data: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def parse_binary_batch(data: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Decode a binary-release batch (10,000 records: 1 label byte + 3,072 pixel bytes)."""
+    """Decode a CIFAR-10 binary batch (Sec. 8.1): 10,000 records of 1 label + 3,072 pixels."""
     if len(data) != BATCH_SIZE * (IMAGE_BYTES + 1):
         raise DataError(f"{name} has {len(data)} bytes, expected "
                         f"{BATCH_SIZE * (IMAGE_BYTES + 1)} (10,000 records of 3,073 bytes)")
@@ -157,7 +157,7 @@ def parse_binary_batch(data: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_fingerprint(batch: str, images: np.ndarray, labels: np.ndarray, where: str) -> None:
-    """Compare a batch's labels and first images with the genuine-content fingerprints."""
+    """Check a CIFAR-10 batch (Sec. 8.1) against fingerprints of the genuine release."""
     want_labels, want_images = FINGERPRINTS[batch]
     got_labels = hashlib.sha256(labels.astype(np.uint8).tobytes()).hexdigest()
     got_images = hashlib.sha256(
@@ -256,7 +256,7 @@ def _load_bin_tar(path: Path) -> CIFAR10:
 
 
 def find_full_cifar10(root: Path):
-    """The first CIFAR-10 layout present under ``root``: (description, loader) or None."""
+    """The first CIFAR-10 (Sec. 8.1) layout under ``root``: (path, loader) or None."""
     candidates = [
         (root / PY_DIR, Path.is_dir, _load_py_dir),
         (root, lambda p: (p / "data_batch_1").is_file(), _load_py_dir),
@@ -307,7 +307,7 @@ def _subset_path(root: str | os.PathLike | None) -> Path:
 
 
 def subset_arrays(root: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
-    """The md5-verified arrays of the SUBSET file (``<batch>_labels``, ``<batch>_images_prefix``)."""
+    """The md5-verified arrays of the SUBSET file (``<batch>_labels``, ``_images_prefix``)."""
     path = _subset_path(root)
     expected = read_md5sums(path.parent).get(SUBSET_FILE, SUBSET_MD5)
     if expected != SUBSET_MD5:
@@ -355,7 +355,7 @@ def gcn(x, eps: float = GCN_EPS):
 
 @dataclass(frozen=True)
 class ZCA:
-    """ZCA whitening (Sec. 8.1.1): ``y = (x − mean) W`` with symmetric ``W = U diag(1/(√λ+ε)) Uᵀ``."""
+    """ZCA whitening (Sec. 8.1.1): y = (x − mean) W, W = U diag(1/(√λ+ε)) Uᵀ symmetric."""
 
     mean: "torch.Tensor"      # (D,) training mean after GCN  # noqa: F821
     W: "torch.Tensor"         # (D, D), symmetric
@@ -371,7 +371,7 @@ class ZCA:
 
 
 def fit_zca(x, eps: float = ZCA_EPS) -> ZCA:
-    """Fit ZCA on rows of ``x`` (N, D) as in the authors' code: S = √λ, W = U diag(1/(S+ε)) Uᵀ."""
+    """Fit ZCA (Sec. 8.1.1) on rows of ``x`` (N, D): S = √λ, W = U diag(1/(S+ε)) Uᵀ."""
     import torch
     x = torch.as_tensor(x).to(torch.float64)
     if x.ndim != 2 or x.shape[0] < 2:
@@ -390,7 +390,7 @@ def fit_zca(x, eps: float = ZCA_EPS) -> ZCA:
 
 
 class Whitened(NamedTuple):
-    """GCN+ZCA-whitened CIFAR-10 (float32, N×3×32×32) with the transform and its cache key."""
+    """GCN+ZCA-whitened CIFAR-10 (Sec. 8.1.1), float32 N×3×32×32, the transform, cache key."""
 
     train_x: np.ndarray
     train_y: np.ndarray
@@ -405,13 +405,13 @@ class Whitened(NamedTuple):
 
 
 def cache_dir() -> Path:
-    """Where whitened data sets are cached: $DEEPRELAX_CACHE, else build/cache in the repo."""
+    """Cache folder of the Sec. 8.1.1 pre-processing: $DEEPRELAX_CACHE, else build/cache."""
     env = os.environ.get(CACHE_ENV)
     return Path(env).expanduser() if env else REPO_ROOT / "build" / "cache"
 
 
 def cache_key(ds: CIFAR10) -> str:
-    """SHA-256 of the input bytes (images and labels) and the pre-processing constants."""
+    """Cache key of Sec. 8.1.1 pre-processing: SHA-256 of the input bytes and constants."""
     h = hashlib.sha256()
     consts = {"version": _CACHE_VERSION, "gcn_eps": GCN_EPS, "gcn_ddof": GCN_DDOF,
               "zca_eps": ZCA_EPS, "dtype": "float64"}
@@ -438,7 +438,7 @@ def _save_npz(path: Path, **arrays) -> None:
 
 
 def whiten(ds: CIFAR10, device: str = "cpu") -> Whitened:
-    """GCN on every image, ZCA fitted on the training images, applied to train and test."""
+    """Sec. 8.1.1 uncached: GCN on every image, ZCA fitted on train, applied to train and test."""
     from .runtime import resolve_device
     dev = resolve_device(device)
     import torch

@@ -141,7 +141,7 @@ class ChapterParams(Params):
 
 
 def smoke_overrides(algorithm: str) -> dict[str, Any]:
-    """The TrainParams overrides of the CPU smoke run of ``algorithm``."""
+    """TrainParams overrides of the Sec. 8.3 CPU smoke run of ``algorithm``."""
     return dict(SMOKE, L=SMOKE_L[algorithm])
 
 
@@ -181,7 +181,7 @@ def load_row(dataset: str = FULL, results_dir: str | os.PathLike | None = None
 
 
 def row_frame(results: dict[str, dict[str, Any]]):
-    """A table (pandas) of the row: 'error ± std' at the best mean, its effective epoch, seeds."""
+    """The All-CNN row as in Table 1 (pandas): error ± std at the best mean, epoch, seeds."""
     import pandas as pd
     rows = table1.table1_rows({(NET, a): r for a, r in results.items()})
     return pd.DataFrame([{"algorithm": table1.LABELS[r["algorithm"]],
@@ -232,7 +232,7 @@ def figure5(results: dict[str, dict[str, Any]], title: str = "CIFAR-10"):
 
 
 def benchmark_entry(results_dir: str | os.PathLike = RESULTS_DIR) -> dict[str, Any] | None:
-    """The All-CNN entry of the newest ``results/benchmark-<gpu>.json``, if one exists."""
+    """All-CNN-C (Sec. 8.3) entry of the newest ``results/benchmark-<gpu>.json``, or None."""
     best = None
     for path in sorted(glob.glob(str(Path(results_dir) / "benchmark-*.json"))):
         if path.endswith("-details.json"):

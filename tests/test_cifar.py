@@ -1,6 +1,5 @@
 """CIFAR-10 (Sec. 8.1.1, 8.3): verified loading, the SUBSET, GCN + ZCA on real pixels."""
 import hashlib
-import io
 import os
 import pickle
 import tarfile
