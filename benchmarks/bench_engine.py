@@ -67,6 +67,9 @@ def measure_eager(net: str, device: str, steps: int, warmup: int) -> float:
 
     from deeprelax import models
     torch.manual_seed(0)
+    if str(device).startswith("cuda"):      # true fp32, as the engine's default (tf32=False)
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     x, y = _synthetic(net, N_TRAIN[net] if device != "cpu" else 2048, device)
     model = models.build(net).to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
