@@ -1,4 +1,4 @@
-"""Command line: ``python -m deeprelax {train,sweep,table1,describe}`` (needs only torch, numpy, tqdm).
+"""Command line: ``python -m deeprelax {train,sweep,table1,describe}`` (torch, numpy, tqdm).
 
 Examples::
 

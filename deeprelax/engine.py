@@ -1,4 +1,4 @@
-"""Multi-seed training engine: all seeds of one (net, algorithm) train at once as independent models.
+"""Multi-seed training engine: all seeds of one (net, algorithm) train at once, independently.
 
 Optimizers never load data, models know no dataset; the engine composes them:
 
@@ -417,7 +417,7 @@ class MultiSeedTrainer:
         return self.perms.index_select(1, slot * self.N + pos)
 
     def closure(self) -> Tensor:
-        """One gradient evaluation for all seeds on their next minibatch (the optimizers' closure)."""
+        """One gradient evaluation of all seeds on their next minibatches (the closure)."""
         idx = self._batch_indices()
         xb = self.train_x[idx]
         yb = self.train_y[idx]

@@ -320,7 +320,7 @@ class HJ(EntropySGD):
 
 
 class HEAT(_Relaxation):
-    """HEAT, eq. (35): x ← x − (η/L) Σᵢ ∇f_mb(x + εᵢ), εᵢ ~ N(0, γ_k I), with Nesterov-δ (Sec. 7.3)."""
+    """HEAT, eq. (35): x ← x − (η/L) Σᵢ ∇f_mb(x + εᵢ), εᵢ ~ N(0, γ_k I), Nesterov-δ (Sec. 7.3)."""
 
     name = "heat"
 
@@ -362,7 +362,7 @@ class HEAT(_Relaxation):
 
 
 class NesterovSGD(_Relaxation):
-    """SGD baseline, eq. (7) with Nesterov momentum δ (Sec. 7.4); L = 1 (same iterates as torch.optim.SGD)."""
+    """SGD baseline, eq. (7) with Nesterov momentum δ (Sec. 7.4); L = 1 (= torch.optim.SGD)."""
 
     name = "sgd"
 
