@@ -36,7 +36,7 @@ def mnistfc() -> nn.Sequential:
 
 
 def lenet() -> nn.Sequential:
-    """LeNet of Sec. 8.2.2: conv₂₀,₅,₃ → drop → conv₅₀,₅,₂ → drop → fc₅₀₀ → drop → fc₁₀ (p = 0.25)."""
+    """LeNet (Sec. 8.2.2): conv₂₀,₅,₃ → drop → conv₅₀,₅,₂ → drop → fc₅₀₀ → drop → fc₁₀."""
     return nn.Sequential(
         nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(3), nn.BatchNorm2d(20), nn.Dropout(0.25),
         nn.Conv2d(20, 50, 5), nn.ReLU(), nn.MaxPool2d(2), nn.BatchNorm2d(50), nn.Dropout(0.25),
@@ -49,7 +49,7 @@ def _conv_bn_relu(c_in: int, c_out: int, k: int = 3, stride: int = 1) -> list[nn
 
 
 def allcnn() -> nn.Sequential:
-    """All-CNN-C + BN (Sec. 8.3): drop₀.₂ → block₉₆ → block₁₉₂ → conv₁₉₂,₃ × 2 → conv₁₀ → mean-pool."""
+    """All-CNN-C + BN (Sec. 8.3): drop → block₉₆ → block₁₉₂ → conv₁₉₂ × 2 → conv₁₀ → mean-pool."""
     return nn.Sequential(
         nn.Dropout(0.2),
         *_conv_bn_relu(3, 96), *_conv_bn_relu(96, 96), *_conv_bn_relu(96, 96, stride=2),
