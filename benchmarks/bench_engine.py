@@ -17,7 +17,9 @@ graph capture hung once on this kind of GPU). Seconds per effective epoch per se
 
 Output: ``results/benchmark-<gpu>.json``, a list of ``{"net", "engine_s_per_epoch",
 "eager_s_per_epoch", "ratio", "device"}`` (other tools read it), and
-``results/benchmark-<gpu>-details.json`` with every configuration.
+``results/benchmark-<gpu>-details.json`` with every configuration. Entries of nets not
+measured in this call are kept, so a run can be split (``--nets mnistfc lenet``, then
+``--nets allcnn``) to stay under a time limit.
 """
 from __future__ import annotations
 
@@ -220,10 +222,15 @@ def main(argv=None) -> int:
                         "ratio": e / best[0], "device": name})
         print(f"{net:8s} RATIO eager/engine = {e / best[0]:.1f} (best: {best[1]})")
     if not args.no_write and summary:
-        from deeprelax.results import RESULTS_DIR, write_json
+        from deeprelax.results import RESULTS_DIR, read_json, write_json
         out = Path(args.out) if args.out else RESULTS_DIR / f"benchmark-{slug}.json"
-        write_json(out, summary)
-        write_json(out.with_name(out.stem + "-details.json"), details)
+        side = out.with_name(out.stem + "-details.json")
+        nets = {row["net"] for row in summary}
+        # merge: nets measured now replace their old entries (so runs can be split by net)
+        old = read_json(out) if out.is_file() else []
+        old_details = read_json(side) if side.is_file() else []
+        write_json(out, [r for r in old if r["net"] not in nets] + summary)
+        write_json(side, [r for r in old_details if r.get("net") not in nets] + details)
         print(f"wrote {out}")
     return 0
 
