@@ -60,7 +60,7 @@ from torch import Tensor, nn
 from . import optim as _optim
 from .models import reestimate_bn
 from .params import ParamError, Params, knob
-from .results import provenance, write_json
+from .results import atomic_write, provenance, write_json
 from .runtime import progress, resolve_device
 
 SCHEMA = "deeprelax.train/1"
@@ -627,10 +627,8 @@ class MultiSeedTrainer:
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_write(path, "wb") as fh:
+        torch.save(state, fh)
 
 
 def train(model_fn: Callable[[], nn.Module], data: TensorData, params: TrainParams, *,

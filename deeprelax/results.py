@@ -1,6 +1,7 @@
 """Result files: atomic JSON writes and provenance (seeds, versions, git sha, device)."""
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -53,22 +54,32 @@ def provenance(device: str = "cpu", **extra: Any) -> dict[str, Any]:
             **extra}
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write JSON atomically (temporary file in the same folder, fsync, rename)."""
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs: Any):
+    """Open a temporary file beside ``path``; on success fsync and rename it into place.
+
+    A run killed mid-write leaves the previous file intact (nothing lost when a run dies).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=1, sort_keys=False, allow_nan=True)
-            fh.write("\n")
+        with os.fdopen(fd, mode, **open_kwargs) as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Write JSON atomically (temporary file in the same folder, fsync, rename)."""
+    with atomic_write(path) as fh:
+        json.dump(obj, fh, indent=1, sort_keys=False, allow_nan=True)
+        fh.write("\n")
+    return Path(path)
 
 
 def read_json(path: str | os.PathLike) -> Any:

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 from .data import REPO_ROOT
 from .params import ParamError, Params, knob
-from .results import RESULTS_DIR, read_json
+from .results import RESULTS_DIR, atomic_write, read_json
 
 TRAIN_DIR = RESULTS_DIR / "train"
 RUNS_DIR = REPO_ROOT / "runs"
@@ -325,9 +325,7 @@ def write_table1_csv(rows: list[dict[str, Any]], path: str | os.PathLike = TABLE
     keys = sorted(merged, key=lambda k: (NET_ORDER.index(k[0]) if k[0] in NET_ORDER else 99,
                                          ALGORITHM_ORDER.index(k[1]) if k[1] in
                                          ALGORITHM_ORDER else 99, k))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_write(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
         w.writeheader()
         for k in keys:
@@ -336,7 +334,6 @@ def write_table1_csv(rows: list[dict[str, Any]], path: str | os.PathLike = TABLE
                 v = row[col]
                 row[col] = f"{float(v):.4f}" if v not in ("", None) else ""
             w.writerow({c: row[c] for c in CSV_COLUMNS})
-    os.replace(tmp, path)
     return path
 
 
