@@ -31,7 +31,7 @@ from .fd import viscous_hj
 from .fokker_planck import face_drift, fokker_planck, mass
 from .heat import spacing
 from .homogenization import GridField
-from .landscapes import Landscape, as_axes, grid_points
+from .landscapes import Landscape, as_axes, basin, grid_points
 from .local_entropy import local_entropy
 from .params import ParamError, Params, knob
 
@@ -277,11 +277,7 @@ class ScopingResult:
 def global_basin(land: Landscape, x: np.ndarray) -> tuple[float, float]:
     """Basin of attraction of the global minimiser of a 1-D loss: the interval between its neighbouring maxima."""
     f = land.on_grid(x)
-    i = left = right = int(np.argmin(f))
-    while left > 0 and f[left - 1] >= f[left]:
-        left -= 1
-    while right < f.size - 1 and f[right + 1] >= f[right]:
-        right += 1
+    left, right = basin(f, int(np.argmin(f)))
     return float(x[left]), float(x[right])
 
 

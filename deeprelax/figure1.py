@@ -64,21 +64,10 @@ def compute(p: Figure1Params, landscape: landscapes.Landscape | None = None) -> 
     return Figure1(x, f, u_v, u_h, rho0, run(f), run(u_v), run(u_h), p)
 
 
-def local_minima(values: np.ndarray) -> np.ndarray:
-    """Indices of strict interior local minima of a sampled 1-D function."""
-    v = np.asarray(values)
-    return np.flatnonzero((v[1:-1] < v[:-2]) & (v[1:-1] <= v[2:])) + 1
-
-
 def basin_mass(x: np.ndarray, rho: np.ndarray, f: np.ndarray, i_min: int) -> float:
     """Mass of rho in the basin of attraction (between the neighbouring maxima) of f's minimum."""
-    left, right = i_min, i_min
-    while left > 0 and f[left - 1] >= f[left]:
-        left -= 1
-    while right < f.size - 1 and f[right + 1] >= f[right]:
-        right += 1
-    dx = x[1] - x[0]
-    return float(rho[left:right + 1].sum() * dx)
+    left, right = landscapes.basin(f, i_min)
+    return float(rho[left:right + 1].sum() * (x[1] - x[0]))
 
 
 def claims(fig: Figure1) -> dict[str, float]:
@@ -88,7 +77,7 @@ def claims(fig: Figure1) -> dict[str, float]:
     shown = np.abs(x) <= p.x_plot
     uxx = np.diff(fig.u_viscous, 2) / dx**2
     i_glob = int(np.argmin(f))
-    minima = local_minima(f)
+    minima = landscapes.local_minima(f)
     i_start = minima[np.argmin(np.abs(x[minima] - p.x0))]   # the well under the initial mass
     return {
         "min_uxx_viscous": float(uxx[shown[1:-1]].min()),

@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from . import sde
-from .figure1 import local_minima
+from .landscapes import local_minima
 from .heat import heat, spacing
 from .hopf_lax import hopf_lax
 from .landscapes import Landscape, as_axes

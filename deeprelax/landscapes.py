@@ -169,6 +169,23 @@ class Quadratic(Landscape):
         return np.broadcast_to(Q, x.shape[:-1] + Q.shape).copy()
 
 
+def local_minima(values: np.ndarray) -> np.ndarray:
+    """Indices of strict interior local minima of a sampled 1-D function."""
+    v = np.asarray(values)
+    return np.flatnonzero((v[1:-1] < v[:-2]) & (v[1:-1] <= v[2:])) + 1
+
+
+def basin(values: np.ndarray, i_min: int) -> tuple[int, int]:
+    """Index range [left, right] of the basin of attraction of the sampled 1-D minimum i_min."""
+    v = np.asarray(values)
+    left = right = int(i_min)
+    while left > 0 and v[left - 1] >= v[left]:
+        left -= 1
+    while right < v.size - 1 and v[right + 1] >= v[right]:
+        right += 1
+    return left, right
+
+
 def random_fourier(dim: int, n_modes: int = 8, seed: int = 0, amplitude: float = 0.3,
                    max_freq: float = 4.0, curvature: float = 1.0) -> Fourier:
     """A random smooth landscape (Lemma 18 checks): amplitudes ~ U(0, a), |w| <= max_freq."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import fd, gibbs, prox
-from .landscapes import Landscape, Quadratic, as_axes, grid_points, random_fourier, two_d
+from .landscapes import Landscape, Quadratic, grid_points, random_fourier, two_d
 from .local_entropy import local_entropy
 from .params import Params, knob
 

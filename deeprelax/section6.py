@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import semiconcavity as sc
-from .figure1 import local_minima
+from .landscapes import local_minima
 from .fd import hessian
 from .heat import heat
 from .landscapes import Landscape, grid_points, random_fourier

@@ -43,7 +43,7 @@ def test_solutions_converge_to_f_as_t_to_0():
 def test_figure1_landscape_minima():
     x = np.linspace(-2.5, 2.5, 5001)
     f = landscapes.figure1().on_grid(x)
-    mins = x[figure1.local_minima(f)]
+    mins = x[landscapes.local_minima(f)]
     assert np.allclose(mins, [-1.19, -0.33, 0.5, 1.57], atol=0.02)
     assert abs(x[np.argmin(f)] - 0.5) < 1e-3
 
