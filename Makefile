@@ -16,6 +16,8 @@ SOURCES := $(wildcard deeprelax/*.py) $(wildcard results/*)
 MATHJAX := book/_vendor/mathjax/tex-chtml.js
 CONFIG := book/chapters/.config-$(PRESET)-$(DEVICE)
 export DEEPRELAX_PROGRESS ?= 0
+# JOBS processes share the cores: one BLAS/torch thread each avoids oversubscription.
+export OMP_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: book test env chapters unit nbval clean
