@@ -1,9 +1,19 @@
 """deeprelax: a reproducible replication of *Deep Relaxation* (Chaudhari et al., 2017).
 
-Layers (each imports only the ones above it):
-- PDE/SDE core: ``landscapes``, ``heat``, ``local_entropy``, ``hopf_lax``, ``fd``,
-  ``fokker_planck`` (no training code);
-- data: ``data`` (datasets, checksums); results: ``results`` (JSON, provenance);
-- chapters' computations: ``figure1``; plotting: ``plotting`` (reads results and the core).
+Layers (``tests/test_layers.py`` enforces them):
+
+- PDE/SDE core, no training code: ``landscapes`` (test losses), ``heat`` (Gaussian
+  convolution, eq. (23)), ``local_entropy`` (Cole-Hopf, eq. (11)), ``hopf_lax`` (eq. (HL)),
+  ``prox`` (prox (14), dynamics (16)), ``gibbs`` (measures (13), Lemma 4), ``fd`` (monotone
+  schemes for viscous-HJ, HJ, heat, HJB), ``fokker_planck`` (FP, eq. (26)), ``burgers``
+  (Example 15), ``semiconcavity`` (Sec. 6), ``sde`` (SGD, Entropy-SGD(-2), HEAT, Elastic-SGD,
+  CSGD), ``homogenization`` (Sec. 4), ``control`` (Sec. 5);
+- training: ``optim`` (Entropy-SGD, HJ, HEAT, Nesterov SGD; stand-alone), ``models``
+  (mnistfc, LeNet, All-CNN-C+BN; no dataset), ``engine`` (multi-seed training, composes
+  optimizers, models and results), ``table1`` (Table 1 experiments and CSV), ``data`` and
+  ``cifar`` (checksum-verified datasets), ``results`` (atomic JSON, provenance);
+- chapters' computations: ``figure1``, ``section3``, ``section6``, ``section7``,
+  ``section83``, ``gdgf``, ``msa``; base: ``params``, ``runtime``, ``book``;
+- ``plotting`` reads results and the core only. CLI: ``python -m deeprelax``.
 """
 __version__ = "0.1.0"

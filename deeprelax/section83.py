@@ -120,9 +120,10 @@ use_data()      # importing this module makes `allcnn` a Table 1 net on the full
 class ChapterParams(Params):
     """Knobs of the Sec. 8.3 chapter: what to train (CPU smoke, subset or full row) and where."""
 
-    train: str = knob("smoke", choices=("smoke", "subset", "full", "none"),
+    train: str = knob("smoke", choices=("smoke", "subset", "full", "none", "auto"),
                       doc="smoke: a CPU check of the code path; subset: the small-data "
-                          "experiment; full: the All-CNN row on the full CIFAR-10; none")
+                          "experiment; full: the All-CNN row on the full CIFAR-10; none; "
+                          "auto: full when data_dir is given, else none (read results)")
     device: str = knob("cpu", doc="'cpu' or 'cuda[:N]' (subset/full need a GPU in practice)")
     data_dir: str | None = knob(None, doc="folder with the full CIFAR-10 (cifar-10-batches-py/ "
                                           "or cifar-10-python.tar.gz); None: $DEEPRELAX_DATA")
@@ -131,7 +132,14 @@ class ChapterParams(Params):
     n_show: int = knob(6, lo=1, hi=12, doc="subset images shown raw / GCN / GCN+ZCA")
 
     PRESETS = {"fast": dict(train="smoke"), "subset": dict(train="subset"),
-               "paper": dict(train="full"), "results": dict(train="none")}
+               "paper": dict(train="auto"), "results": dict(train="none")}
+
+    @property
+    def mode(self) -> str:
+        """What the chapter trains: ``train`` with 'auto' resolved (full iff data_dir is given)."""
+        if self.train != "auto":
+            return self.train
+        return "full" if self.data_dir is not None else "none"
 
     def __post_init__(self) -> None:
         super().__post_init__()

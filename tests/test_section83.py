@@ -150,3 +150,11 @@ def test_row_frame_and_figure5_from_results():
     assert len(loss_ax.lines) == 4 and len(err_ax.lines) == 4
     np.testing.assert_allclose(err_ax.lines[0].get_ydata(), [40.5, 35.5, 35.5])
     np.testing.assert_allclose(loss_ax.lines[3].get_ydata(), [0.435, 0.385, 0.385])
+
+
+def test_paper_preset_trains_the_full_row_only_when_given_the_data():
+    from deeprelax.section83 import ChapterParams
+    assert ChapterParams.from_preset("paper").mode == "none"
+    assert ChapterParams.from_preset("paper", data_dir="/data").mode == "full"
+    assert ChapterParams.from_preset("fast").mode == "smoke"
+    assert ChapterParams.from_preset("paper", train="subset").mode == "subset"
