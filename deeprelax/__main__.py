@@ -75,7 +75,8 @@ def _main(argv: list[str] | None) -> int:
         p.add_argument("--seeds", nargs="+", type=int, default=None)
         p.add_argument("--max-minutes", type=float, default=None,
                        help="stop (resumably) after this much wall time")
-        p.add_argument("--results-dir", default=str(table1.TRAIN_DIR))
+        p.add_argument("--results-dir", default=table1.AUTO,
+                       help="default: results/train (paper) or runs/smoke (smoke)")
         p.add_argument("--runs-dir", default=str(table1.RUNS_DIR), help="checkpoints")
         p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
         p.add_argument("--no-progress", action="store_true")
@@ -86,6 +87,8 @@ def _main(argv: list[str] | None) -> int:
     t = sub.add_parser("table1", help="summarise results/train/*.json into results/table1.csv")
     t.add_argument("--results-dir", default=str(table1.TRAIN_DIR))
     t.add_argument("--csv", default=str(table1.TABLE1_CSV))
+    t.add_argument("--include-smoke", action="store_true",
+                   help="also summarise smoke runs (pipeline checks; never for results/)")
     sub.add_parser("describe", help="list the training parameters and the presets")
     args = ap.parse_args(argv)
 
@@ -99,7 +102,7 @@ def _main(argv: list[str] | None) -> int:
             print(f"\n{key[0]} {key[1]}: {values}")
         return 0
     if args.cmd == "table1":
-        results = table1.load_results(args.results_dir)
+        results = table1.load_results(args.results_dir, include_smoke=args.include_smoke)
         if not results:
             print(f"no complete results under {args.results_dir}", file=sys.stderr)
             return 1

@@ -54,6 +54,12 @@ def provenance(device: str = "cpu", **extra: Any) -> dict[str, Any]:
             **extra}
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs: Any):
     """Open a temporary file beside ``path``; on success fsync and rename it into place.
@@ -64,6 +70,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs: Any):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())        # mkstemp makes 0600; give the usual mode
         with os.fdopen(fd, mode, **open_kwargs) as fh:
             yield fh
             fh.flush()

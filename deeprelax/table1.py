@@ -46,6 +46,8 @@ from .results import RESULTS_DIR, atomic_write, read_json
 
 TRAIN_DIR = RESULTS_DIR / "train"
 RUNS_DIR = REPO_ROOT / "runs"
+SMOKE_DIR = RUNS_DIR / "smoke"     # smoke runs never write under results/ (real runs only)
+AUTO = "auto"                      # results_dir: TRAIN_DIR, or SMOKE_DIR for the smoke preset
 TABLE1_CSV = RESULTS_DIR / "table1.csv"
 CSV_COLUMNS = ("net", "algorithm", "error_mean", "error_std", "effective_epoch", "n_seeds")
 NET_ORDER = ("mnistfc", "lenet", "allcnn")
@@ -191,13 +193,20 @@ def result_path(net: str, algorithm: str, results_dir: str | os.PathLike = TRAIN
     return Path(results_dir) / f"{net}-{algorithm}.json"
 
 
+def default_results_dir(preset: str) -> Path:
+    """Where a preset's result JSONs go: results/train for real runs, runs/smoke for smoke runs."""
+    return SMOKE_DIR if _preset(preset) == "smoke" else TRAIN_DIR
+
+
 def run(net: str, algorithm: str, preset: str = "paper", device: str = "cpu", *,
-        results_dir: str | os.PathLike | None = TRAIN_DIR,
+        results_dir: str | os.PathLike | None = AUTO,
         runs_dir: str | os.PathLike | None = RUNS_DIR, max_seconds: float | None = None,
         show_progress: bool = True, **overrides: Any) -> dict[str, Any]:
     """Train (or resume, or skip if complete) one Table 1 cell; returns its result record."""
     from . import engine, models
     P = experiment(net, algorithm, preset, device, **overrides)
+    if results_dir == AUTO:
+        results_dir = default_results_dir(preset)
     out = None if results_dir is None else result_path(net, algorithm, results_dir)
     ckpt = None if runs_dir is None else Path(runs_dir) / f"{net}-{algorithm}-{_preset(preset)}.pt"
     if out is not None and out.is_file():
@@ -216,7 +225,7 @@ def run(net: str, algorithm: str, preset: str = "paper", device: str = "cpu", *,
 
 def sweep(nets=("mnistfc", "lenet"), algorithms=ALGORITHM_ORDER, preset: str = "paper",
           device: str = "cpu", *, max_seconds: float | None = None,
-          results_dir: str | os.PathLike | None = TRAIN_DIR,
+          results_dir: str | os.PathLike | None = AUTO,
           runs_dir: str | os.PathLike | None = RUNS_DIR, show_progress: bool = True,
           **overrides: Any) -> list[dict[str, Any]]:
     """Run every (net, algorithm) in turn within ``max_seconds``; rerun to continue."""
@@ -278,7 +287,8 @@ def curves(result: dict[str, Any]) -> dict[str, list[float]]:
 
 
 def load_results(results_dir: str | os.PathLike = TRAIN_DIR, nets=None,
-                 complete_only: bool = True) -> dict[tuple[str, str], dict[str, Any]]:
+                 complete_only: bool = True, include_smoke: bool = False
+                 ) -> dict[tuple[str, str], dict[str, Any]]:
     """The result records under ``results_dir`` keyed by (net, algorithm)."""
     found = {}
     folder = Path(results_dir)
@@ -291,6 +301,8 @@ def load_results(results_dir: str | os.PathLike = TRAIN_DIR, nets=None,
             continue
         if complete_only and not rec.get("complete"):
             continue
+        if rec.get("preset") == "smoke" and not include_smoke:
+            continue                   # a smoke run is a code-path check, never a result
         found[key] = rec
     return found
 

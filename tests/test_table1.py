@@ -108,7 +108,9 @@ def test_cli_trains_a_smoke_cell_resumes_nothing_and_writes_the_table(tmp_path, 
     assert main(argv) == 0
     assert table1.read_json(res_dir / "lenet-sgd.json")["provenance"] == rec["provenance"]
     csv_path = tmp_path / "t.csv"
-    assert main(["table1", "--results-dir", str(res_dir), "--csv", str(csv_path)]) == 0
+    table_argv = ["table1", "--results-dir", str(res_dir), "--csv", str(csv_path)]
+    assert main(table_argv) == 1 and not csv_path.exists()   # smoke runs are not results
+    assert main(table_argv + ["--include-smoke"]) == 0
     assert csv_path.read_text().splitlines()[0] == ",".join(table1.CSV_COLUMNS)
 
 
@@ -119,3 +121,15 @@ def test_python_m_deeprelax_runs():
     bad = subprocess.run([sys.executable, "-m", "deeprelax", "train", "--net", "lenet",
                           "--algorithm", "adam"], capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "no experiment" in bad.stderr
+
+
+def test_smoke_runs_never_land_in_results(tmp_path):
+    from deeprelax import table1
+    from deeprelax.results import write_json
+    assert table1.default_results_dir("smoke") == table1.SMOKE_DIR
+    assert table1.default_results_dir("paper") == table1.TRAIN_DIR
+    assert table1.RESULTS_DIR not in table1.SMOKE_DIR.parents
+    rec = {"net": "lenet", "algorithm": "sgd", "complete": True, "preset": "smoke"}
+    write_json(tmp_path / "lenet-sgd.json", rec)
+    assert table1.load_results(tmp_path) == {}
+    assert list(table1.load_results(tmp_path, include_smoke=True)) == [("lenet", "sgd")]
