@@ -20,3 +20,17 @@ def built_book(request) -> Path:
     if not (path / "index.html").is_file():
         pytest.fail(f"no built book at {path}; run `make book` first")
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """Tests use small tensors on a shared 2-core machine: one intra-op thread is fastest."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

@@ -10,14 +10,6 @@ from deeprelax import engine, models
 from deeprelax.params import ParamError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # the CPU machines are shared; one intra-op thread avoids spin-waiting between workers
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 
 def tiny_mlp():
     return nn.Sequential(nn.Flatten(), nn.Dropout(0.2), nn.Linear(784, 32), nn.ReLU(),

@@ -9,14 +9,6 @@ from deeprelax import gdgf
 from deeprelax.params import ParamError
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one torch thread is fastest on a shared CPU (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def tiny_net(activation="linear", n=7, seed=0):
     rng = np.random.default_rng(seed)

@@ -6,13 +6,6 @@ import torch
 from deeprelax import msa
 from deeprelax.params import ParamError
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one torch thread is fastest on a shared CPU (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 P = msa.MSAToyParams.from_preset("fast")

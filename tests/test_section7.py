@@ -1,5 +1,4 @@
 """Sec. 7 chapter computations: update directions of the optimizers vs the PDE gradients (1-D)."""
-import dataclasses
 
 import numpy as np
 import pytest

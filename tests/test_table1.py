@@ -5,19 +5,11 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from deeprelax import table1
 from deeprelax.__main__ import main
 from deeprelax.params import ParamError
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def test_presets_follow_the_paper_and_the_authors_code():
