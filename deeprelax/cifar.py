@@ -43,7 +43,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .results import atomic_write
-from .data import ENV_VAR, REPO_ROOT, DataError, data_root, md5_hex, read_md5sums
+from .data import (ENV_VAR, REPO_ROOT, DataError, data_root, read_md5sums,
+                   verify_md5)
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
            "truck")
@@ -169,12 +170,7 @@ def check_fingerprint(batch: str, images: np.ndarray, labels: np.ndarray, where:
 
 
 def _verified(data: bytes, name: str, expected: str, where: str) -> bytes:
-    got = md5_hex(data)
-    if got != expected:
-        raise DataError(f"checksum mismatch for {name} in {where}: md5 {got}, expected "
-                        f"{expected}; it was not unpickled. The file is corrupt or not the "
-                        f"standard release; replace it with the original download.")
-    return data
+    return verify_md5(data, name, expected, where, note="; it was not unpickled")
 
 
 def _file_md5(path: Path) -> str:

@@ -64,6 +64,16 @@ def read_md5sums(folder: Path) -> dict[str, str]:
     return sums
 
 
+def verify_md5(data: bytes, name: str, expected: str, where: object, note: str = "") -> bytes:
+    """Return ``data`` if its md5 is ``expected``, else raise one DataError saying what to do."""
+    got = md5_hex(data)
+    if got != expected:
+        raise DataError(f"checksum mismatch for {name} in {where}: md5 {got}, expected "
+                        f"{expected}{note}. The file is corrupt or not the standard release; "
+                        f"replace it with the original download.")
+    return data
+
+
 def read_verified(folder: Path, name: str, expected: str) -> bytes:
     """Bytes of ``name`` (or ``name.gz``, decompressed) in ``folder``, md5-checked."""
     plain, packed = folder / name, folder / f"{name}.gz"
@@ -77,12 +87,7 @@ def read_verified(folder: Path, name: str, expected: str) -> bytes:
                             f"the original download.") from None
     else:
         raise DataError(f"missing {name}(.gz) in {folder}")
-    got = md5_hex(data)
-    if got != expected:
-        raise DataError(f"checksum mismatch for {name} in {folder}: md5 {got}, expected "
-                        f"{expected}. The file is corrupt or not the standard release; "
-                        f"replace it with the original download.")
-    return data
+    return verify_md5(data, name, expected, folder)
 
 
 def parse_idx(data: bytes) -> np.ndarray:
