@@ -14,22 +14,8 @@ e.g. ``--set 'lr_schedule=[[0,0.1],[30,0.02]]'``, else strings).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-
-
-def _overrides(pairs: list[str]) -> dict:
-    out = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise SystemExit(f"--set expects name=value, got {pair!r}")
-        name, value = pair.split("=", 1)
-        try:
-            out[name] = json.loads(value)
-        except json.JSONDecodeError:
-            out[name] = value
-    return out
 
 
 def _print_result(res: dict) -> None:
@@ -58,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     from . import table1
+    from .params import parse_overrides
     ap = argparse.ArgumentParser(prog="python -m deeprelax", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -114,7 +101,7 @@ def _main(argv: list[str] | None) -> int:
               f"{table1.total_wall_time(results) / 60:.1f} min")
         return 0
 
-    over = _overrides(args.set)
+    over = parse_overrides(args.set)
     if args.seeds:
         over["seeds"] = tuple(args.seeds)
     kw = dict(preset=args.preset, device=args.device, results_dir=args.results_dir,

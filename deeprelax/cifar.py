@@ -38,13 +38,16 @@ import pickle
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from .results import atomic_write
 from .data import (ENV_VAR, REPO_ROOT, DataError, data_root, read_md5sums,
                    verify_md5)
+
+if TYPE_CHECKING:        # annotations only; torch is imported where it is used
+    import torch
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
            "truck")
@@ -353,7 +356,7 @@ def gcn(x, eps: float = GCN_EPS):
 class ZCA:
     """ZCA whitening (Sec. 8.1.1): y = (x − mean) W, W = U diag(1/(√λ+ε)) Uᵀ symmetric."""
 
-    mean: "torch.Tensor"      # (D,) training mean after GCN  # noqa: F821
+    mean: "torch.Tensor"      # (D,) training mean after GCN
     W: "torch.Tensor"         # (D, D), symmetric
     eigvals: "torch.Tensor"   # (D,) eigenvalues λ of the ddof=1 training covariance, ascending
     eigvecs: "torch.Tensor"   # (D, D) orthonormal U (columns)

@@ -8,6 +8,7 @@ unknown names, wrong types and out-of-range values with one clear message.
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -15,6 +16,21 @@ from typing import Any, ClassVar
 
 class ParamError(ValueError):
     """A parameter set was given an unknown preset, name, type or value."""
+
+
+def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
+    """``["name=value", ...]`` from a command line (``--set``) as a dict; values are JSON
+    where they parse as JSON (``3``, ``true``, ``[[0, 0.1]]``), else strings."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ParamError(f"--set expects NAME=VALUE, got {pair!r}")
+        try:
+            out[name] = json.loads(value)
+        except json.JSONDecodeError:
+            out[name] = value
+    return out
 
 
 def knob(default: Any, *, lo: float | None = None, hi: float | None = None,
@@ -85,13 +101,18 @@ class Params:
         if preset not in cls.PRESETS:
             raise ParamError(f"unknown preset {preset!r} for {cls.__name__}; "
                              f"choose one of {sorted(cls.PRESETS)}")
+        values = dict(cls.PRESETS[preset])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.checked(**values)
+
+    @classmethod
+    def checked(cls, **values: Any):
+        """``cls(**values)``, but an unknown name is a ParamError that lists the valid ones."""
         names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(overrides) - names)
+        unknown = sorted(set(values) - names)
         if unknown:
             raise ParamError(f"unknown parameter(s) {unknown} for {cls.__name__}; "
                              f"valid names: {sorted(names)}")
-        values = dict(cls.PRESETS[preset])
-        values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:

@@ -157,7 +157,7 @@ def test_hj_two_forms_same_iterates_once_inner_loop_converged():
 
 def test_hj_converged_direction_is_hopf_lax_gradient():
     # one step from x with L large, no momentum: x+ = x - eta c x / (1 + c gamma)
-    dim, gamma, eta = 3, 0.7, 0.5
+    gamma, eta = 0.7, 0.5
     c = torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64)
     x0 = torch.tensor([1.0, -1.0, 0.5], dtype=torch.float64)
     for form in ("prox", "remark21"):

@@ -45,3 +45,15 @@ def test_bad_values_raise_clear_errors(kwargs, words):
 def test_describe_lists_every_field():
     text = Demo.describe()
     assert text.count("\n") == 3 and "lr = 0.1 in [0.0, 1.0]: step size" in text
+
+
+def test_parse_overrides_reads_json_values_and_rejects_bad_pairs():
+    from deeprelax.params import parse_overrides
+    got = parse_overrides(["cuda_graph=true", "lr_schedule=[[0,0.1],[30,0.02]]",
+                           "outer=lua", "eval_every=5", "note=a=b"])
+    assert got == {"cuda_graph": True, "lr_schedule": [[0, 0.1], [30, 0.02]],
+                   "outer": "lua", "eval_every": 5, "note": "a=b"}
+    assert parse_overrides(None) == {}
+    for bad in ("cuda_graph", "=3"):
+        with pytest.raises(ParamError, match="NAME=VALUE"):
+            parse_overrides([bad])

@@ -83,6 +83,31 @@ def test_table1_csv_columns_and_merge(tmp_path):
     assert "0.30 points worse" in table1.verdict(far)
 
 
+def test_frames_for_the_chapter():
+    results = {("lenet", "hj"): fake_result([[0.6, 0.5], [0.5, 0.55]]),
+               ("mnistfc", "sgd"): fake_result([[1.2], [1.0]])}
+    cmp = table1.comparison_frame(results)
+    assert list(cmp.index) == [("mnistfc", "SGD"), ("lenet", "HJ")]
+    # lenet hj: best mean 0.525 at record 2 (epoch 2), std of (0.5, 0.55); paper 0.50 ± 0.01
+    assert cmp.loc[("lenet", "HJ"), "ours (%)"] == "0.53 ± 0.04 @ 2"
+    assert cmp.loc[("lenet", "HJ"), "paper (%)"] == "0.50 ± 0.01 @ 70"
+    assert cmp.loc[("lenet", "HJ"), "difference"] == "+0.03 (+0.7 σ)"
+    paper = table1.paper_frame(("allcnn",))
+    assert paper["paper (%)"].tolist() == ["7.96 ± 0.05 @ 160", "9.04 ± 0.04 @ 150",
+                                           "7.89 ± 0.07 @ 145", "7.94 ± 0.06 @ 195"]
+    settings = table1.settings_frame(("lenet",))
+    assert len(settings) == 4
+    assert settings.loc[("lenet", "entropy-sgd"), "β_ex⁻¹"] == 1e-8
+    assert settings.loc[("lenet", "sgd"), "η_y"] == "—"
+    assert settings.loc[("lenet", "sgd"), "lr (effective epoch)"] == (
+        "0.1 from 0, 0.02 from 30, 0.004 from 60")
+    run = dict(fake_result([[50.0, 20.0], [60.0, 25.0]]), L=5, grads=[10, 20])
+    smoke = table1.smoke_frame([run])
+    assert smoke.loc[("lenet", "hj"), "updates"] == 4
+    assert smoke.loc[("lenet", "hj"), "val. error (%) per seed"] == [20.0, 25.0]
+    assert smoke.loc[("lenet", "hj"), "train loss"] == 1.0
+
+
 def test_cli_trains_a_smoke_cell_resumes_nothing_and_writes_the_table(tmp_path, capsys):
     res_dir, runs = tmp_path / "train", tmp_path / "runs"
     argv = ["train", "--net", "lenet", "--algorithm", "sgd", "--preset", "smoke",
@@ -104,6 +129,16 @@ def test_cli_trains_a_smoke_cell_resumes_nothing_and_writes_the_table(tmp_path, 
     assert main(table_argv) == 1 and not csv_path.exists()   # smoke runs are not results
     assert main(table_argv + ["--include-smoke"]) == 0
     assert csv_path.read_text().splitlines()[0] == ",".join(table1.CSV_COLUMNS)
+
+
+def test_cli_bad_set_gives_one_clear_error(tmp_path, capsys):
+    base = ["train", "--net", "lenet", "--algorithm", "sgd", "--preset", "smoke",
+            "--results-dir", str(tmp_path), "--runs-dir", str(tmp_path), "--no-progress"]
+    for bad, said in (("cuda_graph", "NAME=VALUE"), ("no_such_knob=1", "no_such_knob")):
+        assert main(base + ["--set", bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and said in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())          # nothing was trained or written
 
 
 def test_python_m_deeprelax_runs():
