@@ -172,7 +172,8 @@ def main(argv=None) -> int:
                     help=f"engine configurations (GPU default: {list(GPU_CONFIGS)})")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per measurement")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    ap.add_argument("--out", default=None, help="default results/benchmark-<gpu>.json")
+    ap.add_argument("--out", default=None, help="default results/benchmark-<gpu>.json "
+                    "(runs/benchmark-cpu.json on the CPU)")
     ap.add_argument("--no-write", action="store_true", help="print only")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -223,7 +224,9 @@ def main(argv=None) -> int:
         print(f"{net:8s} RATIO eager/engine = {e / best[0]:.1f} (best: {best[1]})")
     if not args.no_write and summary:
         from deeprelax.results import RESULTS_DIR, read_json, write_json
-        out = Path(args.out) if args.out else RESULTS_DIR / f"benchmark-{slug}.json"
+        # a CPU timing is a check of the script, not a result: never into results/ by default
+        default_dir = RESULTS_DIR if args.device.startswith("cuda") else ROOT / "runs"
+        out = Path(args.out) if args.out else default_dir / f"benchmark-{slug}.json"
         side = out.with_name(out.stem + "-details.json")
         nets = {row["net"] for row in summary}
         # merge: nets measured now replace their old entries (so runs can be split by net)

@@ -6,6 +6,7 @@ import numpy as np
 
 COLORS = {"f": "black", "viscous": "tab:red", "hj": "tab:blue", "sgd": "0.35",
           "initial": "0.85", "heat": "tab:green"}
+ALGORITHM_COLORS = {"entropy-sgd": "C3", "heat": "C2", "hj": "C0", "sgd": "k"}
 
 
 def figure1(fig1, axes=None):
@@ -45,3 +46,10 @@ def loglog_rate(ax, h, err, label: str, marker: str = "o"):
     slope = float(np.polyfit(np.log(h), np.log(err), 1)[0])
     ax.loglog(h, err, marker=marker, label=f"{label} (slope {slope:.2f})")
     return slope
+
+
+def mean_band(ax, x, mean, std, color, label: str):
+    """A training curve: the mean over seeds as a line, mean ± std as a shaded band."""
+    mean, std = np.asarray(mean, float), np.asarray(std, float)
+    ax.plot(x, mean, color=color, lw=1.3, label=label)
+    ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, lw=0)

@@ -93,3 +93,17 @@ def read_json(path: str | os.PathLike) -> Any:
     """Read a JSON result file."""
     with open(path) as fh:
         return json.load(fh)
+
+
+def benchmarks(results_dir: str | os.PathLike = RESULTS_DIR) -> list[dict[str, Any]]:
+    """Entries of the GPU benchmark files ``results/benchmark-<gpu>.json`` (written by
+    ``benchmarks/bench_engine.py``), each with the file name added, oldest file first.
+
+    Detail files and CPU benchmarks (``benchmark-cpu*.json``) are not results and are left
+    out."""
+    paths = [p for p in Path(results_dir).glob("benchmark-*.json")
+             if not p.stem.endswith("-details") and not p.stem.startswith("benchmark-cpu")]
+    out = []
+    for path in sorted(paths, key=lambda p: (p.stat().st_mtime, p.name)):
+        out.extend(dict(entry, file=path.name) for entry in read_json(path))
+    return out

@@ -31,8 +31,6 @@ Hyper-parameters (``EXPERIMENTS``) and their sources (the paper gives few for Al
 from __future__ import annotations
 
 import argparse
-import glob
-import json
 import math
 import os
 import sys
@@ -42,8 +40,8 @@ from typing import Any
 from dataclasses import dataclass
 
 from . import table1
-from .params import ParamError, Params, knob
-from .results import RESULTS_DIR, read_json
+from .params import ParamError, Params, knob, parse_overrides
+from .results import RESULTS_DIR, benchmarks
 
 NET = "allcnn"
 ALGORITHMS = table1.ALGORITHM_ORDER
@@ -129,6 +127,8 @@ class ChapterParams(Params):
                                           "or cifar-10-python.tar.gz); None: $DEEPRELAX_DATA")
     max_minutes: float | None = knob(None, doc="stop training after this many minutes "
                                      "(> 0; resumable: run again to continue); None: no limit")
+    results_dir: str | None = knob(None, doc="folder of the results read and written (its "
+                                   "train/ and cifar10-subset/); None: results/")
     n_show: int = knob(6, lo=1, hi=12, doc="subset images shown raw / GCN / GCN+ZCA")
 
     PRESETS = {"fast": dict(train="smoke"), "subset": dict(train="subset"),
@@ -140,6 +140,11 @@ class ChapterParams(Params):
         if self.train != "auto":
             return self.train
         return "full" if self.data_dir is not None else "none"
+
+    def results_for(self, dataset: str) -> Path:
+        """Folder of the All-CNN results on ``dataset`` under ``results_dir``."""
+        root = RESULTS_DIR if self.results_dir is None else Path(self.results_dir)
+        return root / ("train" if dataset == FULL else SUBSET_RESULTS.name)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -161,7 +166,8 @@ def run_row(dataset: str = FULL, data_dir: str | os.PathLike | None = None,
     """Train (resumably) the four All-CNN cells on ``dataset``; full data: merge table1.csv rows.
 
     Call again after ``max_minutes`` to continue. On the full data set, when all four
-    cells are complete their rows are written into ``results/table1.csv``.
+    cells are complete their rows are merged into ``table1.csv`` beside ``results_dir``
+    (``results/table1.csv`` by default).
     """
     full = dataset == FULL
     if results_dir is None:
@@ -175,7 +181,7 @@ def run_row(dataset: str = FULL, data_dir: str | os.PathLike | None = None,
                            show_progress=show_progress, **overrides)
     if full and len(results) == len(ALGORITHMS) and all(r["complete"] for r in results):
         rows = table1.table1_rows({(NET, r["algorithm"]): r for r in results})
-        table1.write_table1_csv(rows, table1.TABLE1_CSV)
+        table1.write_table1_csv(rows, Path(results_dir).parent / table1.TABLE1_CSV.name)
     return results
 
 
@@ -200,20 +206,15 @@ def row_frame(results: dict[str, dict[str, Any]]):
 
 def comparison_frame(results: dict[str, dict[str, Any]]):
     """Our full-data row beside the paper's (Table 1): cells, difference in points and in σ."""
-    import pandas as pd
-    rows = table1.table1_rows({(NET, a): r for a, r in results.items()})
-    return pd.DataFrame([{
-        "algorithm": table1.LABELS[c["algorithm"]],
-        "ours (%)": f"{c['error_mean']:.2f} ± {c['error_std']:.2f} @ {c['effective_epoch']}",
-        "paper (%)": f"{c['paper_mean']:.2f} ± {c['paper_std']:.2f} @ {c['paper_epoch']}",
-        "difference": f"{c['diff']:+.2f} ({c['diff_sigma']:+.1f} σ)"}
-        for c in table1.comparison(rows)]).set_index("algorithm")
+    frame = table1.comparison_frame({(NET, a): r for a, r in results.items()})
+    return frame.droplevel("net")
 
 
 def figure5(results: dict[str, dict[str, Any]], title: str = "CIFAR-10"):
     """Figure 5: (a) training loss, (b) validation error vs effective epochs, mean ± std."""
     import matplotlib.pyplot as plt
-    colors = {"entropy-sgd": "C3", "heat": "C2", "hj": "C0", "sgd": "k"}
+
+    from .plotting import ALGORITHM_COLORS as colors, mean_band
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.8))
     for alg in ALGORITHMS:
         if alg not in results:
@@ -222,11 +223,8 @@ def figure5(results: dict[str, dict[str, Any]], title: str = "CIFAR-10"):
         s = table1.summarize(results[alg])
         x = c["effective_epoch"]
         axes[0].plot(x, c["train_loss"], color=colors[alg], lw=1.3, label=table1.LABELS[alg])
-        axes[1].plot(x, c["mean"], color=colors[alg], lw=1.3,
-                     label=f"{table1.LABELS[alg]} ({s['error_mean']:.2f}%)")
-        lo = [m - d for m, d in zip(c["mean"], c["std"])]
-        hi = [m + d for m, d in zip(c["mean"], c["std"])]
-        axes[1].fill_between(x, lo, hi, color=colors[alg], alpha=0.2, lw=0)
+        mean_band(axes[1], x, c["mean"], c["std"], colors[alg],
+                  f"{table1.LABELS[alg]} ({s['error_mean']:.2f}%)")
     axes[0].set_yscale("log")
     axes[0].set_ylabel("training cross-entropy")
     axes[1].set_ylabel("validation error (%)")
@@ -240,17 +238,9 @@ def figure5(results: dict[str, dict[str, Any]], title: str = "CIFAR-10"):
 
 
 def benchmark_entry(results_dir: str | os.PathLike = RESULTS_DIR) -> dict[str, Any] | None:
-    """All-CNN-C (Sec. 8.3) entry of the newest ``results/benchmark-<gpu>.json``, or None."""
-    best = None
-    for path in sorted(glob.glob(str(Path(results_dir) / "benchmark-*.json"))):
-        if path.endswith("-details.json"):
-            continue
-        for entry in read_json(path):
-            if entry.get("net") == NET:
-                mtime = os.path.getmtime(path)
-                if best is None or mtime > best[0]:
-                    best = (mtime, dict(entry, file=Path(path).name))
-    return None if best is None else best[1]
+    """All-CNN-C (Sec. 8.3) entry of the newest GPU benchmark file, or None."""
+    found = [e for e in benchmarks(results_dir) if e.get("net") == NET]
+    return found[-1] if found else None
 
 
 def projected_row_seconds(engine_s_per_epoch: float, n_seeds: int = len(SEEDS),
@@ -306,15 +296,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="override a TrainParams field (JSON value), e.g. cuda_graph=true")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
-    over = {}
-    for pair in args.set:
-        name, sep, value = pair.partition("=")
-        if not sep:
-            ap.error(f"--set expects NAME=VALUE, got {pair!r}")
-        try:
-            over[name] = json.loads(value)
-        except json.JSONDecodeError:
-            over[name] = value
+    try:
+        over = parse_overrides(args.set)
+    except ParamError as err:
+        ap.error(str(err))
     dataset = FULL if args.what == "row" else SUBSET
     if args.download and dataset == FULL:
         from . import cifar

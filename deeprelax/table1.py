@@ -169,7 +169,7 @@ def experiment(net: str, algorithm: str, preset: str = "paper", device: str = "c
         values.update(SMOKE)
     values["device"] = device
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return TrainParams(**values)
+    return TrainParams.checked(**values)
 
 
 def load_data(net: str, preset: str = "paper"):
@@ -377,23 +377,78 @@ def verdict(c: dict[str, Any]) -> str:
     return f"{name}: ours {ours} vs the paper's {paper}; it {how}."
 
 
+def comparison_frame(results: dict[tuple[str, str], dict[str, Any]]):
+    """Our Table 1 cells beside the paper's (pandas, indexed by net and algorithm): both
+    cells as 'mean ± std @ effective epoch', the difference in points and in σ, seeds."""
+    import pandas as pd
+    return pd.DataFrame([{
+        "net": c["net"], "algorithm": LABELS.get(c["algorithm"], c["algorithm"]),
+        "ours (%)": f"{c['error_mean']:.2f} ± {c['error_std']:.2f} @ {c['effective_epoch']}",
+        "paper (%)": f"{c['paper_mean']:.2f} ± {c['paper_std']:.2f} @ {c['paper_epoch']}",
+        "difference": f"{c['diff']:+.2f} ({c['diff_sigma']:+.1f} σ)", "seeds": c["n_seeds"]}
+        for c in comparison(table1_rows(results))]).set_index(["net", "algorithm"])
+
+
+def paper_frame(nets=("mnistfc", "lenet")):
+    """The paper's Table 1 cells for ``nets`` (pandas): 'mean ± std @ effective epoch'."""
+    import pandas as pd
+    return pd.DataFrame([{"net": n, "algorithm": LABELS.get(a, a),
+                          "paper (%)": "%.2f ± %.2f @ %d" % PAPER_TABLE1[(n, a)]}
+                         for n in nets for a in ALGORITHM_ORDER
+                         if (n, a) in PAPER_TABLE1]).set_index(["net", "algorithm"])
+
+
+def settings_frame(nets=("mnistfc", "lenet")):
+    """The settings of each Table 1 cell of ``nets`` (pandas), from :data:`EXPERIMENTS`;
+    '—' where a setting does not apply to the algorithm."""
+    import pandas as pd
+
+    def schedule(s):
+        return ", ".join(f"{lr:g} from {e:g}" for e, lr in s)
+    rows = []
+    for (net, alg), v in EXPERIMENTS.items():
+        if net not in nets:
+            continue
+        inner = alg in ("entropy-sgd", "hj")
+        rows.append({"net": net, "algorithm": alg, "L": v["L"],
+                     "lr (effective epoch)": schedule(v["lr_schedule"]),
+                     "outer momentum": v["momentum"],
+                     "inner momentum": v.get("inner_momentum", 0),
+                     "outer step": v.get("outer", "—") if inner else "—",
+                     "γ₀": v.get("gamma", "—"), "γ₁": v.get("gamma_decay", "—"),
+                     "η_y": v.get("lr_y", "—") if inner else "—",
+                     "β_ex⁻¹": v.get("beta_ex_inv", "—") if alg == "entropy-sgd" else "—",
+                     "budget (eff. epochs)": v["effective_epochs"]})
+    return pd.DataFrame(rows).set_index(["net", "algorithm"])
+
+
+def smoke_frame(runs: list[dict[str, Any]]):
+    """What a smoke sweep did (pandas): updates, effective epochs, last validation error per
+    seed, mean last training loss — a code-path check, not a result."""
+    import pandas as pd
+    return pd.DataFrame([{
+        "net": r["net"], "algorithm": r["algorithm"], "L": r["L"],
+        "updates": r["grads"][-1] // r["L"], "effective epochs": r["effective_epoch"],
+        "val. error (%) per seed": [e[-1] for e in r["val_error"]],
+        "train loss": round(statistics.fmean(t[-1] for t in r["train_loss"]), 3)}
+        for r in runs]).set_index(["net", "algorithm"])
+
+
 def figure4(results: dict[tuple[str, str], dict[str, Any]], nets=("mnistfc", "lenet"),
             ylims: dict[str, tuple[float, float]] | None = None):
     """Figure 4: validation error vs effective epochs, mean ± std over seeds, per net."""
     import matplotlib.pyplot as plt
+
+    from .plotting import ALGORITHM_COLORS as colors, mean_band
     fig, axes = plt.subplots(1, len(nets), figsize=(5.2 * len(nets), 3.8), squeeze=False)
-    colors = {"entropy-sgd": "C3", "heat": "C2", "hj": "C0", "sgd": "k"}
     for ax, net, panel in zip(axes[0], nets, "abcdef"):
         for alg in ALGORITHM_ORDER:
             if (net, alg) not in results:
                 continue
             c = curves(results[(net, alg)])
             s = summarize(results[(net, alg)])
-            ax.plot(c["effective_epoch"], c["mean"], color=colors[alg], lw=1.3,
-                    label=f"{LABELS[alg]} ({s['error_mean']:.2f}%)")
-            lo = [m - d for m, d in zip(c["mean"], c["std"])]
-            hi = [m + d for m, d in zip(c["mean"], c["std"])]
-            ax.fill_between(c["effective_epoch"], lo, hi, color=colors[alg], alpha=0.2, lw=0)
+            mean_band(ax, c["effective_epoch"], c["mean"], c["std"], colors[alg],
+                      f"{LABELS[alg]} ({s['error_mean']:.2f}%)")
         if ylims and net in ylims:
             ax.set_ylim(*ylims[net])
         ax.set_xlabel("effective epochs (epochs × L)")

@@ -29,3 +29,18 @@ def test_provenance_has_versions_sha_and_device():
     p = results.provenance("cpu", seed=3)
     assert {"git_sha", "versions", "device", "device_name", "time_utc"} <= set(p)
     assert p["versions"]["deeprelax"] and p["seed"] == 3
+
+
+def test_benchmarks_reads_gpu_files_only_oldest_first(tmp_path):
+    benchmarks, write_json = results.benchmarks, results.write_json
+    entry = {"net": "lenet", "engine_s_per_epoch": 0.1, "eager_s_per_epoch": 1.4,
+             "ratio": 14.0, "device": "X"}
+    write_json(tmp_path / "benchmark-nvidia-h200.json", [dict(entry, device="H200")])
+    write_json(tmp_path / "benchmark-nvidia-h100.json", [dict(entry, device="H100")])
+    write_json(tmp_path / "benchmark-nvidia-h100-details.json", [{"net": "lenet"}])
+    write_json(tmp_path / "benchmark-cpu.json", [dict(entry, device="CPU")])
+    os.utime(tmp_path / "benchmark-nvidia-h200.json", (1e9, 1e9))   # the older file
+    got = benchmarks(tmp_path)
+    assert [(e["device"], e["file"]) for e in got] == [
+        ("H200", "benchmark-nvidia-h200.json"), ("H100", "benchmark-nvidia-h100.json")]
+    assert benchmarks(tmp_path / "missing") == []

@@ -94,9 +94,9 @@ def test_subset_and_full_results_are_kept_apart(tmp_path, monkeypatch):
 
 
 def test_run_row_writes_table1_rows_only_for_the_full_data(tmp_path, monkeypatch):
-    """run_row merges its four cells into table1.csv when they are complete (full data only)."""
+    """run_row merges its four cells into the table1.csv beside its results folder when they
+    are complete (full data only)."""
     csv_path = tmp_path / "table1.csv"
-    monkeypatch.setattr(table1, "TABLE1_CSV", csv_path)
     results = {alg: _fake_result(alg, "cifar10", [[10.0 + i, 9.0 + i], [10.5 + i, 9.5 + i]])
                for i, alg in enumerate(section83.ALGORITHMS)}
     monkeypatch.setattr(table1, "sweep", lambda *a, **k: list(results.values()))
@@ -158,3 +158,8 @@ def test_paper_preset_trains_the_full_row_only_when_given_the_data():
     assert ChapterParams.from_preset("paper", data_dir="/data").mode == "full"
     assert ChapterParams.from_preset("fast").mode == "smoke"
     assert ChapterParams.from_preset("paper", train="subset").mode == "subset"
+    P = ChapterParams.from_preset("paper")
+    assert P.results_for(section83.FULL) == section83.RESULTS_DIR / "train" == table1.TRAIN_DIR
+    assert P.results_for(section83.SUBSET) == section83.SUBSET_RESULTS
+    P = ChapterParams.from_preset("paper", results_dir="/tmp/r")
+    assert str(P.results_for(section83.SUBSET)) == "/tmp/r/cifar10-subset"
