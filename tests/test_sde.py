@@ -139,3 +139,28 @@ def test_clear_errors():
         sde.heat_sgd(g, np.zeros((2, 1)), 0.0, 0.01, 1.0, 0.001, 1.0, rng)
     with pytest.raises(ValueError, match="n_replicas"):
         sde.elastic_sgd(g, np.zeros((2, 1)), 0.5, 0.01, 1.0, 0.001, 1.0, rng, n_replicas=0)
+
+
+def test_elastic_replicas_keep_the_order_eps_lag_of_one_chain():
+    # On f = c x^2/2 the particle mean obeys the linear two-time-scale ODE
+    #   m_x' = -(m_x - m_y)/gamma,  m_y' = -[c m_y + (m_y - m_x)/gamma]/eps
+    # for every number of replicas (the noise has mean zero), so Elastic-SGD keeps the
+    # O(eps) lag of the mean behind the homogenised flow X = x0 exp(-t/(gamma + 1/c))
+    # however many replicas it averages, while its spread shrinks like n_p^{-1/2}.
+    from scipy.linalg import expm
+    c, gamma, beta, eps, T, n = 2.0, 0.5, 1.0, 0.1, 1.0, 3000
+    M = np.array([[-1 / gamma, 1 / gamma], [1 / (eps * gamma), -(c + 1 / gamma) / eps]])
+    mean_T = (expm(M * T) @ np.ones(2))[0]
+    X_T = np.exp(-T / (gamma + 1 / c))
+    lag = mean_T - X_T
+    assert 0.01 < abs(lag) < 0.05                         # an O(eps) lag
+    land = Quadratic(((c,),))
+    spreads = []
+    for n_p in (1, 8):
+        x = sde.elastic_sgd(land.grad, np.ones((n, 1)), gamma, eps, T, eps / 100, beta,
+                            np.random.default_rng(11), n_replicas=n_p, scheme="lm")
+        se = x.std() / np.sqrt(n)
+        assert abs(x.mean() - mean_T) < 4 * se + 5e-4, (n_p, x.mean(), mean_T)
+        assert abs(x.mean() - X_T) > 0.5 * abs(lag) + 4 * se   # the lag is resolved
+        spreads.append(x.std())
+    assert 0.25 < spreads[1] / spreads[0] < 0.5
