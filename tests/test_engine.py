@@ -160,6 +160,27 @@ def test_every_training_image_once_per_effective_epoch():
     assert not torch.equal(seen[0], seen[1])
 
 
+def test_torch_compile_gives_the_eager_numbers():
+    # the optional compile path runs the same keyed dropout masks and inner noise: on a net
+    # without BN (whose round-off amplification is noted in tiny_data) it matches eager
+    # Entropy-SGD to float32 round-off
+    def net():
+        return nn.Sequential(nn.Flatten(), nn.Dropout(0.2), nn.Linear(784, 32), nn.ReLU(),
+                             nn.Linear(32, 10))
+    data = tiny_data(n=512, n_test=256)
+    out = []
+    for flags in ({}, {"compile": True}):
+        tr = engine.MultiSeedTrainer(net, data, params("entropy-sgd", effective_epochs=40,
+                                                       **flags))
+        for _ in range(2):
+            tr.run_effective_epoch()
+        out.append(tr)
+    eager, compiled = out
+    for name, p in eager.params.items():
+        torch.testing.assert_close(compiled.params[name], p, rtol=1e-5, atol=1e-6)
+    assert compiled.records["val_error"] == eager.records["val_error"]
+
+
 def test_effective_epoch_bookkeeping():
     # N = 256, b = 32: 8 gradients per effective epoch; HEAT with L = 3 records at the first
     # outer-step boundary past each multiple of 8 gradients: 9, 18, 24 gradients

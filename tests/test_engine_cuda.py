@@ -60,11 +60,18 @@ def test_cpu_and_gpu_agree():
                                    dict(compile=True, cuda_graph=True)])
 def test_optional_fast_paths_train(flags):
     data = tiny_data(n=512, n_test=256)
-    ref = _train(params("sgd", device="cuda"), epochs=3, model_fn=models.lenet, data=data)
     tr = _train(params("sgd", device="cuda", **flags), epochs=3, model_fn=models.lenet,
                 data=data)
     errs = tr.records["val_error"][-1]
     assert all(e is not None and e < 90 for e in errs)
+    # LeNet's BN amplifies round-off (see tiny_data), so exactness is checked on a net
+    # without BN: the compiled step must give the eager numbers
     if not flags.get("bf16"):
+        def net():
+            return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Dropout(0.2),
+                                       torch.nn.Linear(784, 32), torch.nn.ReLU(),
+                                       torch.nn.Linear(32, 10))
+        ref = _train(params("entropy-sgd", device="cuda"), model_fn=net, data=data)
+        tr = _train(params("entropy-sgd", device="cuda", **flags), model_fn=net, data=data)
         for name, p in ref.params.items():
-            torch.testing.assert_close(tr.params[name], p, rtol=1e-3, atol=1e-4)
+            torch.testing.assert_close(tr.params[name], p, rtol=1e-5, atol=1e-6)
