@@ -224,8 +224,9 @@ def main(argv=None) -> int:
         print(f"{net:8s} RATIO eager/engine = {e / best[0]:.1f} (best: {best[1]})")
     if not args.no_write and summary:
         from deeprelax.results import RESULTS_DIR, read_json, write_json
+        from deeprelax.table1 import RUNS_DIR
         # a CPU timing is a check of the script, not a result: never into results/ by default
-        default_dir = RESULTS_DIR if args.device.startswith("cuda") else ROOT / "runs"
+        default_dir = RESULTS_DIR if args.device.startswith("cuda") else RUNS_DIR
         out = Path(args.out) if args.out else default_dir / f"benchmark-{slug}.json"
         side = out.with_name(out.stem + "-details.json")
         nets = {row["net"] for row in summary}

@@ -53,3 +53,12 @@ def mean_band(ax, x, mean, std, color, label: str):
     mean, std = np.asarray(mean, float), np.asarray(std, float)
     ax.plot(x, mean, color=color, lw=1.3, label=label)
     ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+
+
+def epoch_axis(ax, ylabel: str, title: str):
+    """Axis of a training curve against effective epochs (Figures 4 and 5)."""
+    ax.set_xlabel("effective epochs (epochs × L)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)

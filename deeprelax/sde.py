@@ -166,6 +166,16 @@ def _pack(z, path, d, return_state):
     return (x, path) if path is not None else x
 
 
+def _two_scale(drift, x0, y0, eps, beta, dt, T, rng, record_every, scheme, return_state):
+    """Run a slow-fast system: x = z[:, :d] noiseless, the fast y (any width) with noise
+    (eps beta)^{-1/2}; returns as :func:`_pack`."""
+    d = x0.shape[1]
+    sigma = np.r_[np.zeros(d), np.full(y0.shape[1], (eps * beta) ** -0.5)]
+    z, path = _run(drift, np.concatenate([x0, y0], axis=1), dt, T, sigma, rng,
+                   record_every, d, scheme)
+    return _pack(z, path, d, return_state)
+
+
 # --------------------------------------------------------------------------- simulators
 def sgd(grad: GradFn, x0, T: float, dt: float, beta: float, rng: np.random.Generator,
         record_every: int = 0):
@@ -197,10 +207,8 @@ def entropy_sgd(grad: GradFn, x0, gamma, eps: float, T: float, dt: float, beta: 
         gi = 1.0 / g(s)
         return np.concatenate([-gi * (x - y), -(grad(y) + gi * (y - x)) / eps], axis=1)
 
-    sigma = np.r_[np.zeros(d), np.full(d, (eps * beta) ** -0.5)]
-    z, path = _run(drift, np.concatenate([x0, y0], axis=1), dt, T, sigma, rng,
-                   record_every, d, scheme)
-    return _pack(z, path, d, return_state)
+    return _two_scale(drift, x0, y0, eps, beta, dt, T, rng, record_every, scheme,
+                      return_state)
 
 
 def entropy_sgd2(grad: GradFn, x0, gamma, eps: float, T: float, dt: float, beta: float,
@@ -223,10 +231,8 @@ def entropy_sgd2(grad: GradFn, x0, gamma, eps: float, T: float, dt: float, beta:
         gf = grad(x - y)
         return np.concatenate([-gf, -(y / g(s) - gf) / eps], axis=1)
 
-    sigma = np.r_[np.zeros(d), np.full(d, (eps * beta) ** -0.5)]
-    z, path = _run(drift, np.concatenate([x0, y0], axis=1), dt, T, sigma, rng,
-                   record_every, d, scheme)
-    return _pack(z, path, d, return_state)
+    return _two_scale(drift, x0, y0, eps, beta, dt, T, rng, record_every, scheme,
+                      return_state)
 
 
 def heat_sgd(grad: GradFn, x0, gamma, eps: float, T: float, dt: float, beta: float,
@@ -249,10 +255,8 @@ def heat_sgd(grad: GradFn, x0, gamma, eps: float, T: float, dt: float, beta: flo
         x, y = z[:, :d], z[:, d:]
         return np.concatenate([-grad(x - y), -y / (eps * g(s))], axis=1)
 
-    sigma = np.r_[np.zeros(d), np.full(d, (eps * beta) ** -0.5)]
-    z, path = _run(drift, np.concatenate([x0, y0], axis=1), dt, T, sigma, rng,
-                   record_every, d, scheme)
-    return _pack(z, path, d, return_state)
+    return _two_scale(drift, x0, y0, eps, beta, dt, T, rng, record_every, scheme,
+                      return_state)
 
 
 def elastic_sgd(grad: GradFn, x0, gamma, eps: float, T: float, dt: float, beta: float,
@@ -285,10 +289,8 @@ def elastic_sgd(grad: GradFn, x0, gamma, eps: float, T: float, dt: float, beta: 
         dy = -(grad(y) + gi * (y - x[:, None, :])) / eps
         return np.concatenate([dx, dy.reshape(n, -1)], axis=1)
 
-    z0 = np.concatenate([x0, np.tile(x0, (1, n_replicas))], axis=1)
-    sigma = np.r_[np.zeros(d), np.full(d * n_replicas, (eps * beta) ** -0.5)]
-    z, path = _run(drift, z0, dt, T, sigma, rng, record_every, d, scheme)
-    return _pack(z, path, d, return_state)
+    return _two_scale(drift, x0, np.tile(x0, (1, n_replicas)), eps, beta, dt, T, rng,
+                      record_every, scheme, return_state)
 
 
 def inner_chain(grad: GradFn, x, gamma: float, y0, S: float, dt: float, beta: float,

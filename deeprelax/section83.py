@@ -143,14 +143,20 @@ class ChapterParams(Params):
 
     def results_for(self, dataset: str) -> Path:
         """Folder of the All-CNN results on ``dataset`` under ``results_dir``."""
-        root = RESULTS_DIR if self.results_dir is None else Path(self.results_dir)
-        return root / ("train" if dataset == FULL else SUBSET_RESULTS.name)
+        return results_folder(dataset, self.results_dir)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ParamError(f"ChapterParams.max_minutes must be > 0 or None, got "
                              f"{self.max_minutes!r}")
+
+
+def results_folder(dataset: str, root: str | os.PathLike | None = None) -> Path:
+    """Where the All-CNN results on ``dataset`` live: ``train/`` (the full data, Table 1)
+    or ``cifar10-subset/`` under ``root`` (default ``results/``)."""
+    root = RESULTS_DIR if root is None else Path(root)
+    return root / (table1.TRAIN_DIR.name if dataset == FULL else SUBSET_RESULTS.name)
 
 
 def smoke_overrides(algorithm: str) -> dict[str, Any]:
@@ -171,7 +177,7 @@ def run_row(dataset: str = FULL, data_dir: str | os.PathLike | None = None,
     """
     full = dataset == FULL
     if results_dir is None:
-        results_dir = table1.TRAIN_DIR if full else SUBSET_RESULTS
+        results_dir = results_folder(dataset)
     if runs_dir is None:
         runs_dir = table1.RUNS_DIR if full else SUBSET_RUNS
     use_data(dataset, data_dir, device)
@@ -189,7 +195,7 @@ def load_row(dataset: str = FULL, results_dir: str | os.PathLike | None = None
              ) -> dict[str, dict[str, Any]]:
     """Complete All-CNN results on ``dataset`` keyed by algorithm (subset and full kept apart)."""
     if results_dir is None:
-        results_dir = table1.TRAIN_DIR if dataset == FULL else SUBSET_RESULTS
+        results_dir = results_folder(dataset)
     found = table1.load_results(results_dir, nets=(NET,))
     return {alg: rec for (_, alg), rec in found.items() if rec.get("dataset") == dataset}
 
@@ -214,7 +220,7 @@ def figure5(results: dict[str, dict[str, Any]], title: str = "CIFAR-10"):
     """Figure 5: (a) training loss, (b) validation error vs effective epochs, mean ± std."""
     import matplotlib.pyplot as plt
 
-    from .plotting import ALGORITHM_COLORS as colors, mean_band
+    from .plotting import ALGORITHM_COLORS as colors, epoch_axis, mean_band
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.8))
     for alg in ALGORITHMS:
         if alg not in results:
@@ -226,13 +232,8 @@ def figure5(results: dict[str, dict[str, Any]], title: str = "CIFAR-10"):
         mean_band(axes[1], x, c["mean"], c["std"], colors[alg],
                   f"{table1.LABELS[alg]} ({s['error_mean']:.2f}%)")
     axes[0].set_yscale("log")
-    axes[0].set_ylabel("training cross-entropy")
-    axes[1].set_ylabel("validation error (%)")
-    for ax, panel in zip(axes, "ab"):
-        ax.set_xlabel("effective epochs (epochs × L)")
-        ax.set_title(f"({panel}) All-CNN, {title}")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    for ax, panel, ylabel in zip(axes, "ab", ("training cross-entropy", "validation error (%)")):
+        epoch_axis(ax, ylabel, f"({panel}) All-CNN, {title}")
     fig.tight_layout()
     return fig
 

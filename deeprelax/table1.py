@@ -439,7 +439,7 @@ def figure4(results: dict[tuple[str, str], dict[str, Any]], nets=("mnistfc", "le
     """Figure 4: validation error vs effective epochs, mean ± std over seeds, per net."""
     import matplotlib.pyplot as plt
 
-    from .plotting import ALGORITHM_COLORS as colors, mean_band
+    from .plotting import ALGORITHM_COLORS as colors, epoch_axis, mean_band
     fig, axes = plt.subplots(1, len(nets), figsize=(5.2 * len(nets), 3.8), squeeze=False)
     for ax, net, panel in zip(axes[0], nets, "abcdef"):
         for alg in ALGORITHM_ORDER:
@@ -451,11 +451,7 @@ def figure4(results: dict[tuple[str, str], dict[str, Any]], nets=("mnistfc", "le
                       f"{LABELS[alg]} ({s['error_mean']:.2f}%)")
         if ylims and net in ylims:
             ax.set_ylim(*ylims[net])
-        ax.set_xlabel("effective epochs (epochs × L)")
-        ax.set_ylabel("validation error (%)")
-        ax.set_title(f"({panel}) {LABELS.get(net, net)}")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        epoch_axis(ax, "validation error (%)", f"({panel}) {LABELS.get(net, net)}")
     fig.tight_layout()
     return fig
 
