@@ -12,7 +12,7 @@ JOBS ?= 2
 BIN := $(VENV)/bin
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 CHAPTERS := $(patsubst notebooks/%.ipynb,book/chapters/%.ipynb,$(NOTEBOOKS))
-SOURCES := $(wildcard deeprelax/*.py) $(wildcard results/*)
+SOURCES := $(shell find deeprelax results -name "*.py" -o -name "*.json" -o -name "*.csv" 2>/dev/null)
 MATHJAX := book/_vendor/mathjax/tex-chtml.js
 CONFIG := book/chapters/.config-$(PRESET)-$(DEVICE)
 export DEEPRELAX_PROGRESS ?= 0
@@ -40,6 +40,7 @@ book/chapters/%.ipynb: notebooks/%.ipynb $(SOURCES) $(CONFIG) $(VENV)/.installed
 	@echo "executing $< (preset=$(PRESET), device=$(DEVICE))"
 	$(BIN)/papermill --no-progress-bar --log-level WARNING -k python3 \
 	  -p preset $(PRESET) -p device $(DEVICE) $< $@
+	$(BIN)/python scripts/hide_injected.py $@
 
 chapters: $(CHAPTERS)
 

@@ -14,3 +14,9 @@ def glue(name: str, value, display: bool = False) -> None:
     if isinstance(value, np.generic):
         value = value.item()
     _glue(name, value, display=display)
+
+
+def glue_all(values: dict, prefix: str = "") -> None:
+    """Glue every entry of ``values`` (name -> scalar) for the prose."""
+    for name, value in values.items():
+        glue(prefix + name, value)

@@ -17,6 +17,14 @@ from typing import Any, ClassVar
 class ParamError(ValueError):
     """A parameter set was given an unknown preset, name, type or value."""
 
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows bad input as one line, not a traceback from deep inside."""
+        return [f"ParamError: {self}"]
+
+
+# Names IPython and papermill define in every kernel; never chapter parameters.
+_KERNEL_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
+
 
 def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
     """``["name=value", ...]`` from a command line (``--set``) as a dict; values are JSON
@@ -63,6 +71,16 @@ def _type_ok(value: Any, tp: Any) -> bool:
     return isinstance(value, tp)
 
 
+def _short(value: Any) -> str:
+    """A value for a table cell: floats in 4 significant digits, long tuples shortened."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, tuple):
+        items = [_short(v) for v in value]
+        return "(" + ", ".join(items if len(items) <= 6 else items[:5] + ["…", items[-1]]) + ")"
+    return str(value)
+
+
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
@@ -106,6 +124,25 @@ class Params:
         return cls.checked(**values)
 
     @classmethod
+    def from_notebook(cls, namespace: dict[str, Any]):
+        """The chapter's parameters from a notebook's globals, i.e. its ``parameters`` cell
+        plus papermill's injected cell: ``preset`` and the knobs (``None`` keeps the
+        preset's value). Call it before defining any other data: every other plain value
+        in ``namespace`` is an unknown parameter (e.g. ``-p t 5`` for the knob ``T``) and
+        gives one ParamError listing the valid names."""
+        import types
+        given = {k: v for k, v in namespace.items()
+                 if not k.startswith("_") and k not in _KERNEL_NAMES
+                 and not isinstance(v, (types.ModuleType, type)) and not callable(v)}
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(given) - names - {"preset"})
+        if unknown:
+            raise ParamError(f"unknown parameter(s) {unknown} for this chapter; valid names: "
+                             f"{sorted(names | {'preset'})}")
+        preset = given.pop("preset", "fast")
+        return cls.from_preset(preset, **given)
+
+    @classmethod
     def checked(cls, **values: Any):
         """``cls(**values)``, but an unknown name is a ParamError that lists the valid ones."""
         names = {f.name for f in dataclasses.fields(cls)}
@@ -118,6 +155,13 @@ class Params:
     def as_dict(self) -> dict[str, Any]:
         """Plain dict of the values (for result provenance)."""
         return dataclasses.asdict(self)
+
+    def frame(self):
+        """The values of this run as a table (pandas): name, value, meaning."""
+        import pandas as pd
+        return pd.DataFrame([{"parameter": f.name, "value": _short(getattr(self, f.name)),
+                              "meaning": f.metadata.get("doc", "")}
+                             for f in dataclasses.fields(self)]).set_index("parameter")
 
     @classmethod
     def describe(cls) -> str:

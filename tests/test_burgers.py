@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from deeprelax import burgers, landscapes, prox, section6
+from deeprelax import burgers, landscapes, prox
+from deeprelax.chapters import ch06_semiconcavity as section6
 
 
 def test_shock_time_of_a_cosine():

@@ -3,7 +3,8 @@ solution of (HJB), Theorem 12 on an Ornstein-Uhlenbeck process, and invariants o
 import numpy as np
 import pytest
 
-from deeprelax import control, landscapes
+from deeprelax import landscapes
+from deeprelax.chapters import ch05_stochastic_control as control
 from deeprelax.fokker_planck import mass
 from deeprelax.landscapes import Quadratic
 from deeprelax.local_entropy import local_entropy

@@ -39,6 +39,6 @@ def test_edges_are_nan_and_shapes():
 
 
 def test_hj_scheme_is_first_order_against_hopf_lax():
-    from deeprelax import section3
+    from deeprelax.chapters import ch03_local_entropy as section3
     h = section3.lemma2_scheme_convergence(section3.landscape_1d(1), (101, 201, 401), 0.6, 5.0, 3.0)
     assert 0.85 < h["order"] < 1.15

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from deeprelax import figure1, landscapes
+from deeprelax import landscapes
+from deeprelax.chapters import ch01_introduction as figure1
 from deeprelax.params import ParamError
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from deeprelax import gdgf
+from deeprelax import stats
+from deeprelax.chapters import ch10_gd_vs_gf as gdgf
 from deeprelax.params import ParamError
 
 
@@ -83,7 +84,7 @@ def test_gradient_flow_and_descent_on_a_quadratic():
     # leading-order gap: (1 - eta a)^(t/eta) = e^{-a t}(1 - eta a^2 t / 2 + O(eta^2))
     etas = np.array([4e-3, 2e-3, 1e-3])
     gaps = [float((gdgf.gradient_descent(q, x0, e, [2.0])[-1] - gf[-1]).norm()) for e in etas]
-    assert 0.98 < gdgf.fitted_slope(etas, gaps) < 1.02
+    assert 0.98 < stats.fit_order(etas, gaps) < 1.02
     pred = np.linalg.norm(0.5 * a**2 * 2.0 * np.exp(-2.0 * a) * x0.numpy())
     assert abs(gaps[-1] / etas[-1] - pred) < 0.01 * pred
     with pytest.raises(ValueError, match="multiples"):

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from deeprelax import homogenization as H
+from deeprelax import grid, stats
+from deeprelax.chapters import ch04_homogenization as H
 from deeprelax import landscapes, sde
 from deeprelax.landscapes import Quadratic
 from deeprelax.params import ParamError
@@ -10,7 +11,7 @@ from deeprelax.params import ParamError
 
 def test_grid_field_is_exact_for_multilinear_functions_and_clamps():
     a, b = np.linspace(-1, 1, 21), np.linspace(-2, 2, 41)
-    F = H.GridField.from_values(np.add.outer(2 * a, 3 * b) + 1, (a, b))
+    F = grid.GridField.from_values(np.add.outer(2 * a, 3 * b) + 1, (a, b))
     x = np.random.default_rng(0).uniform(-1, 1, (50, 2))
     assert np.allclose(F.value(x), 2 * x[:, 0] + 3 * x[:, 1] + 1)
     assert np.allclose(F.grad(x), [2.0, 3.0])
@@ -26,23 +27,23 @@ def test_local_entropy_and_heat_fields_on_a_quadratic(beta):
     land = Quadratic(((c,),))
     x = np.linspace(-6, 6, 1201)
     pts = np.linspace(-2, 2, 9)[:, None]
-    le = H.local_entropy_field(land, x, gamma, beta)
+    le = grid.local_entropy_field(land, x, gamma, beta)
     assert np.allclose(le.grad(pts), pts / (gamma + 1 / c), atol=1e-4)
-    assert np.allclose(H.heat_field(land, x, gamma, beta).grad(pts), c * pts, atol=1e-4)
+    assert np.allclose(grid.heat_field(land, x, gamma, beta).grad(pts), c * pts, atol=1e-4)
 
 
 def test_gradient_flow_is_rk4_accurate():
     land = Quadratic(((1.5,),))
-    path = H.gradient_flow(land.grad, [[1.0], [-2.0]], 2.0, 0.01, record_every=50)
+    path = grid.rk4_gradient_flow(land.grad, [[1.0], [-2.0]], 2.0, 0.01, record_every=50)
     t = np.linspace(0, 2, path.shape[0])
     assert np.allclose(path[..., 0], np.outer(np.exp(-1.5 * t), [1.0, -2.0]), atol=1e-9)
 
 
 def test_fit_order_and_errors():
     h = np.array([0.1, 0.05, 0.025])
-    assert H.fit_order(h, 3 * h**0.5) == pytest.approx(0.5)
+    assert stats.fit_order(h, 3 * h**0.5) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="positive"):
-        H.fit_order([0.1, 0.2], [0.0, 1.0])
+        stats.fit_order([0.1, 0.2], [0.0, 1.0])
 
 
 def test_homogenization_error_on_a_quadratic_has_order_one_half():
@@ -50,10 +51,10 @@ def test_homogenization_error_on_a_quadratic_has_order_one_half():
     c, gamma, beta = 2.0, 0.5, 1.0
     land = Quadratic(((c,),))
     x = np.linspace(-4, 4, 801)
-    ref = H.local_entropy_field(land, x, gamma, beta)
+    ref = grid.local_entropy_field(land, x, gamma, beta)
     st = H.homogenization_error(sde.entropy_sgd, land, ref, [[1.0], [-1.0]], 200,
                                 (0.04, 0.01), 0.5, beta, gamma, seed=0, ratio=20,
-                                others={"wrong": H.heat_field(land, x, gamma, beta)})
+                                others={"wrong": grid.heat_field(land, x, gamma, beta)})
     assert 0.3 < st.order < 0.7
     assert st.bias[-1] < 4 * st.bias_se[-1] + 2 * 0.01
     assert st.others_bias["wrong"][-1] > 0.1                  # heat flow is x0 e^{-ct}
@@ -66,7 +67,7 @@ def test_drift_estimates_are_unbiased_on_a_quadratic():
     c, gamma, beta = 2.0, 0.5, 1.0
     land = Quadratic(((c,),))
     x = np.linspace(-4, 4, 801)
-    ref = H.local_entropy_field(land, x, gamma, beta)
+    ref = grid.local_entropy_field(land, x, gamma, beta)
     pts = np.array([[-1.0], [0.5]])
     de = H.drift_estimates(land, ref, pts, gamma, beta, (1, 16), (1.0, 16.0), 16, burn=3.0,
                            dt=0.01, seed=1)

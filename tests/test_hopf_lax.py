@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from deeprelax import hopf_lax, landscapes, prox, section3
+from deeprelax import hopf_lax, landscapes, prox
+from deeprelax.chapters import ch03_local_entropy as section3
 
 
 @pytest.fixture(scope="module")

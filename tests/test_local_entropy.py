@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from deeprelax import fd, landscapes, section3, semiconcavity
+from deeprelax import fd, landscapes, semiconcavity
+from deeprelax.chapters import ch03_local_entropy as section3
 from deeprelax.local_entropy import local_entropy
 
 

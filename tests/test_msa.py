@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from deeprelax import msa
+from deeprelax.chapters import ch11_max_principle as msa
 from deeprelax.params import ParamError
 
 

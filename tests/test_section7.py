@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from deeprelax import section7
+from deeprelax.chapters import ch07_algorithms as section7
 from deeprelax.params import ParamError
 
 

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from deeprelax import section83, table1
+from deeprelax import table1
+from deeprelax.chapters import ch09_cifar as section83
 from deeprelax.data import DataError
 from deeprelax.params import ParamError
 
@@ -153,7 +154,7 @@ def test_row_frame_and_figure5_from_results():
 
 
 def test_paper_preset_trains_the_full_row_only_when_given_the_data():
-    from deeprelax.section83 import ChapterParams
+    from deeprelax.chapters.ch09_cifar import ChapterParams
     assert ChapterParams.from_preset("paper").mode == "none"
     assert ChapterParams.from_preset("paper", data_dir="/data").mode == "full"
     assert ChapterParams.from_preset("fast").mode == "smoke"

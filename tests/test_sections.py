@@ -2,8 +2,8 @@
 import pytest
 
 from deeprelax.params import ParamError
-from deeprelax.section3 import Section3Params
-from deeprelax.section6 import Section6Params
+from deeprelax.chapters.ch03_local_entropy import Section3Params
+from deeprelax.chapters.ch06_semiconcavity import Section6Params
 
 
 @pytest.mark.parametrize("cls", [Section3Params, Section6Params])

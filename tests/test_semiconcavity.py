@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from deeprelax import section6
+from deeprelax.chapters import ch06_semiconcavity as section6
 from deeprelax import semiconcavity as sc
 
 

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import landscapes, optim
-from .heat import heat
-from .hopf_lax import prox
-from .local_entropy import local_entropy
-from .params import Params, knob
+from .. import landscapes, optim
+from ..heat import heat
+from ..hopf_lax import prox
+from ..local_entropy import local_entropy
+from ..params import Params, knob
 
 
 @dataclass(frozen=True)

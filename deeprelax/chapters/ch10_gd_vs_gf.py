@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .params import ParamError, Params, knob
-from .runtime import progress, resolve_device
+from ..params import ParamError, Params, knob
+from ..stats import fit_order
+from ..runtime import progress, resolve_device
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081   # torchvision's MNIST normalisation (their code)
 
@@ -89,7 +90,7 @@ class GDGFParams(Params):
 # --------------------------------------------------------------------------- data, network
 def mnist_subset(n: int = 1000, stride: int = 50, root=None):
     """Elkabetz & Cohen's training set: images 0, 50, 100, ... of MNIST, normalised, as numpy."""
-    from .data import load_mnist
+    from ..data import load_mnist
     m = load_mnist(root)
     if n < 1 or (n - 1) * stride >= len(m.train_images):
         raise ValueError(f"n={n} images with stride {stride} do not fit in "
@@ -422,11 +423,6 @@ def gap_bounds(times, lam_min, hg_norm) -> dict:
     return {"ec": ec, "gronwall": gron, "int_lambda_minus": Lneg}
 
 
-def fitted_slope(h, err) -> float:
-    """Least-squares slope of log(err) against log(h)."""
-    return float(np.polyfit(np.log(np.asarray(h, float)), np.log(np.asarray(err, float)), 1)[0])
-
-
 # --------------------------------------------------------------------------- experiments
 @dataclass
 class GDGFRun:
@@ -453,7 +449,7 @@ class GDGFRun:
     @property
     def slope(self) -> float:
         """Fitted order in eta of the GD-GF gap at the final time (1 for Euler)."""
-        return fitted_slope(self.etas, self.gaps[:, -1])
+        return fit_order(self.etas, self.gaps[:, -1])
 
     def self_differences(self) -> tuple[np.ndarray, np.ndarray]:
         """(eta_i - eta_{i+1}, |x_{eta_i}(T) - x_{eta_{i+1}}(T)|): a reference-free order test.
@@ -622,7 +618,7 @@ class GridFunction:
 
 def local_entropy_2d(f_values, axes, gamma: float, beta: float) -> GridFunction:
     """u(., gamma) = -beta^-1 log(G_{gamma/beta} * exp(-beta f)) (eq. (11)), as a grid spline."""
-    from .local_entropy import local_entropy
+    from ..local_entropy import local_entropy
     return GridFunction(axes, local_entropy(f_values, axes, gamma, beta))
 
 
@@ -691,10 +687,10 @@ def local_orders(run: GDGFRun) -> np.ndarray:
     out = np.full(len(run.times), np.nan)
     for j in range(1, len(run.times)):
         if run.gaps is not None:
-            out[j] = fitted_slope(run.etas, run.gaps[:, j])
+            out[j] = fit_order(run.etas, run.gaps[:, j])
         else:
             d = (run.states_gd[:-1, j] - run.states_gd[1:, j]).norm(dim=1).cpu().numpy()
-            out[j] = fitted_slope(run.etas[:-1] - run.etas[1:], d)
+            out[j] = fit_order(run.etas[:-1] - run.etas[1:], d)
     return out
 
 
@@ -762,7 +758,7 @@ def plot_sgd(res: SGDRun, ax=None):
     """Log-log distances from the flow: GD (order 1), SGD and its SDE (order 1/2)."""
     import matplotlib.pyplot as plt
 
-    from .plotting import loglog_rate
+    from ..plotting import loglog_rate
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 3.6))
     slopes = {"gd": loglog_rate(ax, res.etas, res.gap_gd, "GD", "s"),

@@ -39,9 +39,9 @@ from typing import Any
 
 from dataclasses import dataclass
 
-from . import table1
-from .params import ParamError, Params, knob, parse_overrides
-from .results import RESULTS_DIR, benchmarks
+from .. import table1
+from ..params import ParamError, Params, knob, parse_overrides
+from ..results import RESULTS_DIR, benchmarks
 
 NET = "allcnn"
 ALGORITHMS = table1.ALGORITHM_ORDER
@@ -80,8 +80,8 @@ def tensors(dataset: str = FULL, data_dir: str | os.PathLike | None = None,
     """GCN+ZCA-whitened CIFAR-10 (Sec. 8.1.1) as ``engine.TensorData`` (first n images if given)."""
     import torch
 
-    from . import cifar
-    from .engine import TensorData
+    from .. import cifar
+    from ..engine import TensorData
     for n, what in ((n_train, "n_train"), (n_test, "n_test")):
         if n is not None and (not isinstance(n, int) or n < 1):
             raise ValueError(f"{what} must be a positive integer or None, got {n!r}")
@@ -220,7 +220,7 @@ def figure5(results: dict[str, dict[str, Any]], title: str = "CIFAR-10"):
     """Figure 5: (a) training loss, (b) validation error vs effective epochs, mean ± std."""
     import matplotlib.pyplot as plt
 
-    from .plotting import ALGORITHM_COLORS as colors, epoch_axis, mean_band
+    from ..plotting import ALGORITHM_COLORS as colors, epoch_axis, mean_band
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.8))
     for alg in ALGORITHMS:
         if alg not in results:
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(str(err))
     dataset = FULL if args.what == "row" else SUBSET
     if args.download and dataset == FULL:
-        from . import cifar
+        from .. import cifar
         cifar.load_cifar10(args.data_dir, download=True)
     results = run_row(dataset, args.data_dir, args.device, max_minutes=args.max_minutes,
                       show_progress=not args.no_progress, **over)

@@ -1,9 +1,7 @@
 """Sec. 4 by simulation: homogenisation of Entropy-SGD, Elastic-SGD, HEAT vs viscous HJ.
 
-- :class:`GridField`, :func:`local_entropy_field`, :func:`heat_field`: the smoothed
-  losses f_gamma (eq. (11)) and v(., gamma) (eq. (23)) on a grid, with multilinear
-  interpolation of their gradients, and :func:`gradient_flow` (RK4) for the
-  homogenised dynamics dX = -grad f_gamma(X) ds of Theorem 5;
+- the smoothed losses f_gamma and v(., gamma) on a grid and the RK4 homogenised flow
+  dX = -grad f_gamma(X) ds of Theorem 5 come from :mod:`deeprelax.grid`;
 - :func:`homogenization_error`: trajectory error of a two-time-scale simulator
   (``sde.entropy_sgd``, ``sde.entropy_sgd2``, ``sde.heat_sgd``, ``sde.elastic_sgd``)
   against that flow, for a list of eps, with bootstrap error bars and the fitted order;
@@ -19,128 +17,23 @@ densities, hence the smoothed losses they follow, are at ``sde.gibbs_beta(beta) 
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from . import sde
-from .landscapes import local_minima
-from .heat import heat, spacing
-from .hopf_lax import hopf_lax
-from .landscapes import Landscape, as_axes
-from .local_entropy import local_entropy
-from .params import Params, knob
-
-
-# --------------------------------------------------------------------------- grid fields
-@dataclass
-class GridField:
-    """A function sampled on a uniform tensor grid, with multilinear interpolation of value and gradient."""
-
-    axes: tuple
-    values: np.ndarray
-    grads: np.ndarray = field(repr=False)     # shape values.shape + (dim,)
-
-    @classmethod
-    def from_values(cls, values: np.ndarray, axes) -> "GridField":
-        """Build from grid values; the gradient is the second-order centred difference."""
-        axes = as_axes(axes)
-        values = np.asarray(values, dtype=float)
-        if values.shape != tuple(a.size for a in axes):
-            raise ValueError(f"values of shape {values.shape} do not match the grid")
-        for a in axes:
-            spacing(a)
-        g = np.gradient(values, *axes, edge_order=2)
-        g = np.stack(g if isinstance(g, (list, tuple)) else [g], axis=-1)
-        return cls(axes, values, g)
-
-    @property
-    def dim(self) -> int:
-        return len(self.axes)
-
-    def _interp(self, table: np.ndarray, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=float)
-        if x.shape[-1:] != (self.dim,):
-            raise ValueError(f"points must have a last axis of size {self.dim}, got {x.shape}")
-        shape = tuple(a.size for a in self.axes)
-        flat = table.reshape(int(np.prod(shape)), -1)               # (cells, k)
-        strides = np.cumprod((1,) + shape[:0:-1])[::-1]              # C-order strides
-        base = np.zeros(x.shape[:-1], dtype=np.int64)
-        frac = []
-        for j, a in enumerate(self.axes):
-            t = (x[..., j] - a[0]) / (a[1] - a[0])
-            i = np.clip(np.floor(t).astype(np.int64), 0, a.size - 2)
-            base += i * strides[j]
-            frac.append(np.clip(t - i, 0.0, 1.0))       # clamp to the box's edge
-        out = 0.0
-        for corner in itertools.product((0, 1), repeat=self.dim):
-            w = None
-            for j, c in enumerate(corner):
-                fj = frac[j] if c else 1.0 - frac[j]
-                w = fj if w is None else w * fj
-            off = int(sum(c * st for c, st in zip(corner, strides)))
-            out = out + w[..., None] * flat[base + off]
-        return out if table.ndim > len(shape) else out[..., 0]
-
-    def value(self, x: np.ndarray) -> np.ndarray:
-        """Interpolated value at points ``(..., dim)`` (clamped to the grid box)."""
-        return self._interp(self.values, x)
-
-    def grad(self, x: np.ndarray) -> np.ndarray:
-        """Interpolated gradient at points ``(..., dim)`` (clamped to the grid box)."""
-        return self._interp(self.grads, x)
-
-    def argmin(self) -> np.ndarray:
-        """Grid point of the smallest value."""
-        i = np.unravel_index(np.argmin(self.values), self.values.shape)
-        return np.array([a[k] for a, k in zip(self.axes, i)])
-
-
-def local_entropy_field(land: Landscape, axes, gamma: float, beta: float) -> GridField:
-    """f_gamma = u(., gamma) of eq. (11) at Gibbs inverse temperature 2 beta, for SDE noise beta^{-1/2}."""
-    axes = as_axes(axes)
-    return GridField.from_values(
-        local_entropy(land.on_grid(axes), axes, gamma, sde.gibbs_beta(beta)), axes)
-
-
-def heat_field(land: Landscape, axes, gamma: float, beta: float) -> GridField:
-    """v(., gamma) = G_{gamma/(2 beta)} * f, the homogenised loss of (HEAT), eq. (23), for noise beta^{-1/2}."""
-    axes = as_axes(axes)
-    return GridField.from_values(
-        heat(land.on_grid(axes), axes, gamma, sde.gibbs_beta(beta)), axes)
-
-
-def gradient_flow(grad: Callable[[np.ndarray], np.ndarray], x0, T: float, dt: float,
-                  record_every: int = 1):
-    """dX = -grad(X) ds by classical RK4 (the homogenised dynamics of Theorem 5); returns the path.
-
-    The path is sampled every ``record_every`` steps, shape ``(n_steps // k + 1, n, dim)``.
-    """
-    x = sde._particles(x0)
-    n, dt = sde.step_count(T, dt)
-    path = [x.copy()]
-    for k in range(n):
-        k1 = -grad(x)
-        k2 = -grad(x + 0.5 * dt * k1)
-        k3 = -grad(x + 0.5 * dt * k2)
-        k4 = -grad(x + dt * k3)
-        x = x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        if (k + 1) % record_every == 0:
-            path.append(x.copy())
-    return np.stack(path)
+from .. import sde
+from ..landscapes import local_minima
+from ..grid import GridField, heat_field, local_entropy_field, rk4_gradient_flow
+from ..heat import heat
+from ..stats import fit_order
+from ..hopf_lax import hopf_lax
+from ..landscapes import Landscape, as_axes
+from ..local_entropy import local_entropy
+from ..params import Params, knob
 
 
 # --------------------------------------------------------------------------- rates
-def fit_order(h, err) -> float:
-    """Least-squares slope of log(err) against log(h): the observed order of convergence."""
-    h, err = np.asarray(h, float), np.asarray(err, float)
-    if h.size < 2 or np.any(h <= 0) or np.any(err <= 0):
-        raise ValueError("need at least two positive (h, err) pairs to fit an order")
-    return float(np.polyfit(np.log(h), np.log(err), 1)[0])
-
-
 def _rms_with_se(e: np.ndarray) -> tuple[float, float]:
     """Root mean square of samples e and its standard error (delta method)."""
     e2 = np.asarray(e, float) ** 2
@@ -205,7 +98,7 @@ def homogenization_error(simulate: Callable, land: Landscape, reference: GridFie
     x0 = np.repeat(x_starts, n_per_start, axis=0)
     fine = 20                                            # RK4 steps per record interval
     refs = {"reference": reference, **(others or {})}
-    flows = {k: gradient_flow(f.grad, x_starts, T, record_dt / fine, fine)
+    flows = {k: rk4_gradient_flow(f.grad, x_starts, T, record_dt / fine, fine)
              for k, f in refs.items()}
     samples = {k: [] for k in refs}
     bias = {k: [] for k in refs}
@@ -311,7 +204,7 @@ def convexity_threshold(land: Landscape, axes) -> tuple[float, float]:
     H(x, y; gamma) = f(y) + |x - y|^2/(2 gamma) is convex in y for every x iff
     grad^2 f + I/gamma > 0, i.e. gamma < gamma*.
     """
-    from .landscapes import grid_points
+    from ..landscapes import grid_points
     pts = grid_points(as_axes(axes))
     lam = float(np.linalg.eigvalsh(land.hess(pts)).min())
     return lam, (np.inf if lam >= 0 else -1.0 / lam)
@@ -384,7 +277,7 @@ def fit_order_linear(t, y) -> float:
 # --------------------------------------------------------------------------- Sec. 4.4
 def narrow_global() -> Landscape:
     """A 1-D loss whose global minimum (x = -0.59) is a narrow well next to a wide, shallower one (x = 0.94)."""
-    from .landscapes import Wells
+    from ..landscapes import Wells
     return Wells(centers=((-0.6,), (1.0,)), depths=(1.0, 0.75), widths=(0.15, 0.6),
                  curvature=0.3, origin=(0.5,))
 
@@ -486,7 +379,7 @@ class HomogenizationParams(Params):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        from .params import ParamError
+        from ..params import ParamError
         if len(self.eps) < 3 or min(self.eps) <= 0 or max(self.eps) > 0.5:
             raise ParamError("HomogenizationParams.eps needs >= 3 values in (0, 0.5] "
                              "to fit an order")

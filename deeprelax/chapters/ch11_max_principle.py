@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .params import Params, knob
+from ..params import Params, knob
 
 
 # --------------------------------------------------------------------------- parameters

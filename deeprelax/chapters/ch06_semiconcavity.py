@@ -17,14 +17,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import semiconcavity as sc
-from .landscapes import local_minima
-from .fd import hessian
-from .heat import heat
-from .landscapes import Landscape, grid_points, random_fourier
-from .local_entropy import local_entropy
-from .params import Params, knob
-from .prox import hopf_lax_exact
+from .. import semiconcavity as sc
+from ..landscapes import local_minima
+from ..fd import hessian
+from ..grid import uniform_axes
+from ..heat import heat
+from ..landscapes import Landscape, grid_points, random_fourier
+from ..local_entropy import local_entropy
+from ..params import Params, knob
+from ..prox import hopf_lax_exact
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,6 @@ def lemma18_landscape(dim: int, seed: int) -> Landscape:
     return random_fourier(dim, seed=seed)
 
 
-def _axes(n: int, x_max: float, dim: int):
-    x = np.linspace(-x_max, x_max, n)
-    return (x,) * dim
-
-
 def example13_errors(cs, grids, times, beta: float, x_max: float,
                      interior: float, min_resolution: float = 1.0) -> list[dict]:
     """Relative sup errors of Cole-Hopf and Hopf-Lax against Example 13 (n = 1, 2, 3) and Delta u checks.
@@ -87,7 +83,7 @@ def example13_errors(cs, grids, times, beta: float, x_max: float,
     """
     rows = []
     for n, N in enumerate(grids, start=1):
-        axes = _axes(N, x_max, n)
+        axes = uniform_axes(N, x_max, n)
         X = grid_points(axes)
         r = np.sqrt(np.sum(X**2, axis=-1))
         m = r <= interior
@@ -119,7 +115,7 @@ def example13_errors(cs, grids, times, beta: float, x_max: float,
 
 def hopf_lax_exact_quadratic(c: float, axes, t: float):
     """Hopf-Lax (HL) of c|x|^2/2 on the grid (exact grid minimiser refined by Newton)."""
-    from .landscapes import Quadratic
+    from ..landscapes import Quadratic
     d = len(axes)
     return hopf_lax_exact(Quadratic(Q=tuple(map(tuple, c * np.eye(d)))), axes, t)
 
@@ -213,7 +209,7 @@ def lemma18_ratios(dim: int, seeds, times, beta: float, n: int, x_max: float,
     :func:`prox.hopf_lax_exact`) is computed for the seeds in ``hj_seeds`` (default: all);
     NaN elsewhere.
     """
-    axes = _axes(n, x_max, dim)
+    axes = uniform_axes(n, x_max, dim)
     X = grid_points(axes)
     dx = axes[0][1] - axes[0][0]
     m = np.all(np.abs(X) <= interior, axis=-1)
@@ -272,7 +268,7 @@ def lemma20_check(seeds, times, beta: float, n: int, x_max: float,
     Returns per minimum: HM of the spectrum of the centred-difference Hessian, HM of its
     diagonal (Lemma 19) and the bound 1/(t + HM(C)^-1) with C_k = sup f_{x_k x_k}.
     """
-    axes = _axes(n, x_max, 2)
+    axes = uniform_axes(n, x_max, 2)
     X = grid_points(axes)
     m = np.all(np.abs(X) <= interior, axis=-1)
     rows = {k: [] for k in ("seed", "t", "hm_eig", "hm_diag", "bound", "min_eig")}

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import fd, gibbs, prox
-from .landscapes import Landscape, Quadratic, grid_points, random_fourier, two_d
-from .local_entropy import local_entropy
-from .params import Params, knob
+from .. import fd, gibbs, prox
+from ..landscapes import Landscape, Quadratic, grid_points, random_fourier, two_d
+from ..grid import uniform_axes
+from ..local_entropy import local_entropy
+from ..stats import fit_order
+from ..params import Params, knob
 
 
 @dataclass(frozen=True)
@@ -73,19 +75,6 @@ def landscape_2d() -> Landscape:
     return two_d("fourier")
 
 
-def fit_order(h, err) -> float:
-    """Least-squares slope of log(err) against log(h)."""
-    h, err = np.asarray(h, float), np.asarray(err, float)
-    if np.any(err <= 0):
-        raise ValueError("errors must be positive to fit an order")
-    return float(np.polyfit(np.log(h), np.log(err), 1)[0])
-
-
-def _grid(n: int, x_max: float, dim: int):
-    x = np.linspace(-x_max, x_max, n)
-    return (x,) * dim
-
-
 def _inside(axes, r: float) -> np.ndarray:
     return np.all(np.abs(grid_points(axes)) <= r + 1e-12, axis=-1)
 
@@ -95,7 +84,7 @@ def lemma1_scheme_convergence(land: Landscape, grids, t: float, beta: float,
     """sup |u_FD - u_Cole-Hopf| on |x|_oo <= interior for each grid (Lemma 1; first order expected)."""
     dx, err, ch_self = [], [], []
     for n in grids:
-        axes = _grid(n, x_max, land.dim)
+        axes = uniform_axes(n, x_max, land.dim)
         f = land.on_grid(axes)
         u_ch = local_entropy(f, axes, t, beta)
         u_fd = fd.viscous_hj(f, axes, t, beta)
@@ -103,7 +92,7 @@ def lemma1_scheme_convergence(land: Landscape, grids, t: float, beta: float,
         dx.append(axes[0][1] - axes[0][0])
         err.append(np.abs(u_fd - u_ch)[m].max())
         if n == grids[-1] and land.dim == 1:      # Cole-Hopf itself: compare with a finer grid
-            fine = _grid(4 * (n - 1) + 1, x_max, 1)
+            fine = uniform_axes(4 * (n - 1) + 1, x_max, 1)
             u_fine = local_entropy(land.on_grid(fine), fine, t, beta)[::4]
             ch_self.append(np.abs(u_fine - u_ch)[m].max())
     out = {"dx": np.array(dx), "err": np.array(err), "order": fit_order(dx, err)}
@@ -117,7 +106,7 @@ def lemma1_gradient_forms(land: Landscape, grids, t: float, beta: float, x_max: 
     """Both forms of (12) against the centred difference of the Cole-Hopf u (second order expected)."""
     dx, err1, err2, agree = [], [], [], []
     for n in grids:
-        axes = _grid(n, x_max, land.dim)
+        axes = uniform_axes(n, x_max, land.dim)
         f = land.on_grid(axes)
         u = local_entropy(f, axes, t, beta)
         g_fd = fd.gradient(u, axes)
@@ -138,7 +127,7 @@ def lemma2_scheme_convergence(land: Landscape, grids, t: float, x_max: float,
     """sup |u_Godunov - u_HL| on the interior for each grid (Lemma 2); u_HL by :func:`prox.hopf_lax_exact`."""
     dx, err = [], []
     for n in grids:
-        axes = _grid(n, x_max, land.dim)
+        axes = uniform_axes(n, x_max, land.dim)
         u_hl, _ = prox.hopf_lax_exact(land, axes, t)
         u_fd = fd.hj(land.on_grid(axes), axes, t)
         m = _inside(axes, interior)
@@ -155,7 +144,7 @@ def lemma2_prox_gradient(land: Landscape, n: int, t: float, x_max: float,
     (x - y*)/t to O(dx^2); at a shock (a jump of y*) the one-sided differences of u
     match (x - y*_left)/t and (x - y*_right)/t to O(dx).
     """
-    (x,) = axes = _grid(n, x_max, 1)
+    (x,) = axes = uniform_axes(n, x_max, 1)
     u, ys = prox.hopf_lax_exact(land, axes, t)
     y = ys[:, 0]
     p_prox = (x - y) / t
@@ -186,7 +175,7 @@ def lemma2_prox_gradient(land: Landscape, n: int, t: float, x_max: float,
 def lemma2_beta_limit(land: Landscape, n: int, t: float, betas, x_max: float,
                       interior: float) -> dict[str, np.ndarray]:
     """sup |u_beta - u_HL| and its Laplace-corrected version as beta -> oo (orders -1 and -2 expected)."""
-    (x,) = axes = _grid(n, x_max, 1)
+    (x,) = axes = uniform_axes(n, x_max, 1)
     u_hl, ys = prox.hopf_lax_exact(land, axes, t)
     H = land.hess(ys)
     laplace = 0.5 * np.log(np.linalg.det(np.eye(land.dim) + t * H))
@@ -270,7 +259,7 @@ def lemma3_failure(land: Landscape, t: float, y0s, x_max: float = 5.0,
     ``y0s`` and run to convergence. Returns their limits, the true p = grad_x u(x, t)
     (global prox) and the fraction of runs that missed it.
     """
-    axes = _grid(n, x_max, 1)
+    axes = uniform_axes(n, x_max, 1)
     y_c = axes[0][np.argmin(land.hess(axes[0][:, None])[:, 0, 0])]
     x = float(y_c + t * land.grad(np.array([[y_c]]))[0, 0])
     u, ys = prox.hopf_lax_exact(land, axes, t)

@@ -1,0 +1,161 @@
+"""Named, checkable claims: what the paper states, what we measured, the tolerance, pass/fail.
+
+Every chapter module has ``claims(result) -> list[Claim]``. The notebook shows them as a
+table (:func:`claims_frame`) and asserts them (:func:`check`); the unit tests call the same
+function, so no threshold is written twice.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+
+def _num(v: float) -> str:
+    """A number for a table cell: 4 significant digits, scientific where small or large."""
+    v = float(v)
+    if v == 0 or not math.isfinite(v):
+        return f"{v:g}"
+    return f"{v:.3e}" if abs(v) < 1e-3 or abs(v) >= 1e5 else f"{v:.4g}"
+
+
+STATUSES = ("reproduced", "corrected", "pending")
+MIME = "application/vnd.deeprelax.claims+json"   # read by scripts/scorecard.py
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One check: ``ours`` against ``[lo, hi]`` (either end may be open), or a yes/no fact."""
+
+    name: str                    # short key, also the glue name of ``ours``
+    statement: str               # the claim in words (one line)
+    ours: float                  # our measured value (1.0/0.0 for a yes/no fact)
+    lo: float | None = None      # lower bound (inclusive), None for none
+    hi: float | None = None      # upper bound (inclusive), None for none
+    paper: str = ""              # what the paper states or prints ("order 1", "> 0", ...)
+    where: str = ""              # where in the paper ("Lemma 1", "Fig. 1", "eq. (16)")
+    boolean: bool = False        # a yes/no fact: passes when ``ours`` is true
+    strict: bool = False         # bounds exclusive ('> 0') instead of inclusive ('≥ 0')
+    status: str = "reproduced"   # "reproduced", "corrected" (checks a corrected printed
+    #                              formula or constant, see the Errata page) or "pending"
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+
+    @property
+    def passed(self) -> bool:
+        """True when the measured value satisfies the bound (NaN never passes)."""
+        if self.status == "pending":
+            return False
+        v = float(self.ours)
+        if self.boolean:
+            return bool(v)
+        if not math.isfinite(v):
+            return False
+        if self.strict:
+            return (self.lo is None or v > self.lo) and (self.hi is None or v < self.hi)
+        return (self.lo is None or v >= self.lo) and (self.hi is None or v <= self.hi)
+
+    @property
+    def tolerance(self) -> str:
+        """The bound as text: '≥ lo', '≤ hi', '[lo, hi]' or 'holds'."""
+        if self.boolean:
+            return "holds"
+        if self.lo is not None and self.hi is not None:
+            return (f"({_num(self.lo)}, {_num(self.hi)})" if self.strict
+                    else f"[{_num(self.lo)}, {_num(self.hi)}]")
+        if self.lo is not None:
+            return f"{'>' if self.strict else '≥'} {_num(self.lo)}"
+        if self.hi is not None:
+            return f"{'<' if self.strict else '≤'} {_num(self.hi)}"
+        return "—"
+
+    @property
+    def ours_text(self) -> str:
+        """Our value as text ('yes'/'no' for a yes/no fact, '—' while pending)."""
+        if self.status == "pending":
+            return "—"
+        if self.boolean:
+            return "yes" if bool(self.ours) else "no"
+        return _num(self.ours)
+
+
+def fact(name: str, statement: str, holds: bool, paper: str = "", where: str = "",
+         status: str = "reproduced") -> Claim:
+    """A yes/no claim (e.g. 'every margin lies above its confidence interval')."""
+    return Claim(name, statement, float(bool(holds)), paper=paper, where=where, boolean=True,
+                 status=status)
+
+
+def close_to(name: str, statement: str, ours: float, target: float, tol: float,
+             paper: str = "", where: str = "", status: str = "reproduced") -> Claim:
+    """``|ours - target| <= tol``."""
+    return Claim(name, statement, float(ours), target - tol, target + tol, paper, where,
+                 status=status)
+
+
+def pending(name: str, statement: str, paper: str = "", where: str = "") -> Claim:
+    """A claim whose numbers do not exist yet (e.g. a GPU run): shown, never asserted."""
+    return Claim(name, statement, float("nan"), paper=paper, where=where, status="pending")
+
+
+def check(claims: Iterable[Claim]) -> None:
+    """Raise one AssertionError naming every claim that fails (the notebook's assertion)."""
+    failed = [c for c in claims if c.status != "pending" and not c.passed]
+    if failed:
+        lines = [f"{c.name}: {c.statement} -- ours {c.ours_text}, needs {c.tolerance}"
+                 for c in failed]
+        raise AssertionError("claims not met:\n" + "\n".join(lines))
+
+
+def by_name(claims: Iterable[Claim]) -> dict[str, Claim]:
+    """The claims keyed by name (names must be unique)."""
+    out: dict[str, Claim] = {}
+    for c in claims:
+        if c.name in out:
+            raise ValueError(f"duplicate claim name {c.name!r}")
+        out[c.name] = c
+    return out
+
+
+def claims_frame(claims: Iterable[Claim]):
+    """The chapter's claims table (pandas): statement, paper, ours, tolerance, ✓/✗."""
+    import pandas as pd
+    rows = [{"claim": c.statement, "where": c.where or "—", "paper": c.paper or "—",
+             "ours": c.ours_text, "tolerance": c.tolerance,
+             "": "pending" if c.status == "pending" else "✓" if c.passed else "✗"}
+            for c in claims]
+    return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1))
+
+
+def glue_claims(claims: Iterable[Claim]) -> None:
+    """Glue each claim's value under its name for ``{glue:text}`` roles in the prose."""
+    from .book import glue
+    for c in claims:
+        if c.status != "pending":
+            glue(c.name, c.ours.item() if isinstance(c.ours, np.generic) else c.ours)
+
+
+def as_records(claims: Iterable[Claim]) -> list[dict]:
+    """Plain dicts of the claims (for the book's scorecard)."""
+    return [{"name": c.name, "statement": c.statement, "where": c.where, "paper": c.paper,
+             "ours": c.ours_text, "tolerance": c.tolerance, "status": c.status,
+             "passed": c.passed} for c in claims]
+
+
+def report(claims: Iterable[Claim]) -> None:
+    """Glue, assert and show the table: the one call that ends a chapter's checks.
+
+    Also publishes the claims as JSON (:data:`MIME`), from which the build writes the
+    book's scorecard.
+    """
+    from IPython.display import display
+    claims = list(claims)
+    by_name(claims)
+    glue_claims(claims)
+    check(claims)
+    display(claims_frame(claims))
+    display({MIME: as_records(claims)}, raw=True)
