@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zipfile
 import json
 import os
 import pickle
@@ -459,7 +460,7 @@ def preprocess(ds: CIFAR10, device: str = "cpu", cache: str | os.PathLike | None
                 if str(z["key"]) == key:
                     return Whitened(z["train_x"], ds.train_labels, z["test_x"], ds.test_labels,
                                     ds.name, ds.is_subset, z["mean"], z["W"], z["eigvals"], key)
-        except (OSError, ValueError, KeyError, EOFError):
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             pass                      # unreadable cache file: recompute and overwrite it
     out = whiten(ds, device)
     _save_npz(path, key=np.array(key), train_x=out.train_x, test_x=out.test_x, mean=out.mean,

@@ -4,7 +4,8 @@ Search order for the data root: the ``root`` argument, the ``DEEPRELAX_DATA``
 environment variable, then ``../shared/data`` next to the repository. MNIST is
 read from ``<root>/mnist`` (or ``<root>`` itself) as the four IDX files, gzipped or
 not; every file's md5 (of the decompressed bytes) is checked against the
-folder's ``MD5SUMS`` (or the standard values) before use. Where a network is
+standard values known to the code before use (a folder's ``MD5SUMS`` may add files,
+never override a known checksum: see :func:`checksums`). Where a network is
 available, ``download=True`` falls back to torchvision's checksum-verified download.
 """
 from __future__ import annotations
@@ -62,6 +63,19 @@ def read_md5sums(folder: Path) -> dict[str, str]:
             if len(parts) == 2 and not line.startswith("#"):
                 sums[parts[1].lstrip("*")] = parts[0].lower()
     return sums
+
+
+def checksums(folder: Path, known: dict[str, str]) -> dict[str, str]:
+    """The md5s to check in ``folder``: the code's ``known`` values, plus files that only
+    the folder's ``MD5SUMS`` lists. A MD5SUMS entry that disagrees with a known value is a
+    DataError (an edited file with an edited MD5SUMS is not accepted)."""
+    listed = read_md5sums(folder)
+    clash = sorted(n for n in set(listed) & set(known) if listed[n] != known[n])
+    if clash:
+        raise DataError(f"{Path(folder) / 'MD5SUMS'} lists checksums for {clash} that differ "
+                        f"from the standard release's; the files or the MD5SUMS were edited. "
+                        f"Replace them with the original download.")
+    return {**listed, **known}
 
 
 def verify_md5(data: bytes, name: str, expected: str, where: object, note: str = "") -> bytes:
@@ -122,7 +136,7 @@ def load_mnist(root: str | os.PathLike | None = None, download: bool = False) ->
     """Load and verify MNIST (60k train, 10k test); see the module docstring for the search."""
     try:
         folder = _mnist_folder(data_root(root))
-        sums = {**MNIST_MD5, **read_md5sums(folder)}
+        sums = checksums(folder, MNIST_MD5)
         arrays = [parse_idx(read_verified(folder, name, sums[name])) for name in MNIST_MD5]
     except DataError as err:
         if not download:

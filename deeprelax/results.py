@@ -89,10 +89,18 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
     return Path(path)
 
 
+class ResultError(RuntimeError):
+    """A result or checkpoint file is unreadable, truncated or fails its checksum."""
+
+
 def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON result file."""
-    with open(path) as fh:
-        return json.load(fh)
+    """Read a JSON result file; a truncated or unreadable one is a ResultError naming it."""
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ResultError(f"{path} is not valid JSON ({err}); it is truncated or corrupt. "
+                          f"Delete it and rerun the command that wrote it.") from None
 
 
 def benchmarks(results_dir: str | os.PathLike = RESULTS_DIR) -> list[dict[str, Any]]:

@@ -1,6 +1,8 @@
 """Dataset location, md5 verification and the error paths of deeprelax.data."""
 import gzip
+import hashlib
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,3 +86,29 @@ def test_failed_download_gives_one_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
     with pytest.raises(DataError, match="MNIST download into .* failed.*name resolution"):
         data.load_mnist(tmp_path, download=True)
+
+
+def test_a_folders_md5sums_cannot_override_the_known_checksums(tmp_path):
+    """An edited label file with an edited MD5SUMS is refused: the code's checksums rule."""
+    folder = _copy_mnist(tmp_path)
+    target = folder / "t10k-labels-idx1-ubyte.gz"
+    raw = bytearray(gzip.decompress(target.read_bytes()))
+    raw[100] ^= 1
+    target.chmod(0o644)
+    target.write_bytes(gzip.compress(bytes(raw)))
+    sums = folder / "MD5SUMS"
+    sums.chmod(0o644)
+    edited = hashlib.md5(bytes(raw)).hexdigest()
+    sums.write_text(f"{edited}  t10k-labels-idx1-ubyte\n")
+    with pytest.raises(DataError, match="differ from the standard release"):
+        data.load_mnist(tmp_path)
+
+
+def test_md5sums_may_add_files_it_does_not_override():
+    listed = {"extra.bin": "0" * 32}
+    folder = Path(__file__).parent
+    known = {"a": "1" * 32}
+    assert data.checksums(folder, known) == known        # no MD5SUMS in tests/
+    import unittest.mock as mock
+    with mock.patch.object(data, "read_md5sums", return_value=listed):
+        assert data.checksums(folder, known) == {**listed, **known}

@@ -44,3 +44,10 @@ def test_benchmarks_reads_gpu_files_only_oldest_first(tmp_path):
     assert [(e["device"], e["file"]) for e in got] == [
         ("H200", "benchmark-nvidia-h200.json"), ("H100", "benchmark-nvidia-h100.json")]
     assert benchmarks(tmp_path / "missing") == []
+
+
+def test_a_truncated_result_json_names_the_file(tmp_path):
+    path = results.write_json(tmp_path / "cell.json", {"a": [1, 2, 3]})
+    path.write_text(path.read_text()[:7])
+    with pytest.raises(results.ResultError, match="cell.json is not valid JSON"):
+        results.read_json(path)
