@@ -2,6 +2,7 @@
 #   make book                         CPU-fast chapters, HTML in _build/html
 #   make book PRESET=paper DEVICE=cuda   the paper's settings on a GPU
 #   make test                         unit tests + book build (-W) + nbval on every chapter
+#                                     + checks on the built HTML (scripts/measure_book.py)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= python3
@@ -46,6 +47,7 @@ chapters: $(CHAPTERS)
 
 book: env $(MATHJAX)
 	$(MAKE) --no-print-directory -j$(JOBS) chapters
+	$(BIN)/python scripts/scorecard.py book/chapters book/_generated/scorecard.md
 	$(BIN)/jupyter-book build book --config $(CURDIR)/_config.yml --toc $(CURDIR)/book/_toc.yml \
 	  --path-output . -W -n --keep-going --quiet
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
@@ -63,6 +65,7 @@ test: env
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(CHAPTERS)
 	$(BIN)/python -m pytest tests/test_book.py --built-book _build/html
+	$(BIN)/python scripts/measure_book.py _build/html --check
 
 clean:
-	rm -rf _build book/chapters book/_vendor
+	rm -rf _build book/chapters book/_vendor book/_generated
