@@ -15,6 +15,7 @@ DEEPRELAX_PROGRESS=0 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} $bin/papermill --no-p
   --log-level WARNING -k python3 -p preset fast -p device cpu "$@" \
   "notebooks/$name.ipynb" "$out/book/chapters/$name.ipynb"
 $bin/python scripts/hide_injected.py "$out/book/chapters/$name.ipynb"
+$bin/python scripts/scorecard.py "$out/book/chapters" "$out/book/_generated/scorecard.md" >/dev/null
 cat > "$out/book/_toc.yml" <<TOC
 format: jb-book
 root: intro
