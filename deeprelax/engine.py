@@ -206,6 +206,9 @@ class TrainParams(Params):
     beta_ex_inv: float = knob(1e-8, lo=0.0, hi=1.0, doc="extrinsic noise β_ex⁻¹ (eq. (32))")
     outer: str = knob("local-entropy", choices=("local-entropy", "lua"),
                       doc="outer step (x−⟨y⟩)/γ (eq. (33)) or x−⟨y⟩ (authors' code)")
+    inner_form: str = knob("paper", choices=_optim.INNER_FORMS,
+                           doc="inner Nesterov on the whole direction or on ∇f_mb only "
+                               "(authors' Lua code); see deeprelax.optim")
     hj_form: str = knob("prox", choices=("prox", "remark21"), doc="HJ as (32)–(33) or (34)")
     eval_every: int = knob(1, lo=1, hi=100_000, doc="effective epochs between evaluations")
     eval_batch: int = knob(1000, lo=1, hi=1 << 20, doc="batch of BN re-estimation and test")
@@ -261,7 +264,8 @@ class TrainParams(Params):
                       weight_decay=self.weight_decay, gamma_decay=self.gamma_decay)
         if a == "heat":
             return common
-        common.update(lr_y=self.lr_y, inner_momentum=self.inner_momentum, outer=self.outer)
+        common.update(lr_y=self.lr_y, inner_momentum=self.inner_momentum, outer=self.outer,
+                      inner_form=self.inner_form)
         if a == "hj":
             return dict(common, form=self.hj_form)
         return dict(common, alpha=self.alpha, beta_ex_inv=self.beta_ex_inv)

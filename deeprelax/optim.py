@@ -38,6 +38,26 @@ Two semantics for the outer step of Entropy-SGD/HJ (``outer``):
   Nesterov 0.9 with η = 1 diverges. Both are only choices of η and δ: with ``outer="lua"``
   the update equals the paper's with η_paper = η γ_k.
 
+Two semantics for the *inner* step of Entropy-SGD/HJ (``inner_form``); they differ only
+when the inner Nesterov momentum δ′ (``inner_momentum``) is > 0 — with δ′ = 0 they are
+the same arithmetic, bit for bit. Step j of outer step k (y₀ = x, the buffer v reset to 0
+at every outer step in both; ξ_j standard normal):
+
+- ``"paper"`` (the default): Nesterov on the whole inner direction of (32), the gradient
+  of f(y) + |y − x|²/2γ_k plus weight decay:
+  d = ∇f_mb(y) + wd·y + (y − x)/γ_k,  v ← δ′v + d,  y ← y − η_y (d + δ′v) + σ ξ_j;
+- ``"authors"`` (the authors' Lua ``entropyoptim.lua``): Nesterov on the raw minibatch
+  gradient only; coupling, weight decay and noise are added after it:
+  g = ∇f_mb(y),  v ← δ′v + g,  y ← y − η_y [g + δ′v + wd·y + (y − x)/γ_k] + σ ξ_j.
+
+In both σ = √(η_y β_ex⁻¹), the convention of (32). The Lua code writes the noise as
+ε/√(η_y/2)·ξ inside the bracket, i.e. std ε√(2η_y) per step: its ε = 1e-4 is
+β_ex⁻¹ = 2ε² = 2e-8 here. Gradient count: the Lua code (and the PyTorch Entropy-SGD)
+also evaluates one minibatch gradient at x before the inner loop and discards it, and the
+authors' research code one more after the update (L+1, L+2 per update); here an update
+costs L gradients in either form (``grads_per_step``, Remark 22). The Lua scoping
+g₀(1+g₁)^(k+1) is 1/γ_k here with γ₀ = 1/(g₀(1+g₁)) and γ₁ = g₁/(1+g₁).
+
 Hyper-parameters ``lr`` may be a Python float or a 0-dim tensor (so that a CUDA graph can
 capture a step and the caller changes the tensor in place); every other per-step quantity
 (γ_k, the step count) lives in device tensors, so a step never synchronises with the host.
@@ -60,6 +80,7 @@ from .params import ParamError
 NoiseFn = Callable[[list[Tensor]], list[Tensor]]
 
 ALGORITHMS = ("entropy-sgd", "heat", "hj", "sgd")
+INNER_FORMS = ("paper", "authors")   # inner Nesterov on the whole direction / on ∇f_mb only
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -122,7 +143,8 @@ class _Relaxation(Optimizer):
 
     @property
     def grads_per_step(self) -> int:
-        """Back-props per weight update, L of Remark 22 (the effective-epoch factor)."""
+        """Back-props per weight update, L of Remark 22 (the effective-epoch factor; the
+        authors' Entropy-SGD code spends L + 1, see the module docstring)."""
         return self.L
 
     # ---- helpers -----------------------------------------------------------------
@@ -190,9 +212,11 @@ class EntropySGD(_Relaxation):
 
     Inner step j (y starts at x, ⟨y⟩ at x):
     y ← y − η_y [∇f_mb(y) + wd·y + (y − x)/γ_k] + √(η_y β_ex⁻¹) ξ, ⟨y⟩ ← α⟨y⟩ + (1 − α) y,
-    with optional Nesterov momentum on the inner gradient (``inner_momentum``; the authors'
-    code, reset every outer step). Outer step: d = (x − ⟨y⟩)/γ_k (``outer="local-entropy"``,
-    eq. (33)) or d = x − ⟨y⟩ (``outer="lua"``), then Nesterov-δ and x ← x − η d.
+    with optional Nesterov momentum on the inner steps (``inner_momentum``; the authors'
+    code, reset every outer step), acting on the whole bracket (``inner_form="paper"``) or
+    on ∇f_mb(y) only (``inner_form="authors"``, the Lua code; see the module docstring).
+    Outer step: d = (x − ⟨y⟩)/γ_k (``outer="local-entropy"``, eq. (33)) or d = x − ⟨y⟩
+    (``outer="lua"``), then Nesterov-δ and x ← x − η d.
     """
 
     name = "entropy-sgd"
@@ -201,6 +225,7 @@ class EntropySGD(_Relaxation):
                  alpha: float = 0.75, beta_ex_inv: float = 1e-8, momentum: float = 0.9,
                  inner_momentum: float = 0.0, weight_decay: float = 0.0,
                  gamma_decay: float = 1e-3, outer: str = "local-entropy",
+                 inner_form: str = "paper",
                  noise: NoiseFn | None = None, generator: torch.Generator | None = None):
         _check(lr_y > 0, f"lr_y (eta_y, the inner step) must be > 0, got {lr_y!r}")
         _check(0.0 <= alpha < 1.0, f"alpha (weight of the old average) must lie in [0, 1), "
@@ -212,9 +237,13 @@ class EntropySGD(_Relaxation):
         _check(outer in ("local-entropy", "lua"),
                f"outer must be 'local-entropy' (eq. (33)) or 'lua' (authors' code), got "
                f"{outer!r}")
+        _check(inner_form in INNER_FORMS,
+               f"inner_form must be 'paper' (Nesterov on the whole inner direction) or "
+               f"'authors' (Nesterov on the raw gradient, the Lua code), got {inner_form!r}")
         defaults = dict(lr=lr, gamma=gamma, lr_y=lr_y, alpha=alpha, beta_ex_inv=beta_ex_inv,
                         momentum=momentum, inner_momentum=inner_momentum,
-                        weight_decay=weight_decay, gamma_decay=gamma_decay, outer=outer)
+                        weight_decay=weight_decay, gamma_decay=gamma_decay, outer=outer,
+                        inner_form=inner_form)
         super().__init__(params, defaults, L, noise, generator)
 
     @torch.no_grad()
@@ -237,12 +266,16 @@ class EntropySGD(_Relaxation):
             for g, x, mu, ig in zip(groups, xs, mus, inv_gammas):
                 ps = g["params"]
                 ds = self._grads(g)                 # used in place as scratch
+                authors = g["inner_form"] == "authors"
+                if authors and g["inner_momentum"] > 0:     # Lua: Nesterov on ∇f_mb only
+                    ds = _nesterov_([self._state(p, "inner_buf") for p in ps], ds,
+                                    g["inner_momentum"])
                 if g["weight_decay"]:
                     torch._foreach_add_(ds, ps, alpha=g["weight_decay"])
                 diff = torch._foreach_sub(ps, x)
                 torch._foreach_mul_(diff, ig)
                 torch._foreach_add_(ds, diff)
-                if g["inner_momentum"] > 0:
+                if not authors and g["inner_momentum"] > 0:
                     ds = _nesterov_([self._state(p, "inner_buf") for p in ps], ds,
                                     g["inner_momentum"])
                 torch._foreach_add_(ps, ds, alpha=-g["lr_y"])
@@ -267,7 +300,8 @@ class HJ(EntropySGD):
     outer step uses the last gradient, x ← x − η ∇f_mb(x − z) (Nesterov-δ as in Sec. 7.4).
     The inner iterates of both forms coincide (y = x − z); the outer directions
     (x − y_L)/γ and ∇f(y_{L−1}) agree when the inner loop has converged (Lemma 1: both are
-    ∇u(x) at the proximal point), not after a finite L.
+    ∇u(x) at the proximal point), not after a finite L. ``inner_form`` as in
+    :class:`EntropySGD` (moot for ``form="remark21"``, which has no inner momentum).
     """
 
     name = "hj"
@@ -275,7 +309,7 @@ class HJ(EntropySGD):
     def __init__(self, params: Iterable, lr, gamma: float, *, L: int = 5, lr_y: float = 0.1,
                  momentum: float = 0.9, inner_momentum: float = 0.0,
                  weight_decay: float = 0.0, gamma_decay: float = 1e-3,
-                 outer: str = "local-entropy", form: str = "prox"):
+                 outer: str = "local-entropy", form: str = "prox", inner_form: str = "paper"):
         _check(form in ("prox", "remark21"),
                f"form must be 'prox' (eqs. (32)-(33)) or 'remark21' (eq. (34)), got {form!r}")
         if form == "remark21":
@@ -284,7 +318,8 @@ class HJ(EntropySGD):
                    "outer='local-entropy' and inner_momentum=0")
         super().__init__(params, lr, gamma, L=L, lr_y=lr_y, alpha=0.0, beta_ex_inv=0.0,
                          momentum=momentum, inner_momentum=inner_momentum,
-                         weight_decay=weight_decay, gamma_decay=gamma_decay, outer=outer)
+                         weight_decay=weight_decay, gamma_decay=gamma_decay, outer=outer,
+                         inner_form=inner_form)
         self.form = form
 
     @torch.no_grad()

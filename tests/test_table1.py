@@ -16,11 +16,12 @@ def test_presets_follow_the_paper_and_the_authors_code():
     for net in ("mnistfc", "lenet"):
         es = table1.experiment(net, "entropy-sgd")
         assert (es.L, es.lr_y, es.alpha, es.beta_ex_inv, es.batch_size) == (20, 0.1, 0.75,
-                                                                             1e-8, 128)
+                                                                             2e-8, 128)
         assert (es.outer, es.momentum, es.inner_momentum) == ("lua", 0.0, 0.9)
+        assert es.inner_form == "authors"
         assert es.gamma_decay == 1e-3 and es.seeds == (0, 1, 2, 3, 4, 5)
         hj = table1.experiment(net, "hj")
-        assert (hj.L, hj.hj_form) == (5, "prox")
+        assert (hj.L, hj.hj_form, hj.inner_form) == (5, "prox", "authors")
         assert hj.optimizer_hyper().get("beta_ex_inv") is None      # HJ: no noise at all
         heat = table1.experiment(net, "heat")
         assert (heat.L, heat.momentum, heat.gamma) == (20, 0.9, 1e-4)
@@ -97,7 +98,7 @@ def test_frames_for_the_chapter():
                                            "7.89 ± 0.07 @ 145", "7.94 ± 0.06 @ 195"]
     settings = table1.settings_frame(("lenet",))
     assert len(settings) == 4
-    assert settings.loc[("lenet", "entropy-sgd"), "β_ex⁻¹"] == 1e-8
+    assert settings.loc[("lenet", "entropy-sgd"), "β_ex⁻¹"] == 2e-8
     assert settings.loc[("lenet", "sgd"), "η_y"] == "—"
     assert settings.loc[("lenet", "sgd"), "lr (effective epoch)"] == (
         "0.1 from 0, 0.02 from 30, 0.004 from 60")
