@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from deeprelax import burgers, landscapes, prox
-from deeprelax.chapters import ch06_semiconcavity as section6
+from deeprelax.chapters import ch06_semiconcavity as ch06
 
 
 def test_shock_time_of_a_cosine():
@@ -15,7 +15,7 @@ def test_shock_time_of_a_cosine():
 
 
 def test_measured_shock_time_and_classical_solution():
-    land = section6.landscape_1d(11)
+    land = ch06.landscape_1d(11)
     x = np.linspace(-6, 6, 2401)
     st = burgers.shock_time(land, x)
     assert st["t_star"] == pytest.approx(0.31427, rel=1e-4)
@@ -32,7 +32,7 @@ def test_measured_shock_time_and_classical_solution():
 
 
 def test_prox_is_continuous_before_and_jumps_after():
-    land = section6.landscape_1d(11)
+    land = ch06.landscape_1d(11)
     x = np.linspace(-6, 6, 2401)
     dx = x[1] - x[0]
     ts = burgers.shock_time(land, x)["t_star"]

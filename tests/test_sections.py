@@ -3,10 +3,10 @@ import pytest
 
 from deeprelax.params import ParamError
 from deeprelax.chapters.ch03_local_entropy import Section3Params
-from deeprelax.chapters.ch06_semiconcavity import Section6Params
+from deeprelax.chapters import ch06_semiconcavity as ch06
 
 
-@pytest.mark.parametrize("cls", [Section3Params, Section6Params])
+@pytest.mark.parametrize("cls", [Section3Params, ch06.Params])
 def test_presets_build(cls):
     assert cls.from_preset("fast").device == "cpu"
     assert cls.from_preset("paper") != cls.from_preset("fast")
@@ -20,6 +20,6 @@ def test_bad_parameters_are_rejected_with_a_message():
     with pytest.raises(ValueError, match="at least two"):
         Section3Params.from_preset("fast", betas=(10.0,))
     with pytest.raises(ParamError, match="unknown preset"):
-        Section6Params.from_preset("huge")
+        ch06.Params.from_preset("huge")
     with pytest.raises(ValueError, match="n = 1, 2, 3"):
-        Section6Params.from_preset("fast", ex13_grids=(101, 51))
+        ch06.Params.from_preset("fast", ex13_grids=(101, 51))

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from deeprelax.chapters import ch06_semiconcavity as section6
+from deeprelax.chapters import ch06_semiconcavity as ch06
 from deeprelax import semiconcavity as sc
 
 
@@ -23,7 +23,7 @@ def test_example13_solves_viscous_hj_and_starts_from_f():
 
 
 def test_example13_study_meets_1e_minus_6_and_flags_the_typos():
-    rows = section6.example13_errors((0.5, 4.0, 20.0), (601, 201, 65), (0.1, 1.0), 2.0, 6.0, 3.0)
+    rows = ch06.example13_errors((0.5, 4.0, 20.0), (601, 201, 65), (0.1, 1.0), 2.0, 6.0, 3.0)
     assert {r["n"] for r in rows} == {1, 2, 3}
     assert max(r["err_cole_hopf"] for r in rows) < 1e-6
     assert max(r["err_hopf_lax"] for r in rows if r["n"] == 1) < 1e-12
@@ -34,7 +34,7 @@ def test_example13_study_meets_1e_minus_6_and_flags_the_typos():
 
 def test_example14_heat_is_slow_and_hj_attains_the_bound():
     t = np.array([0.01, 0.1, 1.0])
-    e = section6.example14_rates(10.0, 2.0, t, 1201)
+    e = ch06.example14_rates(10.0, 2.0, t, 1201)
     assert np.allclose(e["heat"], 10 * np.exp(-t / 4), rtol=2e-4)
     assert np.allclose(e["hj"], 1 / (0.1 + t), rtol=2e-4)
     assert np.all(e["viscous"] <= e["hj_bound"] * (1 + 2e-4))
@@ -42,8 +42,8 @@ def test_example14_heat_is_slow_and_hj_attains_the_bound():
 
 
 def test_example16_hj_intervals_follow_the_characteristics():
-    land = section6.landscape_1d(11)
-    w = section6.example16_widths(land, (0.0, 0.15, 0.3), 2.0, 2401, 6.0, 3.0)
+    land = ch06.landscape_1d(11)
+    w = ch06.example16_widths(land, (0.0, 0.15, 0.3), 2.0, 2401, 6.0, 3.0)
     assert len(w["minima"]) == 3
     dx = 12 / 2400
     for r in w["rows"]:
@@ -58,7 +58,7 @@ def test_example16_hj_intervals_follow_the_characteristics():
 
 @pytest.mark.parametrize("dim, n", [(1, 1201), (2, 161)])
 def test_lemma18_on_random_landscapes(dim, n):
-    r = section6.lemma18_ratios(dim, (0, 3), (0.03, 0.3), 2.0, n, 6.0, 3.0)
+    r = ch06.lemma18_ratios(dim, (0, 3), (0.03, 0.3), 2.0, n, 6.0, 3.0)
     for key in ("viscous", "viscous_lap", "hj", "hj_lap"):
         assert np.all(r[key] <= 1 + r["tol"]), key
     assert np.all(r["viscous"] < 1)
@@ -70,7 +70,7 @@ def test_harmonic_mean_and_lemma19():
     assert sc.hm_ratio(np.diag([1.0, 3.0])) == pytest.approx(1.0)
     A = np.array([[2.0, 1.0], [1.0, 2.0]])              # eigenvalues 1, 3: HM 1.5; diagonal 2
     assert sc.hm_ratio(A) == pytest.approx(2.0 / 1.5)
-    r = section6.lemma19_ratios((2, 10), 300)
+    r = ch06.lemma19_ratios((2, 10), 300)
     assert np.all(r["min_ratio"] >= 1 - 1e-12) and np.all(r["bounds_ok"])
     assert r["median_ratio"][1] > 10
     with pytest.raises(ValueError, match="positive"):
@@ -78,7 +78,7 @@ def test_harmonic_mean_and_lemma19():
 
 
 def test_lemma20_at_local_minima():
-    r = section6.lemma20_check((0, 1), (0.03, 0.3), 2.0, 161, 6.0, 3.0)
+    r = ch06.lemma20_check((0, 1), (0.03, 0.3), 2.0, 161, 6.0, 3.0)
     assert len(r["t"]) >= 5
     assert np.all(r["hm_eig"] <= r["bound"]) and np.all(r["hm_eig"] <= r["hm_diag"] * (1 + 1e-12))
     assert sc.lemma20_bound([2.0, 2.0], 0.5) == pytest.approx(1.0)
