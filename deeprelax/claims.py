@@ -152,10 +152,12 @@ def report(claims: Iterable[Claim]) -> None:
     Also publishes the claims as JSON (:data:`MIME`), from which the build writes the
     book's scorecard.
     """
+    import pandas as pd
     from IPython.display import display
     claims = list(claims)
     by_name(claims)
     glue_claims(claims)
     check(claims)
-    display(claims_frame(claims))
+    with pd.option_context("display.max_colwidth", None):   # statements are never cut
+        display(claims_frame(claims))
     display({MIME: as_records(claims)}, raw=True)
