@@ -36,9 +36,3 @@ def test_edges_are_nan_and_shapes():
     assert H[3, 3, 0, 0] == pytest.approx(2.0) and H[3, 3, 0, 1] == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError):
         fd.gradient(u, (x,))
-
-
-def test_hj_scheme_is_first_order_against_hopf_lax():
-    from deeprelax.chapters import ch03_local_entropy as section3
-    h = section3.lemma2_scheme_convergence(section3.landscape_1d(1), (101, 201, 401), 0.6, 5.0, 3.0)
-    assert 0.85 < h["order"] < 1.15

@@ -3,13 +3,13 @@ import numpy as np
 import pytest
 
 from deeprelax import fd, gibbs, landscapes
-from deeprelax.chapters import ch03_local_entropy as section3
+from deeprelax.chapters import ch03_local_entropy as ch03
 from deeprelax.local_entropy import local_entropy
 
 
 @pytest.fixture(scope="module")
 def one_d():
-    land = section3.landscape_1d(1)
+    land = ch03.landscape_1d(1)
     x = np.linspace(-5, 5, 401)
     return land, x, land.on_grid(x)
 
@@ -32,12 +32,6 @@ def test_printed_sign_of_the_first_form_gives_minus_grad_u(one_d):
     printed = (gibbs.mean_rho1(f, x, 0.2, 2.0)[:, 0] - x) / 0.2          # E[(y - x)/t]
     m = (np.abs(x) <= 3) & (np.abs(g1) > 0.1)
     assert np.allclose(printed[m], -g1[m], rtol=1e-12)
-
-
-def test_gradient_forms_order_two_in_2d():
-    g = section3.lemma1_gradient_forms(section3.landscape_2d(), (41, 81, 161), 0.2, 2.0, 5.0, 3.0)
-    assert 1.8 < g["order_rho1"] < 2.2 and 1.8 < g["order_rho2"] < 2.2
-    assert g["forms_agree"][-1] < 1e-10
 
 
 def test_expectation_of_constants_and_of_y(one_d):
@@ -64,24 +58,6 @@ def test_lemma4_on_the_grid_for_a_quadratic():
     assert ex["mean_rho1"][0] == pytest.approx(1.0 - S * (q + b))
     assert ex["mean_rho2"][0] == pytest.approx(S * (q + b))
     assert ex["cov"][0, 0] == pytest.approx(S / beta)
-
-
-def test_neumann_series_is_third_order():
-    quad, x = section3.lemma4_problem()
-    n = section3.lemma4_neumann(quad, x, np.geomspace(10, 1000, 5))
-    assert -3.05 < n["order_Sigma"] < -2.95 and -3.05 < n["order_mean"] < -2.95
-    # the leading error term is gamma^-3 Q^2
-    g = 1000.0
-    Q = np.asarray(quad.Q)
-    assert n["err_Sigma"][-1] == pytest.approx(np.linalg.norm(Q @ Q, 2) / g**3, rel=1e-2)
-
-
-def test_euler_maruyama_samples_match_the_discrete_closed_form():
-    quad, x = section3.lemma4_problem()
-    s = section3.lemma4_sampling(quad, x, 2.0, 1.0, (0.2, 0.05), 40_000, seed=3)
-    assert s["mean_z"].max() < 4.5 and s["cov_z"].max() < 4.5
-    assert s["cov_err"][0] > 5 * s["rel_se"]                   # EM's O(dt) bias is visible
-    assert s["cov_err_em"][0] / s["cov_err_em"][1] > 3             # and shrinks with dt
 
 
 def test_em_covariance_solves_the_discrete_lyapunov_equation():

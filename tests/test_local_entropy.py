@@ -3,23 +3,14 @@ import numpy as np
 import pytest
 
 from deeprelax import fd, landscapes, semiconcavity
-from deeprelax.chapters import ch03_local_entropy as section3
+from deeprelax.chapters import ch03_local_entropy as ch03
 from deeprelax.local_entropy import local_entropy
-
-
-def test_cole_hopf_against_the_monotone_scheme_first_order_1d_2d():
-    c1 = section3.lemma1_scheme_convergence(section3.landscape_1d(1), (101, 201, 401), 0.2, 2.0,
-                                            5.0, 3.0)
-    c2 = section3.lemma1_scheme_convergence(section3.landscape_2d(), (41, 81), 0.2, 2.0, 5.0, 3.0)
-    assert 0.8 < c1["order"] < 1.2 and 0.8 < c2["order"] < 1.2
-    assert c1["err"][-1] < 0.02 and c2["err"][-1] < 0.1
-    assert c1["cole_hopf_refinement"] < 1e-9            # the grid sum is already converged
 
 
 def test_heat_equation_coefficient_is_half_beta_inverse():
     # The FD scheme for u_t = -|u'|^2/2 + (1/(2 beta)) u'' agrees with (11) (kernel variance
     # t/beta), not with the doubled variance 2t/beta that v_t = beta^-1 v'' would give.
-    land = section3.landscape_1d(1)
+    land = ch03.landscape_1d(1)
     x = np.linspace(-5, 5, 401)
     f = land.on_grid(x)
     u_fd = fd.viscous_hj(f, x, 0.2, 2.0)

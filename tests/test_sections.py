@@ -2,11 +2,11 @@
 import pytest
 
 from deeprelax.params import ParamError
-from deeprelax.chapters.ch03_local_entropy import Section3Params
+from deeprelax.chapters import ch03_local_entropy as ch03
 from deeprelax.chapters import ch06_semiconcavity as ch06
 
 
-@pytest.mark.parametrize("cls", [Section3Params, ch06.Params])
+@pytest.mark.parametrize("cls", [ch03.Params, ch06.Params])
 def test_presets_build(cls):
     assert cls.from_preset("fast").device == "cpu"
     assert cls.from_preset("paper") != cls.from_preset("fast")
@@ -14,11 +14,11 @@ def test_presets_build(cls):
 
 def test_bad_parameters_are_rejected_with_a_message():
     with pytest.raises(ParamError, match="beta must lie"):
-        Section3Params.from_preset("fast", beta=-1.0)
+        ch03.Params.from_preset("fast", beta=-1.0)
     with pytest.raises(ValueError, match="interior"):
-        Section3Params.from_preset("fast", interior=6.0)
+        ch03.Params.from_preset("fast", interior=6.0)
     with pytest.raises(ValueError, match="at least two"):
-        Section3Params.from_preset("fast", betas=(10.0,))
+        ch03.Params.from_preset("fast", betas=(10.0,))
     with pytest.raises(ParamError, match="unknown preset"):
         ch06.Params.from_preset("huge")
     with pytest.raises(ValueError, match="n = 1, 2, 3"):
