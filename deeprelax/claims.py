@@ -121,13 +121,21 @@ def by_name(claims: Iterable[Claim]) -> dict[str, Claim]:
     return out
 
 
+def _mark(c: Claim) -> str:
+    """The table's last column: ✓, ✓ corrected (a corrected printed formula), ✗ or pending."""
+    if c.status == "pending":
+        return "pending"
+    if not c.passed:
+        return "✗"
+    return "✓ corrected" if c.status == "corrected" else "✓"
+
+
 def claims_frame(claims: Iterable[Claim]):
     """The chapter's claims table (pandas): statement, paper, ours, tolerance, ✓/✗."""
     import pandas as pd
     rows = [{"claim": c.statement, "where": c.where or "—", "paper": c.paper or "—",
              "ours": c.ours_text, "tolerance": c.tolerance,
-             "": "pending" if c.status == "pending" else "✓" if c.passed else "✗"}
-            for c in claims]
+             "": _mark(c)} for c in claims]
     return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1))
 
 
