@@ -55,9 +55,11 @@ class Claim:
             return bool(v)
         if not math.isfinite(v):
             return False
+        lo = None if self.lo is None else float(self.lo)
+        hi = None if self.hi is None else float(self.hi)
         if self.strict:
-            return (self.lo is None or v > self.lo) and (self.hi is None or v < self.hi)
-        return (self.lo is None or v >= self.lo) and (self.hi is None or v <= self.hi)
+            return (lo is None or v > lo) and (hi is None or v < hi)
+        return (lo is None or v >= lo) and (hi is None or v <= hi)
 
     @property
     def tolerance(self) -> str:
@@ -144,7 +146,7 @@ def glue_claims(claims: Iterable[Claim]) -> None:
     from .book import glue
     for c in claims:
         if c.status != "pending":
-            glue(c.name, c.ours.item() if isinstance(c.ours, np.generic) else c.ours)
+            glue(c.name, float(c.ours))
 
 
 def as_records(claims: Iterable[Claim]) -> list[dict]:

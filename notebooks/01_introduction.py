@@ -36,7 +36,7 @@ from deeprelax.claims import report
 
 P = ch01.Params.from_notebook(globals())
 R = ch01.compute(P)
-glue_all(ch01.measures(R))
+glue_all(ch01.prose_numbers(R))
 P.frame()
 
 # %% [markdown]
@@ -88,6 +88,7 @@ plt.show()
 # Hopf–Lax error stays under its bound (it is exactly zero on the grid for the smallest
 # $t$, where moving to a neighbouring grid point costs more than it gains).
 #
+# (errata-fp26-figure1)=
 # ## Choices we made
 #
 # - **The loss** is ours: the paper does not give its formula. It is a sum of Gaussian
@@ -104,7 +105,7 @@ plt.show()
 #   Fokker–Planck equation (FP) of Sec. 2.3 with $f$ replaced by $u$. Chapter 05 reads
 #   (26) differently, for another purpose: there the density is that of the controlled
 #   SDE (CSGD), whose drift is $-\nabla f - \nabla u$. Both readings are on the
-#   [Errata](../errata.md) page.
+#   {doc}`../errata` page.
 # - **Boundaries.** The PDEs are solved on $[-3.5, 3.5]$ and shown on $[-2.5, 2.5]$; the
 #   Cole–Hopf integral is truncated to the box, which only affects points near its edges.
 #

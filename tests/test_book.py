@@ -43,3 +43,18 @@ def test_every_toc_chapter_is_built(built_book):
 def test_citations_render(built_book):
     refs = (built_book / "references.html").read_text()
     assert "Deep relaxation" in refs and "Research in the Mathematical Sciences" in refs
+
+
+def test_the_introduction_has_a_scorecard_of_every_chapter(built_book):
+    intro = (built_book / "intro.html").read_text()
+    assert "Scorecard" in intro
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        assert f'href="chapters/{nb.stem}.html' in intro, f"{nb.stem} missing from the scorecard"
+    assert re.search(r"<strong>all</strong>.*?<strong>(\d+)</strong>", intro, re.S)
+
+
+def test_every_erratum_links_to_the_chapter_that_checks_it(built_book):
+    errata = (built_book / "errata.html").read_text()
+    links = re.findall(r'href="chapters/(\d\d_[a-z_]+)\.html#errata-[a-z0-9-]+"', errata)
+    assert len(links) >= 10, links
+    assert "ERRATA-" not in errata, "a placeholder is left on the Errata page"

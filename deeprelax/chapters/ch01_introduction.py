@@ -107,13 +107,19 @@ def measures(fig: Figure1) -> dict[str, float]:
     }
 
 
+def prose_numbers(fig: Figure1) -> dict[str, float]:
+    """The numbers the prose quotes that are not claims (claims are glued by ``report``)."""
+    names = {c.name for c in claims(fig)}
+    return {k: v for k, v in measures(fig).items() if k not in names}
+
+
 def claims(fig: Figure1) -> list[Claim]:
     """Figure 1's caption and the t -> 0 limits as checks."""
     m, p, c = measures(fig), fig.params, fig.convergence
     hj_bound = c["t"] * c["lip"] ** 2 / 2
     return [
-        Claim("min_uxx_viscous", "viscous-HJ u(., T) is convex on the plotted range "
-              "(smallest u_xx)", m["min_uxx_viscous"], lo=0.0, strict=True, paper="convex", where="Fig. 1"),
+        Claim("min_uxx_viscous", "viscous-HJ u(., T) is convex (smallest u_xx)",
+              m["min_uxx_viscous"], lo=0.0, strict=True, paper="convex", where="Fig. 1"),
         Claim("dx_min_viscous", "its minimiser lies near f's global minimiser (|Δx|)",
               abs(m["x_min_viscous"] - m["x_global_f"]), hi=0.1 * p.x_plot,
               paper="same minimiser", where="Fig. 1"),
