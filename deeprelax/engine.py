@@ -40,14 +40,42 @@ effective epoch. Records are taken at the first outer-step boundary at or after 
 whole effective epoch: the mean minibatch training loss over that effective epoch (at
 the points where gradients were taken: y for Entropy-SGD/HJ, x + ε for HEAT) and the
 validation error at x after re-estimating the batch-norm statistics on the training set
-(dropout off), as the authors do before every test. A seed whose loss becomes NaN/inf
-stops recording (``diverged`` says when); the other seeds go on.
+(dropout off), as the authors do before every test.
+
+Divergence is a state of a seed, not a number. A seed is *diverged* when its training
+loss (the mean over one effective epoch) is NaN/inf, or has been above
+``diverge_factor`` × log C (C the number of classes; log C is the loss of a uniform
+guess: 2 × 2.303 = 4.61 for ten classes by default) for ``diverge_patience`` (5)
+consecutive records, or is above it at the last record of the budget. A diverged seed
+stops recording (``diverged`` says when and why); the other seeds go on. The run's
+``status`` is ``"complete"`` (budget spent, at least one seed not diverged),
+``"diverged"`` (every seed diverged: not complete) or ``"incomplete"`` (call again).
+
+Checkpoints. A checkpoint file is a header line (schema, payload length, the run's
+hyper-parameter fingerprint, SHA-256 over fingerprint and payload) followed by the
+``torch.save`` payload. Resuming verifies all of it before anything is loaded (with
+``weights_only=True``): an empty, truncated, changed or foreign file is a
+:class:`CheckpointError` (a ``results.ResultError``) and one made with other
+hyper-parameters a ``ParamError``; both name the file and say what to do. The state is
+saved at the end of an effective epoch every ``checkpoint_every`` (10) effective epochs,
+and also when ``checkpoint_seconds`` (60) of wall time have passed since the last save,
+and when the call stops: a run killed at any moment repeats at most the lesser of ten
+effective epochs and about a minute of training plus the effective epoch in progress.
+Writes are atomic (temporary file, fsync, rename); a temporary file is removed when a
+write fails or the process gets SIGTERM, and one left by a killed process is removed
+when the run starts again.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
+import io
+import json
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,8 +88,9 @@ from torch import Tensor, nn
 from . import optim as _optim
 from .models import reestimate_bn
 from .params import ParamError, Params, knob
-from .results import atomic_write, provenance, write_json
-from .runtime import progress, resolve_device
+from .results import (ResultError, atomic_write, canonical_json, check_dir, provenance,
+                      remove_stale_temps, write_json)
+from .runtime import DEVICE_FORMS, device_syntax_ok, progress, resolve_device
 
 SCHEMA = "deeprelax.train/1"
 
@@ -215,6 +244,15 @@ class TrainParams(Params):
     bn_batches: int = knob(0, lo=0, hi=1 << 20, doc="eval batches for BN re-estimation "
                                                     "(0: the whole training set)")
     checkpoint_every: int = knob(10, lo=1, hi=100_000, doc="effective epochs per checkpoint")
+    checkpoint_seconds: float = knob(60.0, lo=0.0, hi=1e7,
+                                     doc="also checkpoint after the first effective epoch "
+                                         "ending this long after the last save")
+    diverge_factor: float = knob(2.0, lo=1.0, hi=1e12,
+                                 doc="divergence bound on the training loss, in units "
+                                     "of log C (C classes: a uniform guess)")
+    diverge_patience: int = knob(5, lo=1, hi=100_000,
+                                 doc="consecutive records above the bound that make a "
+                                     "seed diverged (NaN/inf at once)")
     rng: str = knob("keyed", choices=("keyed", "torch"), doc="per-seed keyed or torch RNG")
     noise_rng: str = knob("philox", choices=("philox", "hash"),
                           doc="keyed mode: per-seed Philox generators or hashing for the "
@@ -227,7 +265,8 @@ class TrainParams(Params):
                       doc="parameter/data precision (float64 for exactness tests)")
     device: str = knob("cpu", doc="'cpu' or 'cuda[:N]'")
 
-    RUN_CONTROL = ("device", "compile", "cuda_graph", "checkpoint_every", "eval_batch")
+    RUN_CONTROL = ("device", "compile", "cuda_graph", "checkpoint_every", "checkpoint_seconds",
+                   "eval_batch")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lr_schedule", _tuplify(self.lr_schedule))
@@ -244,6 +283,8 @@ class TrainParams(Params):
                              f"{self.seeds!r}")
         if self.algorithm == "sgd" and self.L != 1:
             raise ParamError(f"TrainParams.L must be 1 for sgd, got {self.L}")
+        if not device_syntax_ok(self.device):
+            raise ParamError(f"TrainParams.device must be {DEVICE_FORMS}, got {self.device!r}")
         if self.cuda_graph and not str(self.device).startswith("cuda"):
             raise ParamError("TrainParams.cuda_graph=True needs device='cuda'")
 
@@ -273,6 +314,10 @@ class TrainParams(Params):
     def fingerprint(self) -> dict[str, Any]:
         """The values that define the numbers (everything but run control)."""
         return {k: v for k, v in self.as_dict().items() if k not in self.RUN_CONTROL}
+
+    def fingerprint_sha256(self) -> str:
+        """SHA-256 of the canonical JSON of :meth:`fingerprint` (stored with results)."""
+        return hashlib.sha256(canonical_json(self.fingerprint())).hexdigest()
 
 
 class TensorData(NamedTuple):
@@ -324,6 +369,8 @@ class MultiSeedTrainer:
         self.test_x = data.test_x.to(dev, dt)
         self.test_y = data.test_y.to(dev, torch.int64)
         self.N = N = self.train_x.shape[0]
+        self.n_classes = int(max(self.train_y.max(), self.test_y.max())) + 1
+        self.loss_bound = P.diverge_factor * math.log(max(self.n_classes, 2))
         self.spe = math.ceil(N / P.batch_size)                    # gradients per eff. epoch
         self.n_slots = 2 + P.L // self.spe
         # counters: gradient evaluations g (host mirror + device tensor), data epoch e0
@@ -373,6 +420,7 @@ class MultiSeedTrainer:
         self.records: dict[str, list] = {"effective_epoch": [], "grads": [], "lr": [],
                                          "gamma": [], "train_loss": [], "val_error": []}
         self.diverged: list[dict | None] = [None] * S
+        self.above = [0] * S              # consecutive records above loss_bound, per seed
         self.wall_s = 0.0
         if P.rng == "torch":
             torch.manual_seed(min(P.seeds) * 7919 + S)
@@ -522,7 +570,8 @@ class MultiSeedTrainer:
                  "params": {k: v.detach() for k, v in self.params.items()},
                  "buffers": dict(self.buffers), "optimizer": self.opt.state_dict(),
                  "g": self.g, "records": self.records, "diverged": self.diverged,
-                 "wall_s": self.wall_s, "perms": self.perms, "e0": self._e0}
+                 "above": list(self.above), "wall_s": self.wall_s, "perms": self.perms,
+                 "e0": self._e0}
         if self._noise_gens is not None:
             state["noise_gens"] = [gen.get_state() for gen in self._noise_gens]
         if self.P.rng == "torch":
@@ -540,6 +589,15 @@ class MultiSeedTrainer:
                              "or rerun with the same ones.\n checkpoint: "
                              f"{state['fingerprint']}\n now:        "
                              f"{sorted(self.P.fingerprint().items())!r}")
+        for what, mine in (("params", self.params), ("buffers", self.buffers)):
+            theirs = state[what]
+            if set(theirs) != set(mine) or any(tuple(theirs[k].shape) != tuple(mine[k].shape)
+                                               for k in mine):
+                bad = sorted(set(theirs) ^ set(mine)) or [
+                    f"{k} {tuple(theirs[k].shape)} vs {tuple(mine[k].shape)}" for k in mine
+                    if tuple(theirs[k].shape) != tuple(mine[k].shape)]
+                raise ParamError(f"the checkpoint holds another model or seed count ({what} "
+                                 f"differ: {', '.join(map(str, bad[:3]))})")
         with torch.no_grad():
             for k, v in state["params"].items():
                 self.params[k].copy_(v)
@@ -554,6 +612,7 @@ class MultiSeedTrainer:
         self.g_t.fill_(self.g)
         self.records = state["records"]
         self.diverged = state["diverged"]
+        self.above = list(state.get("above", [0] * self.S))
         self.wall_s = float(state["wall_s"])
         self.perms.copy_(state["perms"])
         self._e0 = state["e0"]
@@ -567,6 +626,16 @@ class MultiSeedTrainer:
         if "cuda_rng" in state:
             torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
 
+    def resume(self, path: str | os.PathLike) -> None:
+        """Continue from the checkpoint file ``path``, verified first (:func:`read_checkpoint`);
+        every refusal names the file."""
+        state = read_checkpoint(path, self.P.fingerprint(), map_location=self.device)
+        try:
+            self.load_state_dict(state)
+        except (ParamError, KeyError, RuntimeError, TypeError) as err:
+            raise CheckpointError(f"checkpoint {path} does not fit this run ({err}). Delete "
+                                  f"it to start this run from its beginning.") from None
+
     # ---- the loop ------------------------------------------------------------------------
     @property
     def effective_epochs_done(self) -> int:
@@ -575,9 +644,40 @@ class MultiSeedTrainer:
 
     @property
     def finished(self) -> bool:
-        """True when the budget is spent or every seed has diverged."""
+        """True when the budget is spent or every seed has diverged (nothing left to do)."""
         return self.effective_epochs_done >= self.P.effective_epochs or \
             all(d is not None for d in self.diverged)
+
+    @property
+    def status(self) -> str:
+        """'diverged' (every seed), 'complete' (budget spent) or 'incomplete'."""
+        if all(d is not None for d in self.diverged):
+            return "diverged"
+        return "complete" if self.effective_epochs_done >= self.P.effective_epochs else \
+            "incomplete"
+
+    def _mark_divergence(self, losses: list[float], last: bool) -> None:
+        """Mark seeds diverged by the rule of the module docstring (NaN/inf or the bound)."""
+        P, bound, where = self.P, self.loss_bound, self.g / self.spe
+        for s in range(self.S):
+            if self.diverged[s] is not None:
+                continue
+            loss = losses[s]
+            if not math.isfinite(loss):
+                self.diverged[s] = {"effective_epoch": where,
+                                    "reason": "non-finite training loss (NaN/inf); this seed "
+                                              "stopped recording"}
+                continue
+            self.above[s] = self.above[s] + 1 if loss > bound else 0
+            if self.above[s] >= P.diverge_patience or (last and self.above[s]):
+                n = self.above[s]
+                self.diverged[s] = {
+                    "effective_epoch": where, "loss": loss, "bound": bound,
+                    "reason": f"training loss {loss:.4g} above the bound {bound:.3g} "
+                              f"(= {P.diverge_factor:g} × log {self.n_classes}, the loss of a "
+                              f"uniform guess) for {n} consecutive record{'s' * (n > 1)}"
+                              f"{' up to the end of the budget' if n < P.diverge_patience else ''}"
+                              f"; this seed stopped recording"}
 
     def run_effective_epoch(self) -> None:
         """Train to the first outer-step boundary past the next whole effective epoch; record.
@@ -598,11 +698,7 @@ class MultiSeedTrainer:
         gamma = self.opt.gamma() if "gamma" in self.opt.param_groups[0] else None
         due = k // P.eval_every > before // P.eval_every or k >= P.effective_epochs
         errors = self.evaluate().tolist() if due else [None] * self.S
-        for s in range(self.S):
-            if self.diverged[s] is None and not math.isfinite(losses[s]):
-                self.diverged[s] = {"effective_epoch": self.g / self.spe,
-                                    "reason": "non-finite training loss (NaN/inf); this seed "
-                                              "stopped recording"}
+        self._mark_divergence(losses, last=k >= P.effective_epochs)
         self.records["effective_epoch"].append(self.g / self.spe)
         self.records["grads"].append(self.g)
         self.records["lr"].append(lr)
@@ -612,16 +708,20 @@ class MultiSeedTrainer:
         self.records["val_error"].append([None if self.diverged[s] else errors[s]
                                           for s in range(self.S)])
 
-    def result(self, meta: dict[str, Any] | None = None, complete: bool = False) -> dict:
-        """The result record (JSON-ready) of this run so far."""
+    def result(self, meta: dict[str, Any] | None = None) -> dict:
+        """The result record (JSON-ready) of this run so far; ``complete`` is True only for
+        status 'complete' (budget spent and at least one seed not diverged)."""
         rec = self.records
         transpose = lambda rows: [list(col) for col in zip(*rows)] if rows else \
             [[] for _ in range(self.S)]  # noqa: E731
+        status = self.status
         return {"schema": SCHEMA, **(meta or {}), "algorithm": self.P.algorithm,
-                "complete": complete, "seeds": list(self.P.seeds), "L": self.P.L,
+                "complete": status == "complete", "status": status,
+                "seeds": list(self.P.seeds), "L": self.P.L,
                 "steps_per_effective_epoch": self.spe, "n_train": self.N,
                 "n_test": int(self.test_x.shape[0]), "n_parameters": self.n_params,
-                "params": self.P.as_dict(),
+                "params": self.P.as_dict(), "fingerprint_sha256": self.P.fingerprint_sha256(),
+                "loss_bound": self.loss_bound, "n_classes": self.n_classes,
                 "effective_epoch": rec["effective_epoch"], "grads": rec["grads"],
                 "lr": rec["lr"], "gamma": rec["gamma"],
                 "train_loss": transpose(rec["train_loss"]),
@@ -630,9 +730,148 @@ class MultiSeedTrainer:
                 "provenance": provenance(str(self.device))}
 
 
-def _save_checkpoint(path: Path, state: dict) -> None:
+# ---------------------------------------------------------------------------------------
+# Checkpoint files: header line with checksum and fingerprint, then the torch.save payload
+# ---------------------------------------------------------------------------------------
+CHECKPOINT_MAGIC = b"deeprelax-checkpoint/2\n"
+_RESTART = ("Delete it to start this run from its beginning, or copy it again from the "
+            "machine that wrote it.")
+
+
+class CheckpointError(ResultError):
+    """A checkpoint file is empty, truncated, changed, foreign or unreadable."""
+
+
+def _digest(fingerprint: bytes, payload: bytes) -> str:
+    h = hashlib.sha256(len(fingerprint).to_bytes(8, "little"))
+    h.update(fingerprint)
+    h.update(payload)
+    return h.hexdigest()
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict, fingerprint: dict[str, Any]) -> Path:
+    """Write ``state`` atomically with a header: schema, payload length, ``fingerprint``
+    (the hyper-parameters it belongs to) and the SHA-256 of fingerprint and payload."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    payload = buf.getvalue()
+    fp = canonical_json(fingerprint)
+    header = {"schema": SCHEMA, "payload_bytes": len(payload), "sha256": _digest(fp, payload),
+              "fingerprint": json.loads(fp)}
     with atomic_write(path, "wb") as fh:
-        torch.save(state, fh)
+        fh.write(CHECKPOINT_MAGIC)
+        fh.write(json.dumps(header, sort_keys=True).encode() + b"\n")
+        fh.write(payload)
+    return Path(path)
+
+
+def _differences(theirs: dict[str, Any], mine: dict[str, Any]) -> str:
+    rows = []
+    for k in sorted(set(theirs) | set(mine)):
+        a, b = theirs.get(k, "(absent)"), mine.get(k, "(absent)")
+        if a != b:
+            rows.append(f"{k}: checkpoint {a!r}, now {b!r}")
+    return "; ".join(rows) or "(no difference after JSON round trip)"
+
+
+def read_checkpoint(path: str | os.PathLike, fingerprint: dict[str, Any] | None = None,
+                    map_location: Any = "cpu") -> dict[str, Any]:
+    """The verified state of a :func:`save_checkpoint` file.
+
+    Nothing is unpickled before the length and checksum agree; then ``torch.load`` with
+    ``weights_only=True``. Raises :class:`CheckpointError` (empty, truncated, changed,
+    foreign or unreadable file) or, when ``fingerprint`` is given and differs from the
+    stored one, ``ParamError``; every message names the file and what to do."""
+    path = Path(path)
+    try:
+        blob = path.read_bytes()
+    except OSError as err:
+        raise CheckpointError(f"checkpoint {path} cannot be read ({err.strerror or err}).") \
+            from None
+    if not blob:
+        raise CheckpointError(f"checkpoint {path} is empty (0 bytes): its write was cut off. "
+                              + _RESTART)
+    if not blob.startswith(CHECKPOINT_MAGIC):
+        if CHECKPOINT_MAGIC.startswith(blob):
+            raise CheckpointError(f"checkpoint {path} is truncated ({len(blob)} bytes). "
+                                  + _RESTART)
+        what = ("a checkpoint without a checksum (an older deeprelax format), which cannot be "
+                "verified" if blob.startswith(b"PK") else "not a deeprelax checkpoint")
+        raise CheckpointError(f"checkpoint {path} is {what}. " + _RESTART)
+    line_end = blob.find(b"\n", len(CHECKPOINT_MAGIC))
+    try:
+        if line_end < 0:
+            raise ValueError("no end of header")
+        header = json.loads(blob[len(CHECKPOINT_MAGIC):line_end])
+        n, stored = int(header["payload_bytes"]), str(header["sha256"])
+        their_fp = header["fingerprint"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise CheckpointError(f"checkpoint {path} has a damaged header (truncated or "
+                              f"changed). " + _RESTART) from None
+    payload = blob[line_end + 1:]
+    if len(payload) != n:
+        how = (f"truncated: {len(payload)} of {n} payload bytes" if len(payload) < n else
+               f"{len(payload) - n} bytes longer than its header says")
+        raise CheckpointError(f"checkpoint {path} is {how}. " + _RESTART)
+    if _digest(canonical_json(their_fp), payload) != stored:
+        raise CheckpointError(f"checkpoint {path} fails its checksum: its content changed "
+                              f"after it was written (a damaged copy or disk). " + _RESTART)
+    if fingerprint is not None and canonical_json(their_fp) != canonical_json(fingerprint):
+        mine = json.loads(canonical_json(fingerprint))
+        raise ParamError(f"checkpoint {path} was written with other hyper-parameters "
+                         f"({_differences(their_fp, mine)}); delete {path} to start afresh "
+                         f"with the new ones, or rerun with the same ones.")
+    try:
+        state = torch.load(io.BytesIO(payload), map_location=map_location, weights_only=True)
+    except Exception as err:                           # noqa: BLE001 (any unpickling error)
+        raise CheckpointError(f"checkpoint {path} passed its checksum but cannot be loaded "
+                              f"by torch {torch.__version__} ({type(err).__name__}: "
+                              f"{str(err)[:200]}). " + _RESTART) from None
+    if not isinstance(state, dict) or state.get("schema") != SCHEMA:
+        raise CheckpointError(f"checkpoint {path} holds no {SCHEMA} state. " + _RESTART)
+    return state
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwind (temporary files are removed), then die by SIGTERM."""
+
+
+@contextlib.contextmanager
+def _unwind_on_sigterm():
+    """While training: SIGTERM unwinds the stack (``atomic_write`` removes its temporary
+    file), then terminates the process as SIGTERM would have. Only on the main thread and
+    where nobody else handles SIGTERM."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    except _Terminated:
+        os.kill(os.getpid(), signal.SIGTERM)       # the default action now: terminate
+        raise
+    finally:
+        if signal.getsignal(signal.SIGTERM) is handler:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+_clock = time.monotonic                            # wall clock of checkpoint_seconds
+
+
+def _prepare_output(path: Path | None, what: str) -> None:
+    """Before any work: ``path``'s folder writable, ``path`` not a folder, stale temps gone."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise ParamError(f"{what} {path} is a folder; give a file name")
+    check_dir(path.parent, f"{what} {path} needs a folder, but")
+    remove_stale_temps(path)
 
 
 def train(model_fn: Callable[[], nn.Module], data: TensorData, params: TrainParams, *,
@@ -641,52 +880,62 @@ def train(model_fn: Callable[[], nn.Module], data: TensorData, params: TrainPara
           meta: dict[str, Any] | None = None, show_progress: bool = True) -> dict[str, Any]:
     """Train all seeds of ``params`` together; resumable (``checkpoint``), atomic JSON (``out``).
 
-    Returns the result record (also written to ``out``): per effective epoch the
-    training loss and validation error of every seed, the hyper-parameters, provenance
-    and the wall time. With ``checkpoint``, an existing file is resumed (loaded with
-    ``weights_only=True``) and the state is saved every ``checkpoint_every`` effective
-    epochs and when the call stops. ``max_seconds`` stops the call after the effective
-    epoch that exceeds it; ``stop_after`` after that many effective epochs in this call
-    (both leave ``complete = False``; call again to continue).
+    Returns the result record (also written to ``out``, with its checksum): per effective
+    epoch the training loss and validation error of every seed, the hyper-parameters and
+    their fingerprint, ``status`` and ``diverged``, provenance and the wall time. The
+    folders of ``out`` and ``checkpoint`` are checked (writable) before any work. With
+    ``checkpoint``, an existing file is verified and resumed (:func:`read_checkpoint`),
+    and the state is saved every ``checkpoint_every`` effective epochs, when
+    ``checkpoint_seconds`` have passed since the last save, and when the call stops.
+    ``max_seconds`` stops the call after the effective epoch that exceeds it;
+    ``stop_after`` after that many effective epochs in this call (both leave status
+    'incomplete'; call again to continue).
     """
-    trainer = MultiSeedTrainer(model_fn, data, params)
     ckpt = Path(checkpoint) if checkpoint is not None else None
-    if ckpt is not None and ckpt.is_file():
-        trainer.load_state_dict(torch.load(ckpt, map_location=trainer.device,
-                                           weights_only=True))
+    out = Path(out) if out is not None else None
+    _prepare_output(out, "result file")
+    _prepare_output(ckpt, "checkpoint")
+    trainer = MultiSeedTrainer(model_fn, data, params)
+    if ckpt is not None and ckpt.exists():
+        trainer.resume(ckpt)
     P = params
     start = time.perf_counter()
+    last_save = _clock()
     done_here = 0
     label = f"{(meta or {}).get('net', 'model')} {P.algorithm}"
     bar = progress(total=P.effective_epochs, initial=trainer.effective_epochs_done,
                    desc=label, unit="eff.epoch", disable=not show_progress)
     try:
-        while not trainer.finished:
-            t0 = time.perf_counter()
-            before = trainer.effective_epochs_done
-            trainer.run_effective_epoch()
-            trainer.wall_s += time.perf_counter() - t0
-            done_here += 1
-            k = trainer.effective_epochs_done
-            errs = [e for e in trainer.records["val_error"][-1] if e is not None]
-            if errs:
-                bar.set_postfix(val_err=f"{sum(errs) / len(errs):.2f}%")
-            bar.update(min(k, P.effective_epochs) - min(before, P.effective_epochs))
-            stop = (max_seconds is not None and time.perf_counter() - start >= max_seconds) or \
-                (stop_after is not None and done_here >= stop_after)
-            if trainer.finished or stop or k // P.checkpoint_every > before // P.checkpoint_every:
-                if ckpt is not None:
-                    _save_checkpoint(ckpt, trainer.state_dict())
-                if out is not None:
-                    write_json(out, trainer.result(meta, complete=trainer.finished))
-            if stop:
-                break
+        with _unwind_on_sigterm():
+            while not trainer.finished:
+                t0 = time.perf_counter()
+                before = trainer.effective_epochs_done
+                trainer.run_effective_epoch()
+                trainer.wall_s += time.perf_counter() - t0
+                done_here += 1
+                k = trainer.effective_epochs_done
+                errs = [e for e in trainer.records["val_error"][-1] if e is not None]
+                if errs:
+                    bar.set_postfix(val_err=f"{sum(errs) / len(errs):.2f}%")
+                bar.update(min(k, P.effective_epochs) - min(before, P.effective_epochs))
+                stop = (max_seconds is not None and
+                        time.perf_counter() - start >= max_seconds) or \
+                    (stop_after is not None and done_here >= stop_after)
+                if trainer.finished or stop or \
+                        k // P.checkpoint_every > before // P.checkpoint_every or \
+                        _clock() - last_save >= P.checkpoint_seconds:
+                    if ckpt is not None:
+                        save_checkpoint(ckpt, trainer.state_dict(), P.fingerprint())
+                    if out is not None:
+                        write_json(out, trainer.result(meta))
+                    last_save = _clock()
+                if stop:
+                    break
+            result = trainer.result(meta)
+            if out is not None:
+                write_json(out, result)
     finally:
         bar.close()
-    complete = trainer.finished
-    result = trainer.result(meta, complete=complete)
-    if out is not None:
-        write_json(out, result)
     return result
 
 

@@ -1,8 +1,19 @@
-"""Result files: atomic JSON writes and provenance (seeds, versions, git sha, device)."""
+"""Result files: atomic JSON writes, content checksums and provenance (seeds, versions,
+git sha, device); checks of output folders before work starts.
+
+A result record (a JSON object) is written with the SHA-256 of its content under
+``content_sha256`` (:data:`CHECKSUM_KEY`); :func:`read_json` verifies it and refuses a
+changed, truncated or unreadable file with a :class:`ResultError` that names the file and
+says what to do. Files without the key (older records, hand-made test files) are read
+unverified. Temporary files (``.<name>.*.tmp``) of :func:`atomic_write` are removed when a
+write fails, and :func:`remove_stale_temps` removes the ones a killed process left.
+"""
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import glob
+import hashlib
 import json
 import os
 import platform
@@ -12,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from .data import REPO_ROOT
+from .params import ParamError
 
 RESULTS_DIR = REPO_ROOT / "results"
+CHECKSUM_KEY = "content_sha256"
 
 
 def git_sha() -> str:
@@ -81,8 +94,26 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs: Any):
         raise
 
 
+def canonical_json(obj: Any) -> bytes:
+    """The bytes a checksum is taken over: sorted keys, no spaces, NaN allowed, after one
+    JSON round trip (tuples are lists, keys strings), so a record and its file agree."""
+    plain = json.loads(json.dumps(obj, allow_nan=True))
+    return json.dumps(plain, sort_keys=True, separators=(",", ":"), allow_nan=True,
+                      ensure_ascii=True).encode()
+
+
+def content_sha256(obj: Any) -> str:
+    """SHA-256 (hex) of :func:`canonical_json` of ``obj``."""
+    return hashlib.sha256(canonical_json(obj)).hexdigest()
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write JSON atomically (temporary file in the same folder, fsync, rename)."""
+    """Write JSON atomically (temporary file in the same folder, fsync, rename).
+
+    A dict is stored with the checksum of its content under :data:`CHECKSUM_KEY`."""
+    if isinstance(obj, dict):
+        body = {k: v for k, v in obj.items() if k != CHECKSUM_KEY}
+        obj = {**body, CHECKSUM_KEY: content_sha256(body)}
     with atomic_write(path) as fh:
         json.dump(obj, fh, indent=1, sort_keys=False, allow_nan=True)
         fh.write("\n")
@@ -94,13 +125,56 @@ class ResultError(RuntimeError):
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON result file; a truncated or unreadable one is a ResultError naming it."""
+    """Read a JSON result file; a truncated, unreadable or changed one is a ResultError
+    naming it. A stored checksum (:data:`CHECKSUM_KEY`) is verified and dropped."""
     try:
-        with open(path) as fh:
-            return json.load(fh)
+        with open(path, encoding="utf-8") as fh:
+            obj = json.load(fh)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ResultError(f"{path} is not valid JSON ({err}); it is truncated or corrupt. "
                           f"Delete it and rerun the command that wrote it.") from None
+    except OSError as err:
+        raise ResultError(f"{path} cannot be read ({err.strerror or err}).") from None
+    if isinstance(obj, dict) and CHECKSUM_KEY in obj:
+        stored = obj.pop(CHECKSUM_KEY)
+        if stored != content_sha256(obj):
+            raise ResultError(f"{path} fails its checksum: its content changed after it was "
+                              f"written (a damaged copy or an edit). Delete it and rerun the "
+                              f"command that wrote it, or copy it again from its source.")
+    return obj
+
+
+def check_dir(path: str | os.PathLike, what: str = "output folder") -> Path:
+    """Make sure ``path`` is a folder this process can write (creating it if needed);
+    otherwise one-line ParamError naming ``what`` and the path. A probe file is written
+    and removed (as root, permission bits alone do not tell)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ParamError(f"{what} {path} is not a folder (it is a file); give a folder")
+    above = next((a for a in path.parents if a.exists()), None)
+    if above is not None and not above.is_dir():
+        raise ParamError(f"{what} {path} cannot be created: {above} is a file; give a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".deeprelax-probe.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise ParamError(f"{what} {path} is not writable ({err.strerror or err}); give a "
+                         f"folder you can write") from None
+    return path
+
+
+def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files a killed :func:`atomic_write` of ``path`` left beside
+    it (``.<name>.*.tmp``); returns them."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    stale = sorted(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return stale
 
 
 def benchmarks(results_dir: str | os.PathLike = RESULTS_DIR) -> list[dict[str, Any]]:

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import os
 import random
+import re
 
 import numpy as np
+
+from .params import ParamError
 
 PROGRESS_ENV = "DEEPRELAX_PROGRESS"
 
@@ -16,16 +19,38 @@ def progress(iterable=None, **kwargs):
     return tqdm(iterable, disable=disable, **kwargs)
 
 
-def resolve_device(device: str = "cpu"):
-    """``torch.device`` for 'cpu' / 'cuda' / 'cuda:N' with a clear error if unavailable."""
-    import torch
+DEVICE_FORMS = "'cpu', 'cuda' or 'cuda:N'"
+
+
+def device_syntax_ok(device: str) -> bool:
+    """True for 'cpu', 'cuda' and 'cuda:N' (says nothing about what this machine has)."""
+    return re.fullmatch(r"cpu|cuda(:\d+)?", str(device)) is not None
+
+
+def check_device(device: str = "cpu") -> str:
+    """``device`` if this machine has it, else a one-line ParamError saying what it has."""
     name = str(device)
-    if not (name == "cpu" or name.startswith("cuda")):
-        raise ValueError(f"device must be 'cpu' or 'cuda[:N]', got {device!r}")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device={device!r} was requested but no CUDA GPU is visible "
-                           f"to torch {torch.__version__}; use device='cpu'.")
-    return torch.device(name)
+    if not device_syntax_ok(name):
+        raise ParamError(f"device must be {DEVICE_FORMS}, got {device!r}")
+    if name == "cpu":
+        return name
+    import torch
+    if not torch.cuda.is_available():
+        raise ParamError(f"device {name!r} was requested but no CUDA GPU is visible to "
+                         f"torch {torch.__version__}; use device 'cpu'")
+    index = int(name.partition(":")[2] or 0)
+    count = torch.cuda.device_count()
+    if index >= count:
+        raise ParamError(f"device {name!r} was requested but this machine has {count} CUDA "
+                         f"GPU(s): cuda:0 .. cuda:{count - 1}")
+    return name
+
+
+def resolve_device(device: str = "cpu"):
+    """``torch.device`` for 'cpu' / 'cuda' / 'cuda:N'; a one-line ParamError (a ValueError)
+    if the name is malformed or the device absent (:func:`check_device`)."""
+    import torch
+    return torch.device(check_device(device))
 
 
 def seed_everything(seed: int) -> np.random.Generator:
