@@ -270,6 +270,8 @@ def elastic_sgd(grad: GradFn, x0, gamma, eps: float, T: float, dt: float, beta: 
     2015). The paper's (21) couples y_i to ybar and its x-equation has the sign
     flipped; with the centre variable the homogenised drift is -(x - <ybar>)/gamma =
     -grad f_gamma(x), and ybar replaces the temporal average (19) by a spatial one.
+    The printed variants are ``chapters.ch04_homogenization.elastic_sgd_as_printed``
+    (the printed sign follows +grad f_gamma; the printed coupling does not see x).
     Returns the centre x(T); the state is ``(x, y_1, ..., y_np)`` per particle.
     """
     _positive(beta=beta)
