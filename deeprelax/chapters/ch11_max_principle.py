@@ -27,34 +27,52 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..params import Params, knob
+from .. import sde
+from ..claims import Claim, close_to
+from ..params import ParamError, Params as BaseParams, knob
+from ..runtime import seed_everything
+from ..stats import fit_order
 
 
 # --------------------------------------------------------------------------- parameters
 @dataclass(frozen=True)
-class MSAToyParams(Params):
-    """The toy problem of Li et al.: fit sin on [-pi, pi] with a 20-layer residual tanh net."""
+class Params(BaseParams):
+    """Chapter 11: the toy problem of Li et al. (fit sin on [-pi, pi] with a 20-layer
+    residual tanh net), the linear-quadratic network and the (CSGD) check."""
 
     n_train: int = knob(100, lo=2, hi=100000, doc="training points x ~ U(-pi, pi)")
     n_test: int = knob(100, lo=1, hi=100000, doc="test points")
-    width: int = knob(5, lo=1, hi=256, doc="state dimension (input repeated, output summed)")
-    layers: int = knob(20, lo=1, hi=1000, doc="residual layers N")
+    width: int = knob(5, lo=1, hi=256, doc="state dimension (input repeated)")
+    layers: int = knob(20, lo=1, hi=1000, doc="residual layers N (also of the LQ net)")
     delta: float = knob(0.25, lo=1e-4, hi=10.0, doc="residual step delta")
-    rho: float = knob(1.0, lo=0.0, hi=1e6, doc="E-MSA penalty rho")
-    reg: float = knob(1e-3, lo=0.0, hi=10.0, doc="weight decay reg |theta_n|^2 / 2 per layer")
+    rho: float = knob(1.0, lo=1e-6, hi=1e6, doc="E-MSA penalty rho (> 0)")
+    reg: float = knob(1e-3, lo=0.0, hi=10.0, doc="weight decay reg |theta_n|^2 / 2")
     msa_iters: int = knob(100, lo=1, hi=100000, doc="MSA / E-MSA iterations (paper: 500)")
     bp_iters: int = knob(500, lo=1, hi=10**6, doc="full-batch SGD / Adagrad / Adam steps")
-    maxiter: int = knob(10, lo=1, hi=10000, doc="L-BFGS iterations per Hamiltonian maximisation")
-    perturb: float = knob(0.005, lo=0.0, hi=1.0,
-                          doc="uniform perturbation of the L-BFGS start (breaks symmetry)")
+    maxiter: int = knob(10, lo=1, hi=10000, doc="L-BFGS iterations per maximisation")
+    perturb: float = knob(0.005, lo=0.0, hi=1.0, doc="perturbation of the L-BFGS start")
     lr_sgd: float = knob(0.1, lo=0.0, hi=100.0, doc="SGD learning rate")
     lr_adagrad: float = knob(0.1, lo=0.0, hi=100.0, doc="Adagrad learning rate")
     lr_adam: float = knob(0.005, lo=0.0, hi=100.0, doc="Adam learning rate")
+    k_early: int = knob(10, lo=1, hi=100000, doc="iteration of the early comparison")
+    lq_T: float = knob(5.0, lo=0.1, hi=100.0, doc="LQ net: depth T (time = depth)")
+    lq_q: float = knob(0.1, lo=0.0, hi=100.0, doc="LQ net: running state cost Q = q I")
+    lq_iters: int = knob(80, lo=20, hi=100000, doc="LQ net: E-MSA iterations at rho_opt")
+    csgd_beta: float = knob(4.0, lo=0.01, hi=1e4, doc="(CSGD) check: inverse temperature")
+    csgd_T: float = knob(1.0, lo=0.01, hi=100.0, doc="(CSGD) check: horizon")
+    csgd_dt: float = knob(1e-3, lo=1e-5, hi=0.1, doc="(CSGD) check: Euler-Maruyama step")
+    csgd_paths: int = knob(4000, lo=10, hi=10**7, doc="(CSGD) check: Monte Carlo paths")
     seed: int = knob(1, lo=0, hi=2**31 - 1, doc="seed of the data and the perturbations")
     device: str = knob("cpu", choices=("cpu", "cuda"),
-                       doc="unused: the toy is too small for a GPU to help; runs on the CPU")
+                       doc="unused: the toy is too small for a GPU")
 
     PRESETS = {"fast": {}, "paper": {"msa_iters": 500}}
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.k_early > min(self.msa_iters, self.bp_iters):
+            raise ParamError(f"Params.k_early={self.k_early} exceeds the iterations run "
+                             f"(msa_iters={self.msa_iters}, bp_iters={self.bp_iters})")
 
 
 # --------------------------------------------------------------------------- the network
@@ -206,7 +224,7 @@ def msa_step(W, b, x0, y, delta: float, reg: float, rho: float, maxiter: int,
     return v[:nW].view_as(W).clone(), v[nW:].view_as(b).clone()
 
 
-def _record(h: History, W, b, data, p: MSAToyParams, elapsed: float) -> None:
+def _record(h: History, W, b, data, p: Params, elapsed: float) -> None:
     """Append train loss L, test loss Phi, |theta| and elapsed seconds to the history."""
     import torch
     x_tr, y_tr, x_te, y_te = data
@@ -217,7 +235,7 @@ def _record(h: History, W, b, data, p: MSAToyParams, elapsed: float) -> None:
     h.wall.append(elapsed)
 
 
-def train_msa(p: MSAToyParams, data, rho: float, iters: int | None = None,
+def train_msa(p: Params, data, rho: float, iters: int | None = None,
               name: str | None = None) -> History:
     """Basic MSA (rho = 0) or E-MSA (rho > 0) from theta = 0; losses after every iteration."""
     W, b = zeros(p.layers, p.width)
@@ -236,7 +254,7 @@ def train_msa(p: MSAToyParams, data, rho: float, iters: int | None = None,
     return h
 
 
-def train_backprop(p: MSAToyParams, data, method: str, lr: float,
+def train_backprop(p: Params, data, method: str, lr: float,
                    iters: int | None = None) -> History:
     """Full-batch back-propagation with torch.optim.{SGD, Adagrad, Adam} from theta = 0."""
     import torch
@@ -416,44 +434,430 @@ def lq_noise_constant(P, T: float, beta: float, n: int = 2001) -> float:
     return float(0.5 / beta * np.sum(0.5 * (tr[1:] + tr[:-1]) * np.diff(t)))
 
 
+def oscillator_lq(T: float = 5.0, q: float = 0.1) -> LQ:
+    """The chapter's LQ example: an undamped oscillator A, B = (0, 1)', Q = q I, R = 1, Q_T = I."""
+    return LQ(np.array([[0.0, 1.0], [-1.0, 0.0]]), np.array([[0.0], [1.0]]), Q=q * np.eye(2),
+              R=np.eye(1), QT=np.eye(2), T=T)
+
+
+def lq_optimal_control(lq: LQ, x0, N: int):
+    """The dynamic-programming (discrete Riccati) control of the N-layer LQ net and its path.
+
+    Returns ``(x, u, P)``: states x_0..x_N, controls u_n = -K_n x_n, and the matrices P_n
+    of the value functions V_n(x) = x'P_n x / 2.
+    """
+    P, K = discrete_riccati(lq, N)
+    Ab, Bb, _ = discretise(lq, N)
+    xs, us = [np.asarray(x0, float)], []
+    for n in range(N):
+        us.append(-K[n] @ xs[-1])
+        xs.append(Ab @ xs[-1] + Bb @ us[-1])
+    return np.array(xs), np.array(us), P
+
+
+def contraction_rate(err, start: int, stop: int) -> float:
+    """Geometric rate r of err_k ~ C r^k over iterations start..stop-1 (least squares).
+
+    log err_k = k log r + c is the log-log order fit of err against h = e^k, so
+    ``r = exp(fit_order(e^k, err))``.
+    """
+    k = np.arange(start, stop, dtype=float)
+    return float(np.exp(fit_order(np.exp(k), np.asarray(err, float)[start:stop])))
+
+
+def rises(loss) -> np.ndarray:
+    """Relative one-iteration changes (L_{k+1} - L_k) / L_k of a loss history."""
+    loss = np.asarray(loss, float)
+    return np.diff(loss) / loss[:-1]
+
+
+UP = 1e-3     # a "material" increase: the loss rises by more than 0.1 % in one iteration
+
+
+# --------------------------------------------------------------------------- the chapter
+@dataclass
+class LQStudy:
+    """The N-layer LQ network: MSA spectra against rho, iterates, costates, value convergence."""
+
+    lq: LQ
+    x0: np.ndarray
+    N: int
+    mu_complex: np.ndarray     # eigenvalues of minus the basic-MSA map
+    mu: np.ndarray             # their real parts, sorted: mu_min .. mu_max
+    rho_star: float            # E-MSA converges iff rho > rho_star
+    rho_opt: float             # the fastest rho
+    rhos: np.ndarray           # rho grid of the spectral-radius scan
+    rates: np.ndarray          # measured spectral radii of the E-MSA map
+    predicted: np.ndarray      # max_i |a - mu_i| / (1 + a), a = rho delta |b|^2 / r
+    rate_below: float          # spectral radius at 0.9 rho_star
+    rate_above: float          # spectral radius at 1.1 rho_star
+    u_opt: np.ndarray          # dynamic-programming control
+    err_basic: np.ndarray      # max_n |u_n^k - u_n^*| of basic MSA per iteration
+    err_ext: np.ndarray        # the same for E-MSA at rho_opt
+    disc_x: np.ndarray         # optimal discrete path x_0..x_N
+    disc_p: np.ndarray         # its PMP costates p_0..p_N
+    disc_cost: float           # cost of u_opt
+    disc_value: float          # V_0(x_0) = x_0'P_0 x_0 / 2
+    disc_err: float            # max_n |p_n + P_n x_n|
+    cont: dict                 # lq_pmp_check of the continuous-depth problem (without P)
+    Ns: np.ndarray             # layer counts of the value-convergence study
+    v_err: np.ndarray          # V_N(x_0) - V(x_0, 0) for each N
+
+
+@dataclass
+class CSGDCheck:
+    """(CSGD) for a quadratic saddle: costate identity and Monte Carlo cost of the feedback."""
+
+    costate_err: float         # max |p(t) + grad u(x(t), t)| along the optimal path
+    u0: float                  # u(x_0, 0) = x_0'P(0)x_0 / 2 + c(0) (Riccati)
+    mc: float                  # Monte Carlo E[V(x(T)) + int |alpha|^2 / 2]
+    se: float                  # its standard error
+    ev_sgd: float              # Monte Carlo E V(x_SGD(T)), alpha = 0
+    dt: float
+
+
+@dataclass
+class Result:
+    """Every run of the chapter: PMP identities, toy training, rho sweep, LQ study, (CSGD)."""
+
+    params: Params
+    identities: dict           # pmp_identities at random weights
+    runs: dict                 # name -> History: E-MSA, basic MSA, SGD, Adagrad, Adam
+    rho_runs: dict             # rho -> History: 0 (basic), rho / 10, rho, 10 rho
+    lq: LQStudy
+    csgd: CSGDCheck
+
+
+def lq_study(p: Params) -> LQStudy:
+    """The LQ network of ``p.layers`` layers: MSA spectra, iterates, costate and value checks."""
+    lq, x0, N = oscillator_lq(p.lq_T, p.lq_q), np.array([1.0, 0.0]), p.layers
+    delta = lq.T / N                         # |b| = 1, r = 1: a = rho * delta
+    mu_c = -lq_msa_spectrum(lq, x0, N, 0.0)  # the basic MSA map has eigenvalues -mu_i
+    mu = np.sort(mu_c.real)
+    rho_star = (mu[-1] - 1) / (2 * delta)
+    rho_opt = (mu[-1] + mu[0]) / (2 * delta)
+    rhos = np.geomspace(0.1, 1000, 41)
+    rates = np.array([lq_msa_rate(lq, x0, N, r) for r in rhos])
+    a = rhos * delta
+    predicted = np.abs(a[:, None] - mu[None, :]).max(axis=1) / (1 + a)
+    x_opt, u_opt, P_d = lq_optimal_control(lq, x0, N)
+    err = lambda it: np.abs(it["u"] - u_opt).max(axis=(1, 2))     # noqa: E731
+    dx, dp, dcost = discrete_lq_rollout(lq, x0, u_opt)
+    Ns = np.array([80, 160, 320, 640, 1280])
+    cont = {k: v for k, v in lq_pmp_check(lq, x0).items() if k != "P"}   # picklable
+    v_err = np.array([0.5 * x0 @ discrete_riccati(lq, n)[0][0] @ x0 for n in Ns]) - cont["value"]
+    return LQStudy(lq, x0, N, mu_c, mu, rho_star, rho_opt, rhos, rates, predicted,
+                   lq_msa_rate(lq, x0, N, 0.9 * rho_star), lq_msa_rate(lq, x0, N, 1.1 * rho_star),
+                   u_opt, err(lq_msa(lq, x0, N, 0.0, 12)),
+                   err(lq_msa(lq, x0, N, rho_opt, p.lq_iters)), dx, dp, dcost,
+                   float(0.5 * x0 @ P_d[0] @ x0),
+                   float(np.abs(dp + np.einsum("nij,nj->ni", P_d, dx)).max()), cont, Ns, v_err)
+
+
+def csgd_check(p: Params) -> CSGDCheck:
+    """(CSGD) on f = x'Hx/2, H = diag(1, -1/2), V = |x|^2/2: an LQ problem (A = -H, B = -I)."""
+    H = np.diag([1.0, -0.5])
+    lq = LQ(-H, -np.eye(2), Q=np.zeros((2, 2)), R=np.eye(2), QT=np.eye(2), T=p.csgd_T)
+    x0 = np.array([1.0, 0.5])
+    chk = lq_pmp_check(lq, x0)
+    u0 = chk["value"] + lq_noise_constant(chk["P"], p.csgd_T, p.csgd_beta)
+    X0 = np.tile(x0, (p.csgd_paths, 1))
+    V = lambda x: 0.5 * np.sum(x * x, axis=1)           # noqa: E731
+    grad = lambda x: x @ H                              # noqa: E731
+    xc, energy = sde.csgd(grad, lambda x, s: x @ chk["P"](s), X0, p.csgd_T, p.csgd_dt,
+                          p.csgd_beta, np.random.default_rng([p.seed, 1]))
+    xs, _ = sde.csgd(grad, None, X0, p.csgd_T, p.csgd_dt, p.csgd_beta,
+                     np.random.default_rng([p.seed, 1]))
+    cost = V(xc) + 0.5 * energy
+    return CSGDCheck(chk["max_err"], float(u0), float(cost.mean()),
+                     float(cost.std(ddof=1) / np.sqrt(p.csgd_paths)), float(V(xs).mean()),
+                     p.csgd_dt)
+
+
+def compute(p: Params) -> Result:
+    """Run the chapter: PMP identities, MSA / E-MSA / back-propagation on the toy, the rho
+    sweep, the LQ network and the (CSGD) check. Torch runs on one thread (tiny tensors),
+    restored afterwards."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        seed_everything(p.seed)
+        data = toy_data(p.n_train, p.n_test, p.width, p.seed)
+        g = torch.Generator().manual_seed(p.seed)
+        W_r = 0.5 * torch.randn(p.layers, p.width, p.width, generator=g, dtype=torch.float64)
+        b_r = 0.5 * torch.randn(p.layers, p.width, generator=g, dtype=torch.float64)
+        ident = pmp_identities(W_r, b_r, data[0], data[1], p.delta, p.reg)
+        runs = {"E-MSA": train_msa(p, data, p.rho), "basic MSA": train_msa(p, data, 0.0)}
+        for method, lr in (("SGD", p.lr_sgd), ("Adagrad", p.lr_adagrad), ("Adam", p.lr_adam)):
+            runs[method] = train_backprop(p, data, method, lr)
+        rho_runs = {0.0: runs["basic MSA"], p.rho: runs["E-MSA"]}
+        for r in (0.1 * p.rho, 10 * p.rho):
+            rho_runs[r] = train_msa(p, data, r)
+    finally:
+        torch.set_num_threads(threads)
+    return Result(p, ident, runs, dict(sorted(rho_runs.items())), lq_study(p), csgd_check(p))
+
+
+BACKPROP = ("SGD", "Adagrad", "Adam")
+
+
+def measures(r: Result) -> dict[str, float]:
+    """The numbers the prose quotes and the claims check, by name (plain floats)."""
+    p, runs, lq, cs = r.params, r.runs, r.lq, r.csgd
+    k = p.k_early
+    emsa, basic = runs["E-MSA"], runs["basic MSA"]
+    m: dict[str, float] = {"k_early": k, "costate_err": r.identities["costate"],
+                           "ham_err": r.identities["hamiltonian_grad"],
+                           "grad_scale": r.identities["grad_scale"]}
+    best_bp = min(min(runs[b].loss) for b in BACKPROP)
+    m.update({f"{b.lower()}_k": runs[b].loss[k] for b in BACKPROP})
+    m.update({f"emsa_vs_{b.lower()}_k": emsa.loss[k] / runs[b].loss[k] for b in BACKPROP})
+    m.update(emsa_k=emsa.loss[k], emsa_best=min(emsa.loss), bp_best=best_bp,
+             emsa_vs_bp_best=min(emsa.loss) / best_bp, basic_best=min(basic.loss[1:]),
+             basic_vs_emsa_best=min(basic.loss[1:]) / min(emsa.loss),
+             basic_theta_max=max(basic.theta_norm), basic_theta_final=basic.theta_norm[-1],
+             emsa_theta_max=max(emsa.theta_norm), emsa_theta_final=emsa.theta_norm[-1],
+             theta_blowup=max(basic.theta_norm) / max(emsa.theta_norm))
+    small, large = 0.1 * p.rho, 10 * p.rho
+    ups = {rho: int(np.sum(rises(h.loss) > UP)) for rho, h in r.rho_runs.items()}
+    m.update(rho_small=small, rho_large=large, ups_small=ups[small], ups_main=ups[p.rho],
+             ups_large=ups[large], ups_basic=ups[0.0],
+             ups_small_minus_large=ups[small] - ups[large],
+             best_large=min(r.rho_runs[large].loss),
+             large_vs_emsa_best=min(r.rho_runs[large].loss) / min(emsa.loss),
+             rise_large=max(rises(r.rho_runs[large].loss).max(), 0.0),
+             rise_small=rises(r.rho_runs[small].loss).max())
+    delta = lq.lq.T / lq.N
+    rate_opt = (lq.mu[-1] - lq.mu[0]) / (2 + lq.mu[-1] + lq.mu[0])
+    m.update(mu_max=lq.mu[-1], mu_min=lq.mu[0], mu_imag=float(np.abs(lq.mu_complex.imag).max()),
+             rho_star=lq.rho_star, rho_opt=lq.rho_opt, lq_delta=delta,
+             rate_formula_err=float(np.abs(lq.rates - lq.predicted).max()),
+             rate_below=lq.rate_below, rate_above=lq.rate_above,
+             basic_lq_growth=lq.err_basic[-1] / lq.err_basic[0], emsa_lq_err=lq.err_ext[-1],
+             emsa_lq_rate=contraction_rate(lq.err_ext, 20, 60), rate_opt=rate_opt,
+             disc_err=lq.disc_err, disc_cost_err=abs(lq.disc_cost - lq.disc_value),
+             cont_err=lq.cont["max_err"], slope_v=fit_order(lq.lq.T / lq.Ns, np.abs(lq.v_err)))
+    m.update(csgd_err=cs.costate_err, csgd_u0=cs.u0, csgd_mc=cs.mc, csgd_se=cs.se,
+             csgd_sgd=cs.ev_sgd, csgd_mc_err=abs(cs.mc - cs.u0),
+             csgd_mc_tol=3 * cs.se + 5 * cs.dt, csgd_gain=cs.ev_sgd - cs.u0)
+    return {k_: (v.item() if isinstance(v, np.generic) else v) for k_, v in m.items()}
+
+
+def claims(r: Result) -> list[Claim]:
+    """The chapter's checks: PMP identities, the toy comparison, rho, LQ-MSA, HJB, (CSGD)."""
+    m = measures(r)
+    k, li, pmp = m["k_early"], "Li et al., toy", "PMP"
+    out = [
+        Claim("costate_err", "the costate is back-propagation: max |p_n + ∂L/∂x_n|",
+              m["costate_err"], hi=1e-8, strict=True, paper="p = −∂L/∂x", where=pmp),
+        Claim("ham_err", "∇_θ H_n = −∂L/∂θ_n (max error)", m["ham_err"], hi=1e-8,
+              strict=True, paper="gradient = ∇H", where=pmp),
+        Claim("grad_scale", "the identity check is not empty (gradient scale)",
+              m["grad_scale"], lo=1e-2, strict=True, paper="—", where=pmp),
+    ]
+    out += [Claim(f"emsa_vs_{b.lower()}_k", f"after {k} iterations E-MSA's loss is below "
+                  f"{b}'s (ratio)", m[f"emsa_vs_{b.lower()}_k"], hi=1.0, strict=True,
+                  paper="faster per iteration", where=li) for b in BACKPROP]
+    out += [
+        Claim("emsa_vs_bp_best", "E-MSA's best loss is below every back-propagation run's "
+              "(ratio)", m["emsa_vs_bp_best"], hi=1.0, strict=True, paper="—", where=li),
+        Claim("basic_vs_emsa_best", "basic MSA does not converge: its best loss is > 10× "
+              "E-MSA's", m["basic_vs_emsa_best"], lo=10.0, strict=True,
+              paper="basic MSA diverges", where=li),
+        Claim("theta_blowup", "basic MSA's weights blow up: largest |θ| > 5× E-MSA's",
+              m["theta_blowup"], lo=5.0, strict=True, paper="basic MSA diverges", where=li),
+        Claim("ups_large", f"with ρ = {m['rho_large']:g} no iteration raises the loss by "
+              "> 0.1%", m["ups_large"], hi=0.0, paper="descent for large ρ",
+              where="Li et al., error estimate"),
+        Claim("ups_small_minus_large", f"ρ = {m['rho_small']:g} raises the loss more "
+              f"often than ρ = {m['rho_large']:g} (difference of counts)",
+              m["ups_small_minus_large"], lo=0.0, strict=True, paper="descent for large ρ",
+              where="Li et al., error estimate"),
+        Claim("ups_basic", "basic MSA (ρ = 0) raises the loss at least once",
+              m["ups_basic"], lo=0.0, strict=True, paper="basic MSA diverges", where=li),
+        Claim("large_vs_emsa_best", f"ρ = {m['rho_large']:g} is slower: its best loss "
+              "is above E-MSA's (ratio)", m["large_vs_emsa_best"], lo=1.0, strict=True,
+              paper="—", where=li),
+        Claim("mu_imag", "LQ net: the basic-MSA map has real eigenvalues (max |Im|)",
+              m["mu_imag"], hi=1e-10, strict=True, paper="—", where="LQ"),
+        Claim("mu_min", "LQ net: its eigenvalues are −μ_i with μ_i ≥ 0 (smallest μ)",
+              m["mu_min"], lo=-1e-10, strict=True, paper="—", where="LQ"),
+        Claim("mu_max", "LQ net: μ_max > 1, so basic MSA diverges", m["mu_max"], lo=1.0,
+              strict=True, paper="basic MSA diverges", where="LQ"),
+        Claim("rate_formula_err", "LQ net: spectral radii match max|a − μ_i|/(1 + a) "
+              "(max error)", m["rate_formula_err"], hi=1e-8, strict=True, paper="—",
+              where="LQ"),
+        Claim("rate_below", "LQ net: E-MSA diverges at 0.9 ρ* (spectral radius)",
+              m["rate_below"], lo=1.0, strict=True, paper="ρ large enough",
+              where="Li et al., error estimate"),
+        Claim("rate_above", "LQ net: E-MSA converges at 1.1 ρ* (spectral radius)",
+              m["rate_above"], hi=1.0, strict=True, paper="ρ large enough",
+              where="Li et al., error estimate"),
+        Claim("basic_lq_growth", "LQ net: basic MSA's error grows > 1000× in 12 iterations",
+              m["basic_lq_growth"], lo=1e3, strict=True, paper="basic MSA diverges",
+              where="LQ"),
+        Claim("emsa_lq_err", "LQ net: E-MSA at ρ_opt reaches the Riccati control "
+              "(max |u − u*|)", m["emsa_lq_err"], hi=1e-8, strict=True, paper="—",
+              where="LQ"),
+        close_to("emsa_lq_rate", "LQ net: E-MSA contracts at the predicted rate per "
+                 "iteration", m["emsa_lq_rate"], m["rate_opt"], 0.02, paper="—", where="LQ"),
+        Claim("disc_err", "discrete costate = −∇V_n = −P_n x_n on the optimal path "
+              "(max error)", m["disc_err"], hi=1e-12, strict=True, paper="p = −∇V",
+              where="PMP ↔ HJB"),
+        Claim("disc_cost_err", "the discrete cost of the Riccati control is V_0(x_0) "
+              "(error)", m["disc_cost_err"], hi=1e-12, strict=True, paper="—",
+              where="PMP ↔ HJB"),
+        Claim("cont_err", "continuous costate p(t) = −P(t)x(t) (max error)",
+              m["cont_err"], hi=1e-8, strict=True, paper="p = −∇V", where="PMP ↔ HJB"),
+        Claim("slope_v", "the N-layer value converges to the continuous one at order 1 "
+              "in δ", m["slope_v"], 0.95, 1.05, strict=True, paper="—", where="Euler"),
+        Claim("csgd_err", "(CSGD) as LQ: the costate is −∇u along the optimal path "
+              "(max error)", m["csgd_err"], hi=1e-8, strict=True, paper="α = ∇u",
+              where="eq. (25)"),
+        Claim("csgd_mc_err", "(CSGD): the Monte Carlo cost of the feedback is u(x₀, 0) "
+              "(|difference|, ≤ 3 s.e. + 5 dt)", m["csgd_mc_err"], hi=m["csgd_mc_tol"],
+              paper="cost = u(x₀, 0)", where="Sec. 5"),
+        Claim("csgd_gain", "(CSGD): u(x₀, 0) lies below SGD's expected terminal loss "
+              "(difference)", m["csgd_gain"], lo=0.0, strict=True,
+              paper="controlled ≤ SGD", where="Theorem 12"),
+    ]
+    return out
+
+
+def prose_values(r: Result) -> dict[str, float]:
+    """The measures the prose quotes that are not claims (``report`` glues the claims)."""
+    names = {c.name for c in claims(r)}
+    return {k: v for k, v in measures(r).items() if k not in names}
+
+
+# --------------------------------------------------------------------------- tables
+def training_frame(r: Result):
+    """Per method: loss after k_early iterations, best and final loss, largest and final |theta|."""
+    import pandas as pd
+    k = r.params.k_early
+    rows = [{"method": name, f"loss after {k}": f"{h.loss[k]:.4f}",
+             "best loss": f"{min(h.loss):.4f}", "final loss": f"{h.loss[-1]:.4f}",
+             "largest |θ|": f"{max(h.theta_norm):.2f}", "final |θ|": f"{h.theta_norm[-1]:.2f}",
+             "iterations": len(h.loss) - 1} for name, h in r.runs.items()]
+    return pd.DataFrame(rows).set_index("method")
+
+
+def rho_frame(r: Result):
+    """Per rho: iterations with a loss rise > 0.1 %, the largest relative rise, best and final loss."""
+    import pandas as pd
+    rows = []
+    for rho, h in r.rho_runs.items():
+        up = rises(h.loss)
+        rows.append({"ρ": f"{rho:g}" + (" (basic MSA)" if rho == 0 else ""),
+                     "rises > 0.1 %": f"{int(np.sum(up > UP))} of {len(up)}",
+                     "largest rise": f"{max(up.max(), 0.0):.1e}",
+                     "best loss": f"{min(h.loss):.4f}", "final loss": f"{h.loss[-1]:.4f}"})
+    return pd.DataFrame(rows).set_index("ρ")
+
+
 # --------------------------------------------------------------------------- figures
-def plot_training(runs: dict, axes=None):
-    """Training loss of each History against iterations and against wall-clock seconds."""
+LEGEND = 10     # legend font size (pt)
+STYLE = {"font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11,
+         "xtick.labelsize": 10, "ytick.labelsize": 10}   # readable at the text width
+STYLES = {"E-MSA": ("tab:red", "-"), "basic MSA": ("tab:purple", ":"),
+          "SGD": ("0.4", "-"), "Adagrad": ("tab:green", "--"), "Adam": ("tab:blue", "-.")}
+
+
+def _styled(fn):
+    """Draw a figure under :data:`STYLE` (fonts sized for a 9-inch figure at the text width)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import matplotlib.pyplot as plt
+        with plt.rc_context(STYLE):
+            return fn(*args, **kwargs)
+    return wrapper
+
+
+@_styled
+def figure_training(r: Result):
+    """Training loss of each method against iterations and against wall-clock seconds."""
     import matplotlib.pyplot as plt
-    if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    styles = {"E-MSA": ("tab:red", "-"), "basic MSA": ("tab:purple", ":"),
-              "SGD": ("0.4", "-"), "Adagrad": ("tab:green", "--"), "Adam": ("tab:blue", "-.")}
-    for name, h in runs.items():
-        c, ls = styles.get(name, (None, "-"))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.8), sharey=True)
+    for name, h in r.runs.items():
+        c, ls = STYLES.get(name, (None, "-"))
         loss = np.asarray(h.loss)
         axes[0].semilogy(np.arange(len(loss)), loss, color=c, ls=ls, label=name)
         axes[1].semilogy(h.wall, loss, color=c, ls=ls, label=name)
     axes[0].set_xlabel("iteration")
     axes[1].set_xlabel("wall-clock seconds (this machine)")
-    for ax in axes:
-        ax.set_ylabel("training loss $L(\\theta)$")
-        ax.legend(fontsize=8)
-    plt.tight_layout()
-    return axes
+    axes[0].set_ylabel("training loss $L(\\theta)$")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=LEGEND, ncol=5, loc="lower center", frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
 
 
-def plot_lq_msa(rhos, rates, predicted, rho_star, err_basic, err_ext, rho_ext, axes=None):
+@_styled
+def figure_rho(r: Result):
+    """E-MSA training loss for rho = 0 (basic MSA), rho / 10, rho and 10 rho."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for rho, h in r.rho_runs.items():
+        ax.semilogy(h.loss, label=f"$\\rho={rho:g}$" + (" (basic MSA)" if rho == 0 else ""))
+    ax.set_xlabel("MSA iteration")
+    ax.set_ylabel("training loss")
+    ax.legend(fontsize=LEGEND)
+    fig.tight_layout()
+    return fig
+
+
+@_styled
+def figure_lq_msa(r: Result):
     """Spectral radius of the MSA map against rho, and |u^k - u*| for basic MSA and E-MSA."""
     import matplotlib.pyplot as plt
-    if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    axes[0].loglog(rhos, rates, "o", ms=3, label="measured (eigenvalues of the MSA map)")
-    axes[0].loglog(rhos, predicted, "k-", lw=1, label="$\\max_i|a-\\mu_i|/(1+a)$")
+    lq = r.lq
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    axes[0].loglog(lq.rhos, lq.rates, "o", ms=4, label="measured")
+    axes[0].loglog(lq.rhos, lq.predicted, "k-", lw=1, label="$\\max_i|a-\\mu_i|/(1+a)$")
     axes[0].axhline(1.0, color="tab:red", lw=0.8)
-    axes[0].axvline(rho_star, color="tab:red", ls=":", lw=0.8, label="$\\rho^*$")
+    axes[0].axvline(lq.rho_star, color="tab:red", ls=":", lw=1, label="$\\rho^*$")
     axes[0].set_xlabel("$\\rho$")
-    axes[0].set_ylabel("spectral radius")
-    axes[0].legend(fontsize=8)
-    axes[1].semilogy(err_basic, "s-", color="tab:purple", label="basic MSA ($\\rho=0$)")
-    axes[1].semilogy(err_ext, "o-", ms=3, color="tab:red", label=f"E-MSA ($\\rho={rho_ext:.1f}$)")
+    axes[0].set_ylabel("spectral radius of the MSA map")
+    axes[0].legend(fontsize=LEGEND)
+    axes[1].semilogy(lq.err_basic, "s-", color="tab:purple", label="basic MSA ($\\rho=0$)")
+    axes[1].semilogy(lq.err_ext, "o-", ms=3, color="tab:red",
+                     label=f"E-MSA ($\\rho={lq.rho_opt:.1f}$)")
     axes[1].set_xlabel("MSA iteration")
     axes[1].set_ylabel("$\\max_n|u_n - u_n^*|$")
-    axes[1].legend(fontsize=8)
-    plt.tight_layout()
-    return axes
+    axes[1].legend(fontsize=LEGEND)
+    fig.tight_layout()
+    return fig
+
+
+@_styled
+def figure_costate(r: Result):
+    """PMP costates against -grad V (continuous and discrete); |V_N - V| against delta."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
+
+    from ..plotting import loglog_rate
+    lq, cont = r.lq, r.lq.cont
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.8))
+    depth = np.arange(lq.N + 1) * lq.lq.T / lq.N
+    for i, c in enumerate(("tab:blue", "tab:orange")):
+        axes[0].plot(cont["t"], cont["p"][:, i], color=c, lw=3, alpha=0.5,
+                     label=f"PMP costate $p_{i + 1}(t)$")
+        axes[0].plot(cont["t"], cont["minus_grad_V"][:, i], "k--", lw=1,
+                     label="$-\\partial_x V$ (Riccati)" if i == 0 else None)
+        axes[0].plot(depth, lq.disc_p[:, i], "o", color=c, ms=4,
+                     label=f"discrete $p_{{n,{i + 1}}}$, {lq.N} layers")
+    axes[0].set_xlabel("time = depth $t$")
+    axes[0].set_ylabel("costate")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=LEGEND, ncol=3, loc="lower center", frameon=False)
+    deltas = lq.lq.T / lq.Ns
+    loglog_rate(axes[1], deltas, np.abs(lq.v_err), "$|V_N(x_0) - V(x_0,0)|$")
+    axes[1].set_xlabel("layer step $\\delta = T/N$")
+    axes[1].legend(fontsize=LEGEND)
+    axes[1].xaxis.set_minor_formatter(NullFormatter())
+    axes[1].set_xticks(list(deltas), [f"{d:.3g}" for d in deltas])
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return fig

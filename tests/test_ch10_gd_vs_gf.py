@@ -1,4 +1,5 @@
-"""GD vs GF (deeprelax.gdgf): derivatives, Lanczos, flows on closed forms, SGD noise, smoothing."""
+"""Chapter 10 (GD vs GF): the chapter's claims on a smaller data set, and closed forms of
+derivatives, Lanczos, flows, the bounds, SGD noise and local entropy."""
 import itertools
 
 import numpy as np
@@ -7,8 +8,47 @@ import torch
 
 from deeprelax import stats
 from deeprelax.chapters import ch10_gd_vs_gf as gdgf
+from deeprelax.claims import by_name, check
 from deeprelax.params import ParamError
 
+
+@pytest.fixture(scope="module")
+def result():
+    """The chapter at the fast preset on 500 MNIST images and a coarser two-weight grid."""
+    torch.set_num_threads(1)
+    p = gdgf.Params.from_preset("fast", n_train=500, smooth_n_grid=201, smooth_n_times=81)
+    return gdgf.compute(p)
+
+
+def test_the_chapters_claims_hold_on_a_smaller_problem(result):
+    claims = gdgf.claims(result)
+    check(claims)
+    assert len(by_name(claims)) == 34
+
+
+def test_measures_are_consistent_with_the_runs(result):
+    m = gdgf.measures(result)
+    lin = result.lin
+    # the gap at T over eta, and the fitted order of the gap at T, from the raw runs
+    assert abs(m["gap_over_eta"] - lin.gaps[-1, -1] / lin.etas[-1]) < 1e-15
+    assert abs(m["slope_lin"] - stats.fit_order(lin.etas, lin.gaps[:, -1])) < 1e-12
+    # the runs start at the same point: zero gap and zero distance travelled at t = 0
+    assert np.all(lin.gaps[:, 0] == 0) and lin.travelled[0] == 0
+    assert set(gdgf.prose_values(result)).isdisjoint(c.name for c in gdgf.claims(result))
+    assert m["surfaces"] == 2 * result.params.hidden * result.params.n_train
+
+
+def test_growth_phase_stops_when_the_gap_levels_off():
+    g = np.array([0.0, 1.0, 2.0, 4.0, 4.1, 8.0])
+    assert list(gdgf.growth_phase(g)) == [1, 2, 3]
+
+
+def test_tables_have_one_row_per_run(result):
+    assert len(gdgf.linear_frame(result)) == len(result.lin.etas)
+    assert len(gdgf.flips_frame(result)) == len(result.relu.etas)
+    cf = gdgf.curvature_frame(result)
+    assert len(cf) == len(result.lin.times) and (cf["λ_min ReLU"] == "—").sum() == 1
+    assert len(gdgf.smoothing_frame(result)) == len(result.smoothing.gammas)
 
 
 def tiny_net(activation="linear", n=7, seed=0):
@@ -19,7 +59,7 @@ def tiny_net(activation="linear", n=7, seed=0):
 
 
 class Quadratic:
-    """f(x) = x'Ax/2 with the attributes gradient_flow / gradient_descent use."""
+    """f(x) = x'Ax/2 with the attributes dop853_flow / gradient_descent use."""
 
     torch = torch
     device = torch.device("cpu")
@@ -74,7 +114,7 @@ def test_gradient_flow_and_descent_on_a_quadratic():
     q = Quadratic(np.diag(a))
     x0 = torch.tensor([1.0, -1.0, 0.5], dtype=torch.float64)
     times = np.array([0.0, 0.5, 1.0, 2.0])
-    gf, nfev = gdgf.gradient_flow(q, x0, times)
+    gf, nfev = gdgf.dop853_flow(q, x0, times)
     exact = np.exp(-np.outer(times, a)) * x0.numpy()
     assert np.abs(gf.numpy() - exact).max() < 1e-10 and nfev > 0
     eta = 0.01
@@ -109,7 +149,7 @@ def test_flow_budget_reports_how_far_it_got():
     q = Quadratic(np.diag([1.0, 400.0]))
     x0 = torch.tensor([1.0, 1.0], dtype=torch.float64)
     with pytest.raises(gdgf.FlowBudgetExceeded) as info:
-        gdgf.gradient_flow(q, x0, [0.0, 50.0], max_nfev=30)
+        gdgf.dop853_flow(q, x0, [0.0, 50.0], max_nfev=30)
     assert 0 < info.value.t_reached < 50 and info.value.nfev == 30
 
 
@@ -163,15 +203,19 @@ def test_mnist_subset_is_every_50th_image_normalised():
 
 def test_params_reject_bad_values():
     with pytest.raises(ParamError, match="increasing"):
-        gdgf.GDGFParams.from_preset("fast", ratios=(4, 2))
+        gdgf.Params.from_preset("fast", ratios=(4, 2))
     with pytest.raises(ParamError, match="divide"):
-        gdgf.GDGFParams.from_preset("fast", eta0=0.03)
+        gdgf.Params.from_preset("fast", eta0=0.03)
     with pytest.raises(ParamError, match="exceeds"):
-        gdgf.GDGFParams.from_preset("fast", sgd_batch=500, n_train=100)
+        gdgf.Params.from_preset("fast", sgd_batch=500, n_train=100)
     with pytest.raises(ParamError, match="unknown preset"):
-        gdgf.GDGFParams.from_preset("huge")
+        gdgf.Params.from_preset("huge")
     with pytest.raises(ParamError, match="inside"):
-        gdgf.SmoothingParams.from_preset("fast", w0=(5.0, 0.0))
+        gdgf.Params.from_preset("fast", smooth_w0=(5.0, 0.0))
+    with pytest.raises(ParamError, match="increase from 0"):
+        gdgf.Params.from_preset("fast", smooth_gammas=(0.5, 1.0))
+    with pytest.raises(ParamError, match=r"unknown parameter\(s\) \['t'\]"):
+        gdgf.Params.from_notebook({"preset": "fast", "t": 5.0})
     with pytest.raises(ValueError, match="activation"):
         gdgf.FlatNet([2, 2], "tanh", np.zeros((1, 2)), [0])
 

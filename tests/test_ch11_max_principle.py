@@ -1,14 +1,57 @@
-"""Maximum principle / MSA (deeprelax.msa): PMP identities, MSA steps, Riccati and LQ-MSA."""
+"""Chapter 11 (maximum principle / MSA): the chapter's claims, and closed forms of the PMP
+identities, MSA steps, Riccati equations and the LQ-MSA map."""
 import numpy as np
 import pytest
 import torch
 
 from deeprelax.chapters import ch11_max_principle as msa
+from deeprelax.claims import by_name, check
 from deeprelax.params import ParamError
 
+P = msa.Params.from_preset("fast")
 
 
-P = msa.MSAToyParams.from_preset("fast")
+@pytest.fixture(scope="module")
+def result():
+    """The chapter at the fast preset with half the (CSGD) Monte Carlo paths."""
+    return msa.compute(msa.Params.from_preset("fast", csgd_paths=2000))
+
+
+def test_the_chapters_claims_hold(result):
+    claims = msa.claims(result)
+    check(claims)
+    assert len(by_name(claims)) == 29
+
+
+def test_measures_label_largest_and_final_weight_norms(result):
+    m = msa.measures(result)
+    basic = result.runs["basic MSA"]
+    assert m["basic_theta_max"] == max(basic.theta_norm) >= m["basic_theta_final"]
+    assert m["basic_theta_final"] == basic.theta_norm[-1]
+    frame = msa.training_frame(result)
+    assert frame.loc["basic MSA", "largest |θ|"] == f"{max(basic.theta_norm):.2f}"
+    assert set(msa.prose_values(result)).isdisjoint(c.name for c in msa.claims(result))
+    assert list(result.rho_runs) == sorted(result.rho_runs) and len(msa.rho_frame(result)) == 4
+
+
+def test_contraction_rate_and_rises_on_closed_forms():
+    err = 3.0 * 0.7 ** np.arange(50)
+    assert abs(msa.contraction_rate(err, 10, 40) - 0.7) < 1e-12
+    assert np.allclose(msa.rises([1.0, 2.0, 1.0]), [1.0, -0.5])
+
+
+def test_lq_optimal_control_is_the_riccati_feedback_and_minimises_the_cost():
+    lq, N = oscillator()
+    x0 = np.array([1.0, 0.0])
+    xs, us, Pd = msa.lq_optimal_control(lq, x0, N)
+    Ab, Bb, _ = msa.discretise(lq, N)
+    assert np.abs(xs[1:] - (xs[:-1] @ Ab.T + us @ Bb.T)).max() < 1e-14
+    cost = msa.discrete_lq_rollout(lq, x0, us)[2]
+    assert abs(cost - 0.5 * x0 @ Pd[0] @ x0) < 1e-12
+    chapter_lq = msa.oscillator_lq(5.0, 0.1)
+    for name in ("A", "B", "Q", "R", "QT"):
+        assert np.array_equal(getattr(chapter_lq, name), getattr(lq, name)), name
+    assert chapter_lq.T == lq.T
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +106,7 @@ def test_one_emsa_step_decreases_the_loss_and_basic_msa_overshoots(data):
 
 
 def test_backprop_step_is_a_gradient_step(data):
-    p = msa.MSAToyParams.from_preset("fast", bp_iters=1)
+    p = msa.Params.from_preset("fast", bp_iters=1, k_early=1)
     h = msa.train_backprop(p, data, "SGD", 0.1)
     W, b = msa.zeros(P.layers, P.width)
     W.requires_grad_(True)
@@ -144,6 +187,10 @@ def test_validation_errors():
     with pytest.raises(ValueError, match="positive definite"):
         msa.LQ(np.eye(1), np.eye(1), np.eye(1), -np.eye(1), np.eye(1), 1.0)
     with pytest.raises(ParamError, match="delta"):
-        msa.MSAToyParams.from_preset("fast", delta=-1.0)
+        msa.Params.from_preset("fast", delta=-1.0)
     with pytest.raises(ParamError, match="unknown parameter"):
-        msa.MSAToyParams.from_preset("fast", depth=3)
+        msa.Params.from_preset("fast", depth=3)
+    with pytest.raises(ParamError, match="k_early"):
+        msa.Params.from_preset("fast", k_early=200)
+    with pytest.raises(ParamError, match="rho must lie"):
+        msa.Params.from_preset("fast", rho=0.0)
