@@ -5,9 +5,11 @@
 
 Reads the All-CNN entry (seconds per effective epoch per seed of the multi-seed engine,
 full-size 50,000-image epochs) of the newest ``results/benchmark-*.json`` and multiplies it
-by the row's budgets (``deeprelax.section83.EXPERIMENTS``: 4 algorithms × 6 seeds × 200
-effective epochs) plus the BN re-estimation and test passes
-(``deeprelax.section83.projected_row_seconds``). Prints only; no timing is asserted anywhere.
+by the row's budgets (``deeprelax.chapters.ch09_cifar.EXPERIMENTS``: 4 algorithms × 6
+seeds × 200 effective epochs) plus the BN re-estimation and test passes
+(``ch09_cifar.projected_row_seconds``). The result is a projection, not a measurement
+(the row itself is trained by ``python -m deeprelax cifar row``). Prints only; no timing
+is asserted anywhere.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv=None) -> int:
-    from deeprelax.chapters import ch09_cifar as section83
+    from deeprelax.chapters import ch09_cifar
     from deeprelax.results import RESULTS_DIR
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -30,19 +32,20 @@ def main(argv=None) -> int:
     if args.engine_s_per_epoch is not None:
         s, where = args.engine_s_per_epoch, "the --engine-s-per-epoch value"
     else:
-        entry = section83.benchmark_entry(args.results_dir)
+        entry = ch09_cifar.benchmark_entry(args.results_dir)
         if entry is None:
             print(f"no All-CNN entry in {args.results_dir}/benchmark-*.json; run on a GPU: "
-                  f"{section83.COMMANDS['benchmark']}", file=sys.stderr)
+                  f"{ch09_cifar.COMMANDS['benchmark']}", file=sys.stderr)
             return 1
         s = entry["engine_s_per_epoch"]
         where = f"{entry['file']} ({entry['device']}; engine/eager ratio {entry['ratio']:.1f})"
-    proj = section83.projected_row_seconds(s)
+    proj = ch09_cifar.projected_row_seconds(s)
     print(f"All-CNN-C: {s:.3f} s per effective epoch per seed, from {where}")
-    for alg, cfg in section83.EXPERIMENTS.items():
+    for alg, cfg in ch09_cifar.EXPERIMENTS.items():
         print(f"  {alg:>11s}: {cfg['effective_epochs']} effective epochs x "
-              f"{len(cfg['seeds'])} seeds -> {proj[alg] / 60:7.1f} min")
-    print(f"projected full row: {proj['total'] / 3600:.2f} GPU-hours on that device")
+              f"{len(cfg['seeds'])} seeds -> {proj[alg] / 60:7.1f} min (projected)")
+    print(f"projected full row: {proj['total'] / 3600:.2f} GPU-hours on that device "
+          f"(a projection from the benchmark, not a measured run)")
     return 0
 
 

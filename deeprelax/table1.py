@@ -1,4 +1,4 @@
-"""Table 1 and Figure 4 (Sec. 8.2): experiment presets, the resumable sweep and the summaries.
+"""Table 1 (Secs. 8.2-8.3): the experiment definitions, the resumable sweep and the summaries.
 
 One experiment is a (net, algorithm) pair trained for 6 seeds by ``deeprelax.engine``;
 its result is ``results/train/<net>-<algorithm>.json``. :func:`table1_rows` reduces each
@@ -6,6 +6,11 @@ to the paper's cell "error ± std @ effective epoch" (at the best mean validatio
 over the records), and :func:`write_table1_csv` writes ``results/table1.csv`` with the
 columns ``net,algorithm,error_mean,error_std,effective_epoch,n_seeds`` (rows of other
 nets already in the file are kept).
+
+Two presets, as in the chapters and the command line:
+``paper`` (the settings below) and ``fast`` (the CPU smoke run: the same code and
+settings on a 1,280-image subset for 2 effective epochs; never written under results/).
+The chapter pages (tables, Figure 4) are ``deeprelax.chapters.ch08_mnist``.
 
 Hyper-parameters (``EXPERIMENTS``), each with its source:
 
@@ -45,16 +50,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from dataclasses import dataclass
-
 from .data import REPO_ROOT
-from .params import ParamError, Params, knob
+from .params import ParamError
 from .results import RESULTS_DIR, atomic_write, read_json
 
 TRAIN_DIR = RESULTS_DIR / "train"
 RUNS_DIR = REPO_ROOT / "runs"
-SMOKE_DIR = RUNS_DIR / "smoke"     # smoke runs never write under results/ (real runs only)
-AUTO = "auto"                      # results_dir: TRAIN_DIR, or SMOKE_DIR for the smoke preset
+SMOKE_DIR = RUNS_DIR / "smoke"     # fast (smoke) runs never write under results/
+AUTO = "auto"                      # results_dir: TRAIN_DIR, or SMOKE_DIR for the fast preset
 TABLE1_CSV = RESULTS_DIR / "table1.csv"
 CSV_COLUMNS = ("net", "algorithm", "error_mean", "error_std", "effective_epoch", "n_seeds")
 NET_ORDER = ("mnistfc", "lenet", "allcnn")
@@ -98,13 +101,14 @@ EXPERIMENTS: dict[tuple[str, str], dict[str, Any]] = {
                             lr_schedule=((0, 0.1), (60, 0.02))),
 }
 
-# the CPU smoke run: the same hyper-parameters and code on a 1,280-image subset (10
-# minibatches per effective epoch), 2 seeds, 2 effective epochs: 20 gradient evaluations
-# per (net, algorithm), i.e. one Entropy-SGD/HEAT update, four HJ and twenty SGD updates
+# the fast preset, a CPU smoke run: the same hyper-parameters and code on a 1,280-image
+# subset (10 minibatches per effective epoch), 2 seeds, 2 effective epochs: 20 gradient
+# evaluations per (net, algorithm), i.e. one Entropy-SGD/HEAT update, four HJ and twenty
+# SGD updates
 SMOKE = dict(seeds=(0, 1), effective_epochs=2, eval_batch=640)
 SMOKE_DATA = dict(n_train=1280, n_test=1000)
-PRESETS = ("paper", "smoke")
-PRESET_ALIASES = {"fast": "smoke"}
+PRESETS = ("fast", "paper")
+SMOKE_PRESETS = ("fast", "smoke")  # records of smoke runs ('smoke': older records)
 
 
 def _mnist(n_train: int | None = None, n_test: int | None = None):
@@ -135,44 +139,22 @@ def register(net: str, dataset: str, loader: Callable[..., Any] | None = None,
         EXPERIMENTS[(net, algorithm)] = values
 
 
-@dataclass(frozen=True)
-class Section82Params(Params):
-    """Knobs of the Sec. 8.2 chapter: what to read, what to (re)train, and where."""
-
-    train: bool = knob(False, doc="retrain before reading: with preset 'paper' the full "
-                                  "MNIST sweep (a GPU; resumable), with 'fast' the smoke run")
-    smoke: bool = knob(True, doc="run and show the CPU smoke run (a few hundred steps)")
-    device: str = knob("cpu", doc="'cpu' or 'cuda[:N]'")
-    max_minutes: float | None = knob(None, doc="stop the paper sweep after this many minutes "
-                                     "(> 0; run again to continue); None: no limit")
-    results_dir: str | None = knob(None, doc="folder of the result JSONs; None: results/train")
-
-    PRESETS = {"fast": dict(smoke=True), "paper": dict(smoke=False)}
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ParamError(f"Section82Params.max_minutes must be > 0 or None, got "
-                             f"{self.max_minutes!r}")
-
-
 def _preset(preset: str) -> str:
-    preset = PRESET_ALIASES.get(preset, preset)
     if preset not in PRESETS:
-        raise ParamError(f"unknown preset {preset!r}; choose one of {PRESETS + ('fast',)}")
+        raise ParamError(f"unknown preset {preset!r}; choose one of {list(PRESETS)}")
     return preset
 
 
 def experiment(net: str, algorithm: str, preset: str = "paper", device: str = "cpu",
                **overrides: Any):
-    """TrainParams of one Table 1 cell (``preset`` 'paper' or 'smoke'); overrides win."""
+    """TrainParams of one Table 1 cell (``preset`` 'paper' or 'fast'); overrides win."""
     from .engine import TrainParams
     if (net, algorithm) not in EXPERIMENTS:
         known = sorted({n for n, _ in EXPERIMENTS})
         raise ParamError(f"no experiment for net={net!r}, algorithm={algorithm!r}; nets: "
                          f"{known}, algorithms: {list(ALGORITHM_ORDER)}")
     values = dict(EXPERIMENTS[(net, algorithm)])
-    if _preset(preset) == "smoke":
+    if _preset(preset) == "fast":
         values.update(SMOKE)
     values["device"] = device
     values.update({k: v for k, v in overrides.items() if v is not None})
@@ -180,7 +162,7 @@ def experiment(net: str, algorithm: str, preset: str = "paper", device: str = "c
 
 
 def load_data(net: str, preset: str = "paper"):
-    """The dataset of ``net`` as engine tensors (a subset for the smoke preset); cached."""
+    """The dataset of ``net`` as engine tensors (a subset for the fast preset); cached."""
     if net not in NET_DATASET:
         raise ParamError(f"unknown net {net!r}; known: {sorted(NET_DATASET)} (add one with "
                          f"deeprelax.table1.register)")
@@ -188,7 +170,7 @@ def load_data(net: str, preset: str = "paper"):
     if name not in DATASETS:
         raise ParamError(f"no loader for dataset {name!r}; register one with "
                          f"deeprelax.table1.register")
-    kw = SMOKE_DATA if _preset(preset) == "smoke" else {}
+    kw = SMOKE_DATA if _preset(preset) == "fast" else {}
     key = (name, tuple(sorted(kw.items())))
     if key not in _DATA_CACHE:
         _DATA_CACHE[key] = DATASETS[name](**kw)
@@ -201,8 +183,8 @@ def result_path(net: str, algorithm: str, results_dir: str | os.PathLike = TRAIN
 
 
 def default_results_dir(preset: str) -> Path:
-    """Where a preset's result JSONs go: results/train for real runs, runs/smoke for smoke runs."""
-    return SMOKE_DIR if _preset(preset) == "smoke" else TRAIN_DIR
+    """Where a preset's result JSONs go: results/train (paper), runs/smoke (fast)."""
+    return SMOKE_DIR if _preset(preset) == "fast" else TRAIN_DIR
 
 
 def run(net: str, algorithm: str, preset: str = "paper", device: str = "cpu", *,
@@ -308,7 +290,7 @@ def load_results(results_dir: str | os.PathLike = TRAIN_DIR, nets=None,
             continue
         if complete_only and not rec.get("complete"):
             continue
-        if rec.get("preset") == "smoke" and not include_smoke:
+        if rec.get("preset") in SMOKE_PRESETS and not include_smoke:
             continue                   # a smoke run is a code-path check, never a result
         found[key] = rec
     return found
@@ -368,99 +350,6 @@ def comparison(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append({**row, "paper_mean": paper[0], "paper_std": paper[1],
                     "paper_epoch": paper[2], "diff": diff, "diff_sigma": diff / scale})
     return out
-
-
-def verdict(c: dict[str, Any]) -> str:
-    """One sentence on a cell's deviation from the paper."""
-    name = f"{LABELS.get(c['net'], c['net'])}/{LABELS.get(c['algorithm'], c['algorithm'])}"
-    ours = f"{float(c['error_mean']):.2f} ± {float(c['error_std']):.2f} % @ {c['effective_epoch']}"
-    paper = f"{c['paper_mean']:.2f} ± {c['paper_std']:.2f} % @ {c['paper_epoch']}"
-    if abs(c["diff_sigma"]) <= 2:
-        how = "agrees with the paper within two combined standard deviations"
-    elif c["diff"] > 0:
-        how = f"is {c['diff']:.2f} points worse than the paper ({c['diff_sigma']:.1f} σ)"
-    else:
-        how = f"is {-c['diff']:.2f} points better than the paper ({-c['diff_sigma']:.1f} σ)"
-    return f"{name}: ours {ours} vs the paper's {paper}; it {how}."
-
-
-def comparison_frame(results: dict[tuple[str, str], dict[str, Any]]):
-    """Our Table 1 cells beside the paper's (pandas, indexed by net and algorithm): both
-    cells as 'mean ± std @ effective epoch', the difference in points and in σ, seeds."""
-    import pandas as pd
-    return pd.DataFrame([{
-        "net": c["net"], "algorithm": LABELS.get(c["algorithm"], c["algorithm"]),
-        "ours (%)": f"{c['error_mean']:.2f} ± {c['error_std']:.2f} @ {c['effective_epoch']}",
-        "paper (%)": f"{c['paper_mean']:.2f} ± {c['paper_std']:.2f} @ {c['paper_epoch']}",
-        "difference": f"{c['diff']:+.2f} ({c['diff_sigma']:+.1f} σ)", "seeds": c["n_seeds"]}
-        for c in comparison(table1_rows(results))]).set_index(["net", "algorithm"])
-
-
-def paper_frame(nets=("mnistfc", "lenet")):
-    """The paper's Table 1 cells for ``nets`` (pandas): 'mean ± std @ effective epoch'."""
-    import pandas as pd
-    return pd.DataFrame([{"net": n, "algorithm": LABELS.get(a, a),
-                          "paper (%)": "%.2f ± %.2f @ %d" % PAPER_TABLE1[(n, a)]}
-                         for n in nets for a in ALGORITHM_ORDER
-                         if (n, a) in PAPER_TABLE1]).set_index(["net", "algorithm"])
-
-
-def settings_frame(nets=("mnistfc", "lenet")):
-    """The settings of each Table 1 cell of ``nets`` (pandas), from :data:`EXPERIMENTS`;
-    '—' where a setting does not apply to the algorithm."""
-    import pandas as pd
-
-    def schedule(s):
-        return ", ".join(f"{lr:g} from {e:g}" for e, lr in s)
-    rows = []
-    for (net, alg), v in EXPERIMENTS.items():
-        if net not in nets:
-            continue
-        inner = alg in ("entropy-sgd", "hj")
-        rows.append({"net": net, "algorithm": alg, "L": v["L"],
-                     "lr (effective epoch)": schedule(v["lr_schedule"]),
-                     "outer momentum": v["momentum"],
-                     "inner momentum": v.get("inner_momentum", 0),
-                     "outer step": v.get("outer", "—") if inner else "—",
-                     "γ₀": v.get("gamma", "—"), "γ₁": v.get("gamma_decay", "—"),
-                     "η_y": v.get("lr_y", "—") if inner else "—",
-                     "β_ex⁻¹": v.get("beta_ex_inv", "—") if alg == "entropy-sgd" else "—",
-                     "budget (eff. epochs)": v["effective_epochs"]})
-    return pd.DataFrame(rows).set_index(["net", "algorithm"])
-
-
-def smoke_frame(runs: list[dict[str, Any]]):
-    """What a smoke sweep did (pandas): updates, effective epochs, last validation error per
-    seed, mean last training loss — a code-path check, not a result."""
-    import pandas as pd
-    return pd.DataFrame([{
-        "net": r["net"], "algorithm": r["algorithm"], "L": r["L"],
-        "updates": r["grads"][-1] // r["L"], "effective epochs": r["effective_epoch"],
-        "val. error (%) per seed": [e[-1] for e in r["val_error"]],
-        "train loss": round(statistics.fmean(t[-1] for t in r["train_loss"]), 3)}
-        for r in runs]).set_index(["net", "algorithm"])
-
-
-def figure4(results: dict[tuple[str, str], dict[str, Any]], nets=("mnistfc", "lenet"),
-            ylims: dict[str, tuple[float, float]] | None = None):
-    """Figure 4: validation error vs effective epochs, mean ± std over seeds, per net."""
-    import matplotlib.pyplot as plt
-
-    from .plotting import ALGORITHM_COLORS as colors, epoch_axis, mean_band
-    fig, axes = plt.subplots(1, len(nets), figsize=(5.2 * len(nets), 3.8), squeeze=False)
-    for ax, net, panel in zip(axes[0], nets, "abcdef"):
-        for alg in ALGORITHM_ORDER:
-            if (net, alg) not in results:
-                continue
-            c = curves(results[(net, alg)])
-            s = summarize(results[(net, alg)])
-            mean_band(ax, c["effective_epoch"], c["mean"], c["std"], colors[alg],
-                      f"{LABELS[alg]} ({s['error_mean']:.2f}%)")
-        if ylims and net in ylims:
-            ax.set_ylim(*ylims[net])
-        epoch_axis(ax, "validation error (%)", f"({panel}) {LABELS.get(net, net)}")
-    fig.tight_layout()
-    return fig
 
 
 def total_wall_time(results: dict[tuple[str, str], dict[str, Any]]) -> float:

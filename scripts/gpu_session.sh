@@ -67,7 +67,7 @@ for stage in "$@"; do
                 --max-minutes "$MINUTES" ${SET:+--set "$SET"}; r=$?
             [ $r -eq 0 ] || [ $r -eq 3 ] || rc=1 ;;        # 3: incomplete, rerun to continue
         cifar)
-            $PY -m deeprelax.section83 subset --device cuda --no-progress \
+            $PY -m deeprelax cifar subset --device cuda --no-progress \
                 --max-minutes "$MINUTES" ${SET:+--set "$SET"}; r=$?
             [ $r -eq 0 ] || [ $r -eq 3 ] || rc=1 ;;
         table)

@@ -1,6 +1,7 @@
 """Table 1 presets, summaries, the results CSV and the command line."""
 import csv
 import math
+import statistics
 import subprocess
 import sys
 
@@ -8,6 +9,8 @@ import pytest
 
 from deeprelax import table1
 from deeprelax.__main__ import main
+from deeprelax.chapters import ch08_mnist as ch08
+from deeprelax.claims import by_name, check
 from deeprelax.params import ParamError
 
 
@@ -34,8 +37,10 @@ def test_presets_follow_the_paper_and_the_authors_code():
     assert table1.experiment("lenet", "sgd", seeds=(3,)).seeds == (3,)
     with pytest.raises(ParamError, match="no experiment"):
         table1.experiment("resnet", "sgd")
-    with pytest.raises(ParamError, match="preset"):
+    with pytest.raises(ParamError, match=r"preset 'huge'; choose one of \['fast', 'paper'\]"):
         table1.experiment("lenet", "sgd", "huge")
+    with pytest.raises(ParamError, match="unknown preset 'smoke'"):
+        table1.experiment("lenet", "sgd", "smoke")       # one vocabulary: fast / paper
 
 
 def fake_result(errors, diverged=None, epochs=None):
@@ -79,39 +84,113 @@ def test_table1_csv_columns_and_merge(tmp_path):
     cmp = table1.comparison(rows)
     lenet = [c for c in cmp if c["net"] == "lenet"][0]
     assert lenet["diff"] == pytest.approx(0.525 - 0.50)
-    assert "agrees with the paper" in table1.verdict(lenet)
+    assert "agrees with the paper" in ch08.verdict(lenet)
     far = dict(lenet, diff=0.3, diff_sigma=10.0, error_mean=0.8)
-    assert "0.30 points worse" in table1.verdict(far)
+    assert "0.30 points worse" in ch08.verdict(far)
 
 
 def test_frames_for_the_chapter():
     results = {("lenet", "hj"): fake_result([[0.6, 0.5], [0.5, 0.55]]),
                ("mnistfc", "sgd"): fake_result([[1.2], [1.0]])}
-    cmp = table1.comparison_frame(results)
+    cmp = ch08.comparison_frame(results)
     assert list(cmp.index) == [("mnistfc", "SGD"), ("lenet", "HJ")]
     # lenet hj: best mean 0.525 at record 2 (epoch 2), std of (0.5, 0.55); paper 0.50 ± 0.01
     assert cmp.loc[("lenet", "HJ"), "ours (%)"] == "0.53 ± 0.04 @ 2"
     assert cmp.loc[("lenet", "HJ"), "paper (%)"] == "0.50 ± 0.01 @ 70"
     assert cmp.loc[("lenet", "HJ"), "difference"] == "+0.03 (+0.7 σ)"
-    paper = table1.paper_frame(("allcnn",))
+    paper = ch08.paper_frame(("allcnn",))
     assert paper["paper (%)"].tolist() == ["7.96 ± 0.05 @ 160", "9.04 ± 0.04 @ 150",
                                            "7.89 ± 0.07 @ 145", "7.94 ± 0.06 @ 195"]
-    settings = table1.settings_frame(("lenet",))
-    assert len(settings) == 4
-    assert settings.loc[("lenet", "entropy-sgd"), "β_ex⁻¹"] == 2e-8
-    assert settings.loc[("lenet", "sgd"), "η_y"] == "—"
-    assert settings.loc[("lenet", "sgd"), "lr (effective epoch)"] == (
-        "0.1 from 0, 0.02 from 30, 0.004 from 60")
+    table = ch08.table1_frame(results)
+    assert table.loc[("LeNet", "ours (%)"), "HJ"] == "0.53 ± 0.04 @ 2"
+    assert table.loc[("LeNet", "ours (%)"), "SGD"] == "pending"
+    assert table.loc[("LeNet", "paper (%)"), "SGD"] == "0.50 ± 0.02 @ 67"
+    assert table.loc[("LeNet", "GPU time (min)"), "HJ"] == "0.2 (measured)"   # 10 s
     run = dict(fake_result([[50.0, 20.0], [60.0, 25.0]]), L=5, grads=[10, 20])
-    smoke = table1.smoke_frame([run])
-    assert smoke.loc[("lenet", "hj"), "updates"] == 4
-    assert smoke.loc[("lenet", "hj"), "val. error (%) per seed"] == [20.0, 25.0]
-    assert smoke.loc[("lenet", "hj"), "train loss"] == 1.0
+    smoke = ch08.smoke_frame([run])
+    assert smoke.loc[("LeNet", "HJ"), "updates"] == 4
+    assert smoke.loc[("LeNet", "HJ"), "val. error (%) per seed"] == "20.0, 25.0"
+    assert smoke.loc[("LeNet", "HJ"), "train loss"] == "1.000"
+
+
+def test_settings_are_read_from_the_experiments_one_row_per_setting():
+    settings = ch08.settings_frame("lenet")
+    assert list(settings.columns) == ["Entropy-SGD", "HEAT", "HJ", "SGD"]
+    beta = table1.EXPERIMENTS[("lenet", "entropy-sgd")]["beta_ex_inv"]
+    assert settings.loc["β_ex⁻¹", "Entropy-SGD"] == ch08.format_setting("", beta)
+    assert settings.loc["γ₀", "Entropy-SGD"] == "1e+04"
+    assert settings.loc["η_y", "SGD"] == "—"
+    assert settings.loc["lr η (→ new value @ eff. epoch)", "SGD"] == "0.1 → 0.02 @30 → 0.004 @60"
+    assert settings.loc["seeds", "HJ"] == "0–5"
+    heat = ch08.settings_frame("mnistfc").loc["lr η (→ new value @ eff. epoch)", "HEAT"]
+    assert heat == "0.1 → 0.02 @60 → 0.004 @120 → 8e-04 @180" and len(heat) < 50
+    assert [ch08.format_setting("", v) for v in (1e-8, 2e-8, 1e4, 10000.0, 0.0, 0.75,
+                                                1 / 0.03)] == [
+        "1e-08", "2e-08", "1e+04", "1e+04", "0", "0.75", "33.33"]
+    # a key no label knows (a new TrainParams field) still gets its row, '—' elsewhere
+    table1.EXPERIMENTS[("lenet", "hj")]["new_knob"] = 7
+    try:
+        row = ch08.settings_frame("lenet").loc["new_knob"]
+        assert row.tolist() == ["—", "—", "7", "—"]
+    finally:
+        del table1.EXPERIMENTS[("lenet", "hj")]["new_knob"]
+
+
+def test_measured_inner_noise_is_the_convention_of_eq_32():
+    """One inner step of deeprelax.optim's Entropy-SGD adds noise of std √(η_y β_ex⁻¹)."""
+    for beta in (1e-8, 2e-8, 1e8):
+        assert ch08.inner_noise_std(beta) == pytest.approx(math.sqrt(0.1 * beta), rel=0.01)
+
+
+def test_chapter_claims_without_gpu_results():
+    R = ch08.Result(ch08.Params.from_preset("paper"), dict(ch08.PAPER_PARAMS), {}, None,
+                    noise={"ours": ch08.inner_noise_std(), "printed": 3162.0,
+                           "authors": ch08.AUTHORS_NOISE})
+    claims = ch08.claims(R)
+    check(claims)
+    named = by_name(claims)
+    assert {c.status for n, c in named.items() if n.startswith("cell_")} == {"pending"}
+    assert len([n for n in named if n.startswith("cell_")]) == 8
+    assert named["noise_ratio"].status == "corrected" and named["noise_ratio"].passed
+    assert named["lenet_beats_mnistfc_heat"].status == "pending"
+    note = ch08.pending_note(R)
+    assert note.count("```{admonition}") == 1 and ch08.COMMANDS["sweep"] in note
+
+
+def test_chapter_claims_with_gpu_results_check_each_cell_in_sigma():
+    def rec(net, alg, shift):
+        mean = table1.PAPER_TABLE1[(net, alg)][0] + shift
+        return dict(fake_result([[mean + 0.01 * (s - 2.5)] for s in range(6)]), net=net,
+                    algorithm=alg)
+    results = {k: rec(*k, 0.0) for k in ch08.CELLS}
+    R = ch08.Result(ch08.Params.from_preset("paper"), dict(ch08.PAPER_PARAMS), results,
+                    None, noise={"ours": 1.0, "printed": 1e8, "authors": 1.0})
+    assert "Some GPU results" in ch08.pending_note(R)       # the benchmark is missing
+    R.bench = [{"net": "lenet", "engine_s_per_epoch": 0.1, "eager_s_per_epoch": 1.4,
+                "ratio": 14.0}]
+    claims = ch08.claims(R)
+    check(claims)
+    assert all(c.status != "pending" for c in claims) and ch08.pending_note(R) == ""
+    results[("lenet", "hj")] = rec("lenet", "hj", 0.2)     # 0.2 points off: ~14 σ
+    named = by_name(ch08.claims(R))
+    assert not named["cell_lenet_hj"].passed and named["cell_lenet_sgd"].passed
+    assert named["cell_lenet_hj"].ours == pytest.approx(0.2 / math.hypot(
+        statistics.stdev([0.01 * (s - 2.5) for s in range(6)]), 0.01), rel=1e-6)
+
+
+def test_params_refuse_unknown_presets_and_names():
+    with pytest.raises(ParamError, match="unknown preset 'smoke'"):
+        ch08.Params.from_preset("smoke")
+    with pytest.raises(ParamError, match=r"unknown parameter\(s\) \['trian'\]"):
+        ch08.Params.from_notebook({"preset": "fast", "trian": True})
+    with pytest.raises(ParamError, match="max_minutes must be > 0"):
+        ch08.Params.from_preset("paper", max_minutes=0.0)
+    assert ch08.Params.from_preset("paper").smoke is False
 
 
 def test_cli_trains_a_smoke_cell_resumes_nothing_and_writes_the_table(tmp_path, capsys):
     res_dir, runs = tmp_path / "train", tmp_path / "runs"
-    argv = ["train", "--net", "lenet", "--algorithm", "sgd", "--preset", "smoke",
+    argv = ["train", "--net", "lenet", "--algorithm", "sgd", "--preset", "fast",
             "--results-dir", str(res_dir), "--runs-dir", str(runs), "--no-progress",
             "--seeds", "0", "1"]
     assert main(argv) == 0
@@ -133,12 +212,14 @@ def test_cli_trains_a_smoke_cell_resumes_nothing_and_writes_the_table(tmp_path, 
 
 
 def test_cli_bad_set_gives_one_clear_error(tmp_path, capsys):
-    base = ["train", "--net", "lenet", "--algorithm", "sgd", "--preset", "smoke",
+    base = ["train", "--net", "lenet", "--algorithm", "sgd", "--preset", "fast",
             "--results-dir", str(tmp_path), "--runs-dir", str(tmp_path), "--no-progress"]
     for bad, said in (("cuda_graph", "NAME=VALUE"), ("no_such_knob=1", "no_such_knob")):
         assert main(base + ["--set", bad]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and said in err and "Traceback" not in err
+    assert main(base[:6] + ["smoke"] + base[7:]) == 2      # the old name: one clear error
+    assert "unknown preset 'smoke'" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())          # nothing was trained or written
 
 
@@ -154,10 +235,11 @@ def test_python_m_deeprelax_runs():
 def test_smoke_runs_never_land_in_results(tmp_path):
     from deeprelax import table1
     from deeprelax.results import write_json
-    assert table1.default_results_dir("smoke") == table1.SMOKE_DIR
+    assert table1.default_results_dir("fast") == table1.SMOKE_DIR
     assert table1.default_results_dir("paper") == table1.TRAIN_DIR
     assert table1.RESULTS_DIR not in table1.SMOKE_DIR.parents
-    rec = {"net": "lenet", "algorithm": "sgd", "complete": True, "preset": "smoke"}
-    write_json(tmp_path / "lenet-sgd.json", rec)
-    assert table1.load_results(tmp_path) == {}
-    assert list(table1.load_results(tmp_path, include_smoke=True)) == [("lenet", "sgd")]
+    for preset in ("fast", "smoke"):                  # 'smoke': records of older runs
+        rec = {"net": "lenet", "algorithm": "sgd", "complete": True, "preset": preset}
+        write_json(tmp_path / "lenet-sgd.json", rec)
+        assert table1.load_results(tmp_path) == {}
+        assert list(table1.load_results(tmp_path, include_smoke=True)) == [("lenet", "sgd")]

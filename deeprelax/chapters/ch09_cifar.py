@@ -1,4 +1,10 @@
-"""Sec. 8.3: the All-CNN row of Table 1 and Figure 5 on CIFAR-10, through ``deeprelax.table1``.
+"""Chapter 09 (Sec. 8.3): the All-CNN row of Table 1 and Figure 5 on CIFAR-10.
+
+The chapter: :class:`Params`, :func:`compute` (the subset's GCN + ZCA statistics, the
+parameter count, the CPU smoke run, the GPU results found under ``results/``, the
+benchmark and the projected GPU time of the row), :func:`claims` (the paper's row as
+pending claims until GPU results exist), the tables and the figures. Training goes
+through the command line: ``python -m deeprelax cifar subset|row`` calls :func:`run_row`.
 
 This module only adds CIFAR-10 to the MNIST machinery: it registers the net ``allcnn``
 (``deeprelax.models.allcnn``, All-CNN-C + BN) with a GCN+ZCA-whitened CIFAR-10 loader and
@@ -30,18 +36,20 @@ Hyper-parameters (``EXPERIMENTS``) and their sources (the paper gives few for Al
 """
 from __future__ import annotations
 
-import argparse
 import math
 import os
-import sys
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dataclasses import dataclass
+import numpy as np
 
 from .. import table1
-from ..params import ParamError, Params, knob, parse_overrides
+from ..claims import Claim, close_to, fact, pending
+from ..params import ParamError, Params as BaseParams, knob
 from ..results import RESULTS_DIR, benchmarks
+from . import ch08_mnist as ch08
 
 NET = "allcnn"
 ALGORITHMS = table1.ALGORITHM_ORDER
@@ -66,7 +74,7 @@ EXPERIMENTS: dict[str, dict[str, Any]] = {
                  lr_schedule=((0, 0.1), (60, 0.02), (120, 0.004), (180, 8e-4))),
 }
 
-# CPU smoke run (the chapter's default): the same code path on 8 training / 16 test images
+# CPU smoke run (the fast preset): the same code path on 8 training / 16 test images
 # of the SUBSET, 2 seeds, batch 4, one effective epoch (2 gradient evaluations), L = 2 for
 # the relaxations, BN re-estimated on one batch. It checks that everything runs, not numbers.
 SMOKE_DATA = dict(n_train=8, n_test=16)
@@ -115,31 +123,19 @@ use_data()      # importing this module makes `allcnn` a Table 1 net on the full
 
 
 @dataclass(frozen=True)
-class ChapterParams(Params):
-    """Knobs of the Sec. 8.3 chapter: what to train (CPU smoke, subset or full row) and where."""
+class Params(BaseParams):
+    """Knobs of chapter 09: the CPU smoke run, what to train on a GPU, and where."""
 
-    train: str = knob("smoke", choices=("smoke", "subset", "full", "none", "auto"),
-                      doc="smoke: a CPU check of the code path; subset: the small-data "
-                          "experiment; full: the All-CNN row on the full CIFAR-10; none; "
-                          "auto: full when data_dir is given, else none (read results)")
-    device: str = knob("cpu", doc="'cpu' or 'cuda[:N]' (subset/full need a GPU in practice)")
-    data_dir: str | None = knob(None, doc="folder with the full CIFAR-10 (cifar-10-batches-py/ "
-                                          "or cifar-10-python.tar.gz); None: $DEEPRELAX_DATA")
-    max_minutes: float | None = knob(None, doc="stop training after this many minutes "
-                                     "(> 0; resumable: run again to continue); None: no limit")
-    results_dir: str | None = knob(None, doc="folder of the results read and written (its "
-                                   "train/ and cifar10-subset/); None: results/")
+    device: str = knob("cpu", doc="'cpu' or 'cuda[:N]' (training needs a GPU)")
+    smoke: bool = knob(True, doc="run the CPU smoke run of the 4 cells")
+    train: str = knob("none", choices=("none", "subset", "full"),
+                      doc="GPU training first: none, subset or full (row)")
+    data_dir: str | None = knob(None, doc="full CIFAR-10 (None: $DEEPRELAX_DATA)")
+    max_minutes: float | None = knob(None, doc="stop training after this long (None: never)")
+    results_dir: str | None = knob(None, doc="results folder (None: results/)")
     n_show: int = knob(6, lo=1, hi=12, doc="subset images shown raw / GCN / GCN+ZCA")
 
-    PRESETS = {"fast": dict(train="smoke"), "subset": dict(train="subset"),
-               "paper": dict(train="auto"), "results": dict(train="none")}
-
-    @property
-    def mode(self) -> str:
-        """What the chapter trains: ``train`` with 'auto' resolved (full iff data_dir is given)."""
-        if self.train != "auto":
-            return self.train
-        return "full" if self.data_dir is not None else "none"
+    PRESETS = {"fast": dict(smoke=True), "paper": dict(smoke=False)}
 
     def results_for(self, dataset: str) -> Path:
         """Folder of the All-CNN results on ``dataset`` under ``results_dir``."""
@@ -148,7 +144,7 @@ class ChapterParams(Params):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ParamError(f"ChapterParams.max_minutes must be > 0 or None, got "
+            raise ParamError(f"Params.max_minutes must be > 0 or None, got "
                              f"{self.max_minutes!r}")
 
 
@@ -165,17 +161,29 @@ def smoke_overrides(algorithm: str) -> dict[str, Any]:
 
 
 def run_row(dataset: str = FULL, data_dir: str | os.PathLike | None = None,
-            device: str = "cuda", *, max_minutes: float | None = None,
+            device: str = "cuda", *, preset: str = "paper", max_minutes: float | None = None,
             results_dir: str | os.PathLike | None = None,
             runs_dir: str | os.PathLike | None = None, show_progress: bool = True,
             **overrides: Any) -> list[dict[str, Any]]:
     """Train (resumably) the four All-CNN cells on ``dataset``; full data: merge table1.csv rows.
 
-    Call again after ``max_minutes`` to continue. On the full data set, when all four
-    cells are complete their rows are merged into ``table1.csv`` beside ``results_dir``
-    (``results/table1.csv`` by default).
+    ``preset`` 'paper' trains the row; 'fast' is the CPU smoke run (8 training and 16
+    test images, :data:`SMOKE`), written to ``results_dir`` (default ``runs/smoke``; None:
+    nothing written), never to results/. Call again after ``max_minutes`` to continue. On
+    the full data set, when all four paper cells are complete their rows are merged into
+    ``table1.csv`` beside ``results_dir`` (``results/table1.csv`` by default).
     """
     full = dataset == FULL
+    if table1._preset(preset) == "fast":
+        use_data(dataset, data_dir, device, **SMOKE_DATA)
+        out = []
+        for alg in ALGORITHMS:
+            out.append(table1.run(NET, alg, "fast", device,
+                                  results_dir=table1.AUTO if results_dir is None
+                                  else results_dir, runs_dir=runs_dir,
+                                  show_progress=show_progress,
+                                  **dict(smoke_overrides(alg), **overrides)))
+        return out
     if results_dir is None:
         results_dir = results_folder(dataset)
     if runs_dir is None:
@@ -212,30 +220,8 @@ def row_frame(results: dict[str, dict[str, Any]]):
 
 def comparison_frame(results: dict[str, dict[str, Any]]):
     """Our full-data row beside the paper's (Table 1): cells, difference in points and in σ."""
-    frame = table1.comparison_frame({(NET, a): r for a, r in results.items()})
+    frame = ch08.comparison_frame({(NET, a): r for a, r in results.items()})
     return frame.droplevel("net")
-
-
-def figure5(results: dict[str, dict[str, Any]], title: str = "CIFAR-10"):
-    """Figure 5: (a) training loss, (b) validation error vs effective epochs, mean ± std."""
-    import matplotlib.pyplot as plt
-
-    from ..plotting import ALGORITHM_COLORS as colors, epoch_axis, mean_band
-    fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.8))
-    for alg in ALGORITHMS:
-        if alg not in results:
-            continue
-        c = table1.curves(results[alg])
-        s = table1.summarize(results[alg])
-        x = c["effective_epoch"]
-        axes[0].plot(x, c["train_loss"], color=colors[alg], lw=1.3, label=table1.LABELS[alg])
-        mean_band(axes[1], x, c["mean"], c["std"], colors[alg],
-                  f"{table1.LABELS[alg]} ({s['error_mean']:.2f}%)")
-    axes[0].set_yscale("log")
-    for ax, panel, ylabel in zip(axes, "ab", ("training cross-entropy", "validation error (%)")):
-        epoch_axis(ax, ylabel, f"({panel}) All-CNN, {title}")
-    fig.tight_layout()
-    return fig
 
 
 def benchmark_entry(results_dir: str | os.PathLike = RESULTS_DIR) -> dict[str, Any] | None:
@@ -268,56 +254,353 @@ def projected_row_seconds(engine_s_per_epoch: float, n_seeds: int = len(SEEDS),
 
 
 COMMANDS = {
-    "subset": "python -m deeprelax.section83 subset --device cuda --max-minutes 9",
-    "full": "python -m deeprelax.section83 row --data-dir /path/to/data --device cuda "
+    "subset": "python -m deeprelax cifar subset --device cuda --max-minutes 9",
+    "full": "python -m deeprelax cifar row --data-dir /path/to/data --device cuda "
             "--max-minutes 9",
     "benchmark": "python benchmarks/bench_engine.py --device cuda",
     "project": "python benchmarks/project_cifar_row.py",
-    "notebook": "papermill -k python3 notebooks/09_cifar.ipynb /tmp/09_cifar.ipynb "
-                "-p preset paper -p device cuda -p data_dir /path/to/data -p max_minutes 9",
+    "notebook": "papermill notebooks/09_cifar.ipynb out.ipynb -p preset paper "
+                "-p device cuda -p train full -p data_dir /path/to/data",
 }
+PAPER_PARAMS = 1_667_166          # "1.67 million"
+PAPER_HJ_TRAIN_LOSS = 0.046       # Sec. 8.3: HJ's training cross-entropy
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m deeprelax.section83 {row,subset}``: run the All-CNN row resumably."""
-    ap = argparse.ArgumentParser(
-        prog="python -m deeprelax.section83",
-        description="Train the All-CNN row (Sec. 8.3) in resumable chunks; rerun the same "
-                    "command until it reports 4/4 complete. 'row' uses the full CIFAR-10 "
-                    "and then writes its rows of results/table1.csv; 'subset' runs the "
-                    "small-data experiment on the CIFAR-10 SUBSET (results/cifar10-subset/).")
-    ap.add_argument("what", choices=("row", "subset"))
-    ap.add_argument("--data-dir", default=None, help="folder holding cifar-10-batches-py/ "
-                    "or cifar-10-python.tar.gz (default: $DEEPRELAX_DATA)")
-    ap.add_argument("--device", default="cuda")
-    ap.add_argument("--max-minutes", type=float, default=None)
-    ap.add_argument("--download", action="store_true",
-                    help="let torchvision download the full data set into --data-dir")
-    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                    help="override a TrainParams field (JSON value), e.g. cuda_graph=true")
-    ap.add_argument("--no-progress", action="store_true")
-    args = ap.parse_args(argv)
+@dataclass
+class Result:
+    """Everything the chapter shows."""
+
+    params: Params
+    subset_name: str
+    n_train: int                       # subset images with pixels
+    n_test: int
+    label_counts: list[int]            # per class, all 50,000 training labels
+    images: dict[str, np.ndarray]      # raw / GCN / GCN + ZCA, n_show × 3 × 32 × 32
+    image_classes: list[str]
+    zca: dict[str, float]              # the whitening statistics (zca_stats)
+    n_params: int
+    smoke_runs: list[dict[str, Any]] | None
+    subset_results: dict[str, dict[str, Any]]
+    full_results: dict[str, dict[str, Any]]
+    bench: dict[str, Any] | None = None
+    projection: dict[str, float] = field(default_factory=dict)   # seconds, projected
+
+    @property
+    def complete(self) -> bool:
+        """True when the four full-data cells have complete GPU results."""
+        return len(self.full_results) == len(ALGORITHMS)
+
+
+def zca_stats(w) -> dict[str, float]:
+    """What whitening achieves on a preprocessed set ``w`` (``cifar.preprocess``)."""
+    lam = w.eigvals
+    retained = lam > 1e-12 * lam[-1]
+    s_min = np.sqrt(lam[retained].min())
+    y_train = w.train_x.reshape(len(w.train_x), -1).astype(np.float64)
+    y_test = w.test_x.reshape(len(w.test_x), -1).astype(np.float64)
+    var_train = y_train.var(0, ddof=1)
+    var_test = (y_test - y_test.mean(0)).var(0, ddof=1)
+    return {"n_retained": int(retained.sum()), "lam_min": float(lam[retained].min()),
+            "lam_max": float(lam[-1]),
+            "pred_min": float((s_min / (s_min + _zca_eps())) ** 2),
+            "var_train_min": float(var_train.min()), "var_train_max": float(var_train.max()),
+            "var_test_mean": float(var_test.mean()),
+            "asym": float(np.abs(w.W - w.W.T).max())}
+
+
+def _zca_eps() -> float:
+    from .. import cifar
+    return cifar.ZCA_EPS
+
+
+def smoke_row(device: str = "cpu") -> list[dict[str, Any]]:
+    """The CPU smoke run of the four cells on 8 subset images, in a temporary folder."""
+    import tempfile
+
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     try:
-        over = parse_overrides(args.set)
-    except ParamError as err:
-        ap.error(str(err))
-    dataset = FULL if args.what == "row" else SUBSET
-    if args.download and dataset == FULL:
-        from .. import cifar
-        cifar.load_cifar10(args.data_dir, download=True)
-    results = run_row(dataset, args.data_dir, args.device, max_minutes=args.max_minutes,
-                      show_progress=not args.no_progress, **over)
-    for res in results:
-        s = table1.summarize(res)
-        state = "complete" if res["complete"] else "INCOMPLETE"
-        print(f"allcnn {res['algorithm']} on {res.get('dataset')}: {state}; best mean "
-              f"validation error {s['error_mean']:.2f} ± {s['error_std']:.2f} % @ "
-              f"{s['effective_epoch']} effective epochs ({s['n_seeds']} seeds)")
-    done = sum(r["complete"] for r in results)
-    print(f"{done}/{len(ALGORITHMS)} complete"
-          + ("" if done == len(ALGORITHMS) else "; run the same command again to continue"))
-    return 0 if done == len(ALGORITHMS) else 3
+        tmp = Path(tempfile.mkdtemp(prefix="deeprelax-smoke-"))
+        return run_row(SUBSET, device=device, preset="fast", results_dir=tmp / "train",
+                       runs_dir=tmp / "runs", show_progress=False)
+    finally:
+        torch.set_num_threads(threads)
+        use_data()                     # `allcnn` back on the full CIFAR-10
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def compute(P: Params) -> Result:
+    """The subset, its GCN + ZCA, the parameter count, the smoke run, any training asked
+    for, the results under ``results/``, the benchmark and the projected row time."""
+    with warnings.catch_warnings():       # tqdm.auto in a kernel without ipywidgets
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        return _compute(P)
+
+
+def _compute(P: Params) -> Result:
+    from .. import cifar, models
+    sub = cifar.load_cifar10_subset()
+    labels = cifar.subset_arrays()
+    all_train = np.concatenate([labels[f"{b}_labels"] for b in cifar.TRAIN_BATCHES])
+    w = cifar.preprocess(sub, device=P.device)
+    n = P.n_show
+    images = {"raw": sub.train_images[:n].astype(float),
+              "GCN": cifar.gcn(sub.train_images[:n]).numpy().reshape(n, 3, 32, 32),
+              "GCN + ZCA": w.train_x[:n].astype(float)}
+    smoke = smoke_row(P.device) if P.smoke else None
+    if P.train != "none":
+        dataset = SUBSET if P.train == "subset" else FULL
+        run_row(dataset, P.data_dir, P.device, max_minutes=P.max_minutes,
+                results_dir=P.results_for(dataset), show_progress=False)
+        use_data()
+    bench = benchmark_entry(P.results_for(FULL).parent)
+    proj = {} if bench is None else projected_row_seconds(bench["engine_s_per_epoch"])
+    return Result(P, sub.name, len(sub.train_images), len(sub.test_images),
+                  np.bincount(all_train, minlength=10).tolist(), images,
+                  [cifar.CLASSES[c] for c in sub.train_labels[:n]], zca_stats(w),
+                  models.count_parameters(models.allcnn()), smoke,
+                  load_row(SUBSET, P.results_for(SUBSET)), load_row(FULL, P.results_for(FULL)),
+                  bench, proj)
+
+
+def measures(R: Result) -> dict[str, float]:
+    """Numbers the prose quotes."""
+    out = {f"zca_{k}": v for k, v in R.zca.items()}
+    out.update(n_subset_train=R.n_train, n_subset_test=R.n_test, params_allcnn=R.n_params,
+               budget_epochs=sum(c["effective_epochs"] for c in EXPERIMENTS.values()))
+    return out
+
+
+# ---- tables -------------------------------------------------------------------------------
+def table1_frame(R: Result):
+    """The All-CNN row: the paper's cells beside ours ('pending' without GPU runs)."""
+    frame = ch08.table1_frame({(NET, a): r for a, r in R.full_results.items()}, nets=(NET,))
+    return frame.droplevel("net")
+
+
+def smoke_frame(R: Result):
+    """What the smoke run did (pandas), or None when it did not run."""
+    return None if R.smoke_runs is None else ch08.smoke_frame(R.smoke_runs).droplevel("net")
+
+
+def benchmark_frame(R: Result):
+    """The measured All-CNN benchmark and, from it, the projected GPU time of the row."""
+    import pandas as pd
+    if R.bench is None:
+        return None
+    b = R.bench
+    rows = [{"quantity": "engine, s per effective epoch per seed (measured)",
+             "value": f"{b['engine_s_per_epoch']:.3f}"},
+            {"quantity": "engine / eager-loop speed-up (measured)",
+             "value": f"{b['ratio']:.1f}x"}]
+    rows += [{"quantity": f"{table1.LABELS[a]}: 6 seeds × "
+              f"{EXPERIMENTS[a]['effective_epochs']} eff. epochs (projected, min)",
+              "value": f"{R.projection[a] / 60:.0f}"} for a in ALGORITHMS]
+    rows.append({"quantity": "the whole row (projected, GPU-hours)",
+                 "value": f"{R.projection['total'] / 3600:.1f}"})
+    return pd.DataFrame(rows).set_index("quantity").rename_axis(
+        f"{b.get('file', 'benchmark')} ({b.get('device', '?')})")
+
+
+def missing(R: Result) -> list[tuple[str, str]]:
+    """(what is missing, the command that fills it)."""
+    out = []
+    if not R.complete:
+        out.append((f"Figure 5 and the All-CNN row of Table 1 ({len(R.full_results)} of 4 "
+                    "cells exist; needs the full CIFAR-10 and a GPU; repeat until it prints "
+                    "4/4 complete, which also writes results/table1.csv)", COMMANDS["full"]))
+    if len(R.subset_results) < len(ALGORITHMS):
+        out.append((f"the small-data experiment on the subset ({len(R.subset_results)} of "
+                    "4 cells exist)", COMMANDS["subset"]))
+    if R.bench is None:
+        out.append(("the engine benchmark for All-CNN-C, then the projected GPU time of "
+                    "the row", f"{COMMANDS['benchmark']}` and `{COMMANDS['project']}"))
+    return out
+
+
+def pending_note(R: Result) -> str:
+    """The one admonition (MyST markdown) that says what needs a GPU run, or ''."""
+    items = missing(R)
+    if not items:
+        return ""
+    lines = ["```{admonition} Pending: GPU runs", ":class: note",
+             "Some results of this chapter need a GPU and do not exist yet: the page "
+             "marks them *pending*, shows the paper's numbers and draws Figure 5 as "
+             "empty axes. On a GPU, run:", ""]
+    for what, cmd in items:
+        lines += [f"- {what}:", "", f"  `{cmd}`", ""]
+    lines += ["The chapter then reads `results/` and checks the row against the paper's.",
+              "```"]
+    return "\n".join(lines)
+
+
+def figure_state(R: Result) -> str:
+    """A sentence for Figure 5's caption: which of our runs are drawn (MyST markdown)."""
+    if R.complete:
+        return ""
+    return (f"**Pending:** {len(R.full_results)} of our 4 runs exist (see the note at the "
+            "top); the empty axes show only the paper's values.")
+
+
+# ---- figures ------------------------------------------------------------------------------
+def mosaic(rows: list[np.ndarray], gap: int = 4) -> np.ndarray:
+    """Rows of C × H × W images as one RGB picture, each image rescaled to [0, 1], white gaps."""
+    def join(parts, axis):
+        out = parts[0]
+        for part in parts[1:]:
+            shape = list(out.shape)
+            shape[axis] = gap
+            out = np.concatenate([out, np.ones(shape), part], axis=axis)
+        return out
+    lines = [join([(im - im.min()) / (im.max() - im.min()) for im in
+                   (x.transpose(1, 2, 0) for x in imgs)], 1) for imgs in rows]
+    return join(lines, 0)
+
+
+def figure_preprocessing(R: Result):
+    """The first subset images raw, after GCN and after GCN + ZCA (each rescaled to [0, 1])."""
+    import matplotlib.pyplot as plt
+    mosaic_ = mosaic(list(R.images.values()))
+    n = len(R.image_classes)
+    fig, ax = plt.subplots(figsize=(7.6, 3.9))
+    ax.imshow(mosaic_, interpolation="nearest")
+    ax.set_xticks([16 + 36 * k for k in range(n)], R.image_classes, fontsize=10.5)
+    ax.set_yticks([16 + 36 * k for k in range(len(R.images))], list(R.images), fontsize=10.5)
+    ax.tick_params(length=0)
+    for s in ax.spines.values():
+        s.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _curves_panel(axes, results: dict[str, dict[str, Any]], prefix: str = "") -> None:
+    from ..plotting import ALGORITHM_COLORS as colors, mean_band
+    for alg in ALGORITHMS:
+        if alg not in results:
+            continue
+        c = table1.curves(results[alg])
+        s = table1.summarize(results[alg])
+        x = c["effective_epoch"]
+        axes[0].plot(x, c["train_loss"], color=colors[alg], lw=1.3,
+                     label=f"{prefix}{table1.LABELS[alg]}")
+        mean_band(axes[1], x, c["mean"], c["std"], colors[alg],
+                  f"{prefix}{table1.LABELS[alg]} ({s['error_mean']:.2f}%)")
+
+
+def figure_5(R: Result):
+    """Figure 5: (a) training loss, (b) validation error vs effective epochs (mean ± std),
+    on the full CIFAR-10, with the paper's values marked; empty axes while pending."""
+    import matplotlib.pyplot as plt
+    with plt.rc_context(ch08.FIGURE_RC):
+        return _figure_5(R)
+
+
+def _figure_5(R: Result):
+    import matplotlib.pyplot as plt
+
+    from ..plotting import epoch_axis
+    fig, axes = plt.subplots(1, 2, figsize=ch08.FIGSIZE)
+    _curves_panel(axes, R.full_results, "ours ")
+    axes[0].axhline(PAPER_HJ_TRAIN_LOSS, color="C0", ls="--", lw=1.2,
+                    label=f"paper HJ ({PAPER_HJ_TRAIN_LOSS})")
+    ch08.mark_paper_cells(axes[1], NET)
+    axes[0].set_yscale("log")
+    axes[0].set_ylim(0.01, 3.0)
+    axes[1].set_ylim(6.0, 14.0)
+    tag = "" if R.full_results else ": pending"
+    for ax, panel, ylabel in zip(axes, "ab", ("training cross-entropy",
+                                               "validation error (%)")):
+        ax.set_xlim(0, 210)
+        epoch_axis(ax, ylabel, f"({panel}) All-CNN, CIFAR-10{tag}")
+        ax.legend(loc="upper right", framealpha=0.9)
+        if not R.full_results:
+            ax.text(0.5, 0.45, "our runs: pending\n(no GPU run yet)", ha="center",
+                    transform=ax.transAxes, fontsize=11, color="0.4")
+    fig.tight_layout()
+    return fig
+
+
+def figure_subset(R: Result):
+    """The small-data experiment in Figure 5's layout, or None while it does not exist."""
+    import matplotlib.pyplot as plt
+
+    from ..plotting import epoch_axis
+    if not R.subset_results:
+        return None
+    with plt.rc_context(ch08.FIGURE_RC):
+        fig, axes = plt.subplots(1, 2, figsize=ch08.FIGSIZE)
+        _curves_panel(axes, R.subset_results)
+        axes[0].set_yscale("log")
+        for ax, panel, ylabel in zip(axes, "ab", ("training cross-entropy",
+                                                   "validation error (%)")):
+            epoch_axis(ax, ylabel, f"({panel}) All-CNN, CIFAR-10 SUBSET")
+            ax.legend(loc="upper right")
+        fig.tight_layout()
+    return fig
+
+
+# ---- claims -------------------------------------------------------------------------------
+def _row_claims(R: Result) -> list[Claim]:
+    """The four cells (in combined σ) and Sec. 8.3's statements about the row."""
+    out = []
+    cmp = {c["algorithm"]: c for c in ch08.comparison_rows(
+        {(NET, a): r for a, r in R.full_results.items()})}
+    for alg in ALGORITHMS:
+        name = f"cell_allcnn_{alg.replace('-', '')}"
+        what = (f"All-CNN/{table1.LABELS[alg]}: our cell agrees with the paper's "
+                "(|ours − paper| in combined σ)")
+        paper = "%.2f ± %.2f %% @ %d" % PAPER_ROW[alg]
+        out.append(Claim(name, what, abs(cmp[alg]["diff_sigma"]), hi=ch08.SIGMA_TOL,
+                         paper=paper, where="Table 1") if alg in cmp
+                   else pending(name, what, paper=paper, where="Table 1"))
+    said = [("hj_best", "HJ has the lowest validation error of the four", "HJ 7.89 %"),
+            ("heat_worst", "HEAT has the highest validation error of the four",
+             "HEAT 9.04 %"),
+            ("hj_lowest_train_loss", "HJ reaches the lowest training loss of the four",
+             f"HJ {PAPER_HJ_TRAIN_LOSS}")]
+    if not R.complete:
+        return out + [pending(n, s, paper=p, where="Sec. 8.3") for n, s, p in said]
+    err = {a: table1.summarize(r)["error_mean"] for a, r in R.full_results.items()}
+    loss = {a: min(table1.curves(r)["train_loss"]) for a, r in R.full_results.items()}
+    holds = [min(err, key=err.get) == "hj", max(err, key=err.get) == "heat",
+             min(loss, key=loss.get) == "hj"]
+    return out + [fact(n, s, h, paper=p, where="Sec. 8.3") for (n, s, p), h in zip(said, holds)]
+
+
+def claims(R: Result) -> list[Claim]:
+    """The chapter's checks: the subset, GCN + ZCA, the parameter count, the smoke run,
+    and the All-CNN row (pending without GPU runs)."""
+    z = R.zca
+    out = [
+        fact("subset_labelled", "the data set in use is labelled as the SUBSET",
+             "SUBSET" in R.subset_name, paper="—", where="Sec. 8.1"),
+        fact("labels_balanced", "the 50,000 training labels hold 5,000 per class",
+             R.label_counts == [5000] * 10, paper="50,000 training images",
+             where="Sec. 8.1"),
+        close_to("whiten_n_retained", "GCN removes one direction: 3,071 eigenvalues retained",
+                 z["n_retained"], 3071, 0, paper="—", where="Sec. 8.1.1"),
+        Claim("whiten_symmetric", "the ZCA matrix W is symmetric (max |W − Wᵀ|)", z["asym"],
+              hi=0.0, paper="ZCA", where="Sec. 8.1.1"),
+        Claim("whiten_smallest", "whitened variance at the smallest retained eigenvalue",
+              z["pred_min"], lo=0.99, paper="whitened", where="Sec. 8.1.1"),
+        close_to("whiten_var_min", "smallest whitened per-pixel training variance "
+                 "≈ 1 − 1/3072", z["var_train_min"], 1 - 1 / 3072, 0.01, paper="whitened",
+                 where="Sec. 8.1.1"),
+        Claim("whiten_var_max", "largest whitened per-pixel training variance",
+              z["var_train_max"], hi=1.0, paper="whitened", where="Sec. 8.1.1"),
+        close_to("n_params_allcnn", "All-CNN-C + BN has the paper's number of parameters",
+                 R.n_params, PAPER_PARAMS, 0, paper="1.67 million", where="Sec. 8.3"),
+    ]
+    if R.smoke_runs is not None:
+        runs = R.smoke_runs
+        out += [
+            fact("smoke_complete", "smoke run: all four cells complete with finite losses "
+                 "and errors", len(runs) == len(ALGORITHMS) and all(
+                     r["complete"] and np.isfinite(np.array(r["train_loss"], float)).all()
+                     and np.isfinite(np.array(r["val_error"], float)).all() for r in runs),
+                 paper="—", where="code path"),
+            fact("smoke_sizes", "smoke run: 8 training images and 2 seeds per cell",
+                 all(r["n_train"] == SMOKE_DATA["n_train"] and len(r["seeds"]) == 2
+                     for r in runs), paper="—", where="code path"),
+        ]
+    return out + _row_claims(R)

@@ -1,4 +1,5 @@
-"""Sec. 8.3 wiring: All-CNN on CIFAR-10 through table1/engine, result separation, projection."""
+"""Chapter 09 (Sec. 8.3): All-CNN on CIFAR-10 through table1/engine, result separation,
+projection, the command line, and the chapter's claims on a small compute."""
 import csv
 import json
 
@@ -6,7 +7,9 @@ import numpy as np
 import pytest
 
 from deeprelax import table1
+from deeprelax.__main__ import main
 from deeprelax.chapters import ch09_cifar as section83
+from deeprelax.claims import by_name, check
 from deeprelax.data import DataError
 from deeprelax.params import ParamError
 
@@ -36,16 +39,24 @@ def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="n_train must be a positive integer"):
         section83.tensors("cifar10-subset", n_train=0)
     with pytest.raises(ParamError, match="max_minutes must be > 0"):
-        section83.ChapterParams.from_preset("fast", max_minutes=-1.0)
+        section83.Params.from_preset("fast", max_minutes=-1.0)
     with pytest.raises(ParamError, match="train must be one of"):
-        section83.ChapterParams.from_preset("fast", train="everything")
+        section83.Params.from_preset("fast", train="everything")
+    for old in ("subset", "results", "smoke"):       # one vocabulary: fast / paper
+        with pytest.raises(ParamError, match=f"unknown preset '{old}'"):
+            section83.Params.from_preset(old)
 
 
-def test_full_row_without_data_gives_one_clear_message(tmp_path):
+def test_full_row_without_data_gives_one_clear_message(tmp_path, capsys):
     before = sorted(table1.TRAIN_DIR.glob("allcnn-*")) + sorted(table1.RUNS_DIR.glob("allcnn-*"))
     with pytest.raises(DataError, match="(?s)CIFAR-10 could not be loaded.*cifar-10-python"):
-        section83.main(["row", "--data-dir", str(tmp_path), "--device", "cpu",
-                        "--no-progress"])
+        section83.run_row(section83.FULL, str(tmp_path), "cpu", show_progress=False)
+    assert main(["cifar", "row", "--data-dir", str(tmp_path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "CIFAR-10 could not be loaded" in err
+    assert "Traceback" not in err
+    assert main(["cifar", "subset", "--preset", "huge"]) == 2
+    assert "unknown preset 'huge'" in capsys.readouterr().err
     after = sorted(table1.TRAIN_DIR.glob("allcnn-*")) + sorted(table1.RUNS_DIR.glob("allcnn-*"))
     assert after == before                                 # nothing written
 
@@ -54,7 +65,7 @@ def test_full_row_without_data_gives_one_clear_message(tmp_path):
 def test_smoke_run_through_table1_on_real_subset_pixels():
     name = section83.use_data(section83.SUBSET, **section83.SMOKE_DATA)
     assert name == "cifar10-subset[8/16]"
-    r = table1.run("allcnn", "entropy-sgd", "smoke", "cpu", results_dir=None, runs_dir=None,
+    r = table1.run("allcnn", "entropy-sgd", "fast", "cpu", results_dir=None, runs_dir=None,
                    show_progress=False, **section83.smoke_overrides("entropy-sgd"))
     assert r["complete"] and r["dataset"] == name and r["n_train"] == 8 and r["n_test"] == 16
     assert r["n_parameters"] == 1_667_166 and r["L"] == 2 and r["seeds"] == [0, 1]
@@ -146,21 +157,73 @@ def test_row_frame_and_figure5_from_results():
     assert cmp.loc["HJ", "paper (%)"] == "7.89 ± 0.07 @ 145"
     assert cmp.loc["HJ", "ours (%)"] == "37.50 ± 0.71 @ 10"
     assert cmp.loc["HJ", "difference"].startswith("+29.61 (")
-    fig = section83.figure5(results, title="test")
+    R = _result(full=results)
+    fig = section83.figure_5(R)
     loss_ax, err_ax = fig.axes
-    assert len(loss_ax.lines) == 4 and len(err_ax.lines) == 4
-    np.testing.assert_allclose(err_ax.lines[0].get_ydata(), [40.5, 35.5, 35.5])
+    ours = [ln for ln in err_ax.lines if ln.get_label().startswith("ours")]
+    assert len(ours) == 4 and len([ln for ln in loss_ax.lines
+                                   if ln.get_label().startswith("ours")]) == 4
+    np.testing.assert_allclose(ours[0].get_ydata(), [40.5, 35.5, 35.5])
     np.testing.assert_allclose(loss_ax.lines[3].get_ydata(), [0.435, 0.385, 0.385])
+    pending_fig = section83.figure_5(_result())          # same layout, the paper marked
+    assert len(pending_fig.axes) == 2 and "pending" in pending_fig.axes[1].get_title()
+    assert [ln.get_ydata()[0] for ln in pending_fig.axes[0].lines] == [0.046]     # HJ
 
 
-def test_paper_preset_trains_the_full_row_only_when_given_the_data():
-    from deeprelax.chapters.ch09_cifar import ChapterParams
-    assert ChapterParams.from_preset("paper").mode == "none"
-    assert ChapterParams.from_preset("paper", data_dir="/data").mode == "full"
-    assert ChapterParams.from_preset("fast").mode == "smoke"
-    assert ChapterParams.from_preset("paper", train="subset").mode == "subset"
-    P = ChapterParams.from_preset("paper")
+def test_presets_and_result_folders():
+    P = section83.Params.from_preset("paper")
+    assert (P.smoke, P.train) == (False, "none")
+    assert section83.Params.from_preset("fast").smoke is True
+    assert section83.Params.from_preset("paper", train="subset").train == "subset"
     assert P.results_for(section83.FULL) == section83.RESULTS_DIR / "train" == table1.TRAIN_DIR
     assert P.results_for(section83.SUBSET) == section83.SUBSET_RESULTS
-    P = ChapterParams.from_preset("paper", results_dir="/tmp/r")
+    P = section83.Params.from_preset("paper", results_dir="/tmp/r")
     assert str(P.results_for(section83.SUBSET)) == "/tmp/r/cifar10-subset"
+
+
+def _result(full=None, subset=None, smoke=None):
+    """A Result with the subset's real whitening figures replaced by their ideal values."""
+    zca = {"n_retained": 3071, "lam_min": 1e-5, "lam_max": 475.0, "pred_min": 0.994,
+           "var_train_min": 1 - 1 / 3072, "var_train_max": 0.9993, "var_test_mean": 4.0,
+           "asym": 0.0}
+    return section83.Result(section83.Params.from_preset("paper"), "CIFAR-10 SUBSET",
+                            5438, 1017, [5000] * 10, {}, [], zca, section83.PAPER_PARAMS,
+                            smoke, subset or {}, full or {})
+
+
+def test_claims_are_pending_until_the_full_row_exists_then_checked_in_sigma():
+    claims = section83.claims(_result())
+    check(claims)
+    named = by_name(claims)
+    assert [n for n, c in named.items() if c.status == "pending"] == [
+        "cell_allcnn_entropysgd", "cell_allcnn_heat", "cell_allcnn_hj", "cell_allcnn_sgd",
+        "hj_best", "heat_worst", "hj_lowest_train_loss"]
+    note = section83.pending_note(_result())
+    assert note.count("```{admonition}") == 1 and section83.COMMANDS["full"] in note
+    # a full row at the paper's cells: every claim real, all pass, nothing pending
+    row = {a: _fake_result(a, "cifar10", [[m + 0.01 * (s - 2.5)] for s in range(6)])
+           for a, (m, _, _) in section83.PAPER_ROW.items()}
+    for a, r in row.items():      # HJ with the lowest training loss, as the paper says
+        r["train_loss"] = [[0.046 if a == "hj" else 0.1]] * 6
+    named = by_name(section83.claims(_result(full=row)))
+    assert all(c.status == "reproduced" and c.passed for n, c in named.items()
+               if n.startswith("cell_") or n in ("hj_best", "heat_worst"))
+    assert named["hj_lowest_train_loss"].passed
+    assert named["cell_allcnn_hj"].ours == pytest.approx(0.0, abs=1e-9)
+    # HEAT 1.5 points better than the paper: its cell and the ranking fail
+    row["heat"] = _fake_result("heat", "cifar10", [[7.50 + 0.01 * s] for s in range(6)])
+    named = by_name(section83.claims(_result(full=row)))
+    assert not named["cell_allcnn_heat"].passed and not named["heat_worst"].passed
+
+
+def test_cli_fast_preset_runs_the_smoke_row_of_the_chapter(tmp_path, capsys):
+    """``python -m deeprelax cifar subset --preset fast``: the chapter's CPU smoke run."""
+    pytest.importorskip("torch")
+    out = tmp_path / "smoke"
+    assert main(["cifar", "subset", "--preset", "fast", "--results-dir", str(out),
+                 "--no-progress", "--set", "seeds=[0]"]) == 0
+    text = capsys.readouterr().out
+    assert "4/4 complete" in text and "on cifar10-subset[8/16]" in text
+    rec = table1.read_json(out / "allcnn-hj.json")
+    assert rec["preset"] == "fast" and rec["n_train"] == 8 and rec["L"] == 2
+    assert table1.load_results(out) == {}              # a smoke run is never a result
