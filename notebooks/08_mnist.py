@@ -193,6 +193,25 @@ ch08.smoke_frame(R.smoke_runs) if R.smoke_runs else None
 #   standard deviation over seeds (ddof 1), at that effective epoch.
 # - **Initialisation** is PyTorch's default for each layer (the paper does not say).
 #
+# (choice-inner-loop)=
+# ### The inner loop of Entropy-SGD and HJ
+#
+# Eqs. (32)–(33) have no inner momentum. The paper's numbers came from the authors'
+# code, so every Entropy-SGD and HJ cell runs the authors' Lua inner loop
+# (`inner_form="authors"` in `deeprelax.optim`): Nesterov momentum 0.9 on the raw
+# minibatch gradient of each inner step, reset every update, with the coupling
+# $(y-x)/\gamma$, weight decay and noise added after it. It reproduces a float64
+# transcription of their update step for step to round-off
+# (`benchmarks/authors_step_table.py`); momentum on the whole inner direction
+# (`inner_form="paper"`) drifts from it by up to $2\cdot10^{-4}$ of the weights'
+# movement at the coupling $10^{-4}$ used here, and by order 1 at coupling 1.
+#
+# **Gradient count.** The authors' code evaluates $L+1$ minibatch gradients per update
+# (one at $x$, discarded; their research code $L+2$); `deeprelax` evaluates $L$, the count
+# behind effective epochs (Remark 22). At equal effective epochs both have made the same
+# number of updates, but against the gradients actually computed the paper's curves
+# would sit 5 % further right on Figure 4's axis for $L=20$ (20 % for HJ's $L=5$).
+#
 # (errata-beta-ex)=
 # ### The extrinsic noise $\beta_{\rm ex}^{-1}$
 #
