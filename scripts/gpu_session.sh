@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One GPU call of the Table 1 / Figure 4-5 work, for the project's `device` tool (or any
+# One command of the Table 1 / Figure 4-5 work on the project's remote GPU machine (or any
 # CUDA machine with torch): bash scripts/gpu_session.sh STAGE [STAGE ...]
 #
 # Stages (each stops resumably inside MINUTES, default 8; rerun a stage to continue):
@@ -10,11 +10,12 @@
 #   cifar   the CIFAR-10 SUBSET experiment (All-CNN, 4 x 6)  -> results/cifar10-subset/
 #   table   python -m deeprelax table1 and the projected full All-CNN row time
 #
-# Before the first call, on the machine that has ../shared:  bash scripts/gpu_session.sh prepare
-# (copies MNIST and the CIFAR-10 subset into the ignored .carry/data; pass `.carry` as the
-# device tool's carry). Every call packs results/ (and runs/ checkpoints when small enough)
-# into $OUT: unpack them into the checkout before the next call, since a machine left idle
-# is given back with its disk:  tar xzf <files_at>/results.tgz; cp <files_at>/runs.tgz .carry/
+# Before the first command, on the machine that has ../shared:  bash scripts/gpu_session.sh prepare
+# (copies MNIST and the CIFAR-10 subset into the ignored .carry/data, which is sent along with
+# the working tree). Every command packs results/ (and runs/ checkpoints when small enough)
+# into $OUT, the folder that comes back: unpack them into the checkout before the next
+# command, since the remote machine's disk is wiped when its window closes:
+#   tar xzf <returned folder>/results.tgz; cp <returned folder>/runs.tgz .carry/
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MINUTES=${MINUTES:-8}
