@@ -1,6 +1,8 @@
 """Plots of the book's figures; they read computed results, never compute them."""
 from __future__ import annotations
 
+import functools
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -33,3 +35,15 @@ def epoch_axis(ax, ylabel: str, title: str):
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+
+
+def styled(rc: dict):
+    """Decorator: draw a figure under the matplotlib settings ``rc`` (fonts that stay
+    readable once the figure is scaled to the book's text width)."""
+    def decorate(draw):
+        @functools.wraps(draw)
+        def wrapper(*args, **kwargs):
+            with plt.rc_context(rc):
+                return draw(*args, **kwargs)
+        return wrapper
+    return decorate

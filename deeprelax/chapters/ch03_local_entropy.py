@@ -40,7 +40,7 @@ from ..grid import uniform_axes
 from ..landscapes import Landscape, Quadratic, grid_points, random_fourier, two_d
 from ..local_entropy import local_entropy
 from ..params import ParamError, Params as BaseParams, knob
-from ..plotting import COLORS, loglog_rate
+from ..plotting import COLORS, loglog_rate, styled
 from ..stats import fit_order
 
 
@@ -601,15 +601,7 @@ _STYLE = {"font.size": 11, "legend.fontsize": 10, "axes.titlesize": 11,
           "axes.labelsize": 11}
 
 
-def _styled(draw):
-    """Draw a figure with fonts that stay >= 9 pt once it is scaled to the text width."""
-    import functools
-
-    @functools.wraps(draw)
-    def wrapper(*args, **kwargs):
-        with plt.rc_context(_STYLE):
-            return draw(*args, **kwargs)
-    return wrapper
+_styled = styled(_STYLE)
 
 
 def _log_axes(ax, xlabel: str, ylabel: str) -> None:

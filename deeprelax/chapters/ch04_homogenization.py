@@ -44,7 +44,7 @@ from ..hopf_lax import hopf_lax
 from ..landscapes import Landscape, as_axes, local_minima
 from ..local_entropy import local_entropy
 from ..params import ParamError, Params as BaseParams, knob
-from ..plotting import COLORS
+from ..plotting import COLORS, styled
 from ..stats import Z95, fit_order, mean_ci
 
 
@@ -906,17 +906,7 @@ TWO = (7.2, 6.8)                           # two panels, one above the other
 RIGHT = {"loc": "center left", "bbox_to_anchor": (1.0, 0.5), "frameon": False}
 
 
-def _styled(draw):
-    """Draw a figure with the chapter's font sizes (readable at the text width)."""
-    @functools.wraps(draw)
-    def wrapper(*args, **kwargs):
-        with plt.rc_context(STYLE):
-            fig = draw(*args, **kwargs)
-            for ax in fig.axes:
-                ax.tick_params(labelsize=11)
-            fig.tight_layout()
-        return fig
-    return wrapper
+_styled = styled(STYLE)
 
 
 def _ticks(ax, values, fmt="{:g}"):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..claims import Claim
+from ..plotting import styled
 from ..params import ParamError, Params as BaseParams, knob
 from ..stats import fit_order
 from ..runtime import progress, resolve_device, seed_everything
@@ -1048,16 +1049,7 @@ STYLE = {"font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11,
          "xtick.labelsize": 10, "ytick.labelsize": 10}   # readable at the text width
 
 
-def _styled(fn):
-    """Draw a figure under :data:`STYLE` (fonts sized for a 9-inch figure at the text width)."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        import matplotlib.pyplot as plt
-        with plt.rc_context(STYLE):
-            return fn(*args, **kwargs)
-    return wrapper
+_styled = styled(STYLE)
 
 
 def _legend_below(ax, handles=None, labels=None, ncol: int = 2) -> None:

@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import sde
 from ..claims import Claim, close_to
+from ..plotting import styled
 from ..params import ParamError, Params as BaseParams, knob
 from ..runtime import seed_everything
 from ..stats import fit_order
@@ -764,16 +765,7 @@ STYLES = {"E-MSA": ("tab:red", "-"), "basic MSA": ("tab:purple", ":"),
           "SGD": ("0.4", "-"), "Adagrad": ("tab:green", "--"), "Adam": ("tab:blue", "-.")}
 
 
-def _styled(fn):
-    """Draw a figure under :data:`STYLE` (fonts sized for a 9-inch figure at the text width)."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        import matplotlib.pyplot as plt
-        with plt.rc_context(STYLE):
-            return fn(*args, **kwargs)
-    return wrapper
+_styled = styled(STYLE)
 
 
 @_styled
