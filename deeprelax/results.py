@@ -145,18 +145,18 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def check_dir(path: str | os.PathLike, what: str = "output folder") -> Path:
-    """Make sure ``path`` is a folder this process can write (creating it if needed);
-    otherwise one-line ParamError naming ``what`` and the path. A probe file is written
-    and removed (as root, permission bits alone do not tell)."""
+    """Make sure ``path`` is, or can be created as, a folder this process can write;
+    otherwise a one-line ParamError naming ``what`` and the path. Nothing is created: a
+    probe file is written to (and removed from) ``path`` or its nearest existing parent
+    (as root, permission bits alone do not tell)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ParamError(f"{what} {path} is not a folder (it is a file); give a folder")
-    above = next((a for a in path.parents if a.exists()), None)
-    if above is not None and not above.is_dir():
-        raise ParamError(f"{what} {path} cannot be created: {above} is a file; give a folder")
+    base = path if path.exists() else next((a for a in path.parents if a.exists()), None)
+    if base is None or not base.is_dir():
+        raise ParamError(f"{what} {path} cannot be created: {base} is a file; give a folder")
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".deeprelax-probe.", suffix=".tmp")
+        fd, probe = tempfile.mkstemp(dir=base, prefix=".deeprelax-probe.", suffix=".tmp")
         os.close(fd)
         os.unlink(probe)
     except OSError as err:

@@ -227,8 +227,8 @@ def test_results_check_dir_says_what_is_wrong_in_one_line(tmp_path):
         with pytest.raises(ParamError) as info:
             results.check_dir(bad, "--results-dir")
         assert "\n" not in str(info.value) and str(bad) in str(info.value)
-    assert results.check_dir(tmp_path / "new" / "dir").is_dir()
-    assert os.listdir(tmp_path / "new" / "dir") == []          # the probe file is gone
+    assert results.check_dir(tmp_path / "new" / "dir") == tmp_path / "new" / "dir"
+    assert sorted(os.listdir(tmp_path)) == ["f"]        # nothing created, the probe gone
 
 
 @pytest.mark.parametrize("device", ["tpu", "cuda:x", "gpu", "mps"])
