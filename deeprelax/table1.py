@@ -4,8 +4,19 @@ One experiment is a (net, algorithm) pair trained for 6 seeds by ``deeprelax.eng
 its result is ``results/train/<net>-<algorithm>.json``. :func:`table1_rows` reduces each
 to the paper's cell "error ± std @ effective epoch" (at the best mean validation error
 over the records), and :func:`write_table1_csv` writes ``results/table1.csv`` with the
-columns ``net,algorithm,error_mean,error_std,effective_epoch,n_seeds`` (rows of other
-nets already in the file are kept).
+columns ``net,algorithm,error_mean,error_std,effective_epoch,n_seeds,n_diverged,note``
+(rows of other nets already in the file are kept).
+
+What counts as a Table 1 cell (:func:`admission`): a complete run of the ``paper`` preset
+whose hyper-parameters are the experiment's paper settings (all six seeds, the full
+budget, no override other than run control such as the device or CUDA graphs). A run of
+the paper preset with other settings (``--set``, ``--seeds``) is a *custom* run: its
+JSON goes to ``runs/custom/<overrides>/`` (never under ``results/``) and its checkpoint
+is ``runs/<net>-<algorithm>-custom-<fingerprint>.pt``, so it never blocks the paper run;
+:func:`load_results` leaves it out, with the reason, unless asked for it explicitly.
+Seeds that diverged (``deeprelax.engine``: NaN/inf or a loss above the stated bound) are
+left out of a cell's mean and reported (``n_diverged``, ``note``); a run whose seeds all
+diverged is not complete and never a cell.
 
 Two presets, as in the chapters and the command line:
 ``paper`` (the settings below) and ``fast`` (the CPU smoke run: the same code and
@@ -57,9 +68,11 @@ from .results import RESULTS_DIR, atomic_write, read_json
 TRAIN_DIR = RESULTS_DIR / "train"
 RUNS_DIR = REPO_ROOT / "runs"
 SMOKE_DIR = RUNS_DIR / "smoke"     # fast (smoke) runs never write under results/
+CUSTOM_DIR = RUNS_DIR / "custom"   # paper-preset runs with other settings: never results/
 AUTO = "auto"                      # results_dir: TRAIN_DIR, or SMOKE_DIR for the fast preset
 TABLE1_CSV = RESULTS_DIR / "table1.csv"
-CSV_COLUMNS = ("net", "algorithm", "error_mean", "error_std", "effective_epoch", "n_seeds")
+CSV_COLUMNS = ("net", "algorithm", "error_mean", "error_std", "effective_epoch", "n_seeds",
+               "n_diverged", "note")
 NET_ORDER = ("mnistfc", "lenet", "allcnn")
 ALGORITHM_ORDER = ("entropy-sgd", "heat", "hj", "sgd")
 LABELS = {"entropy-sgd": "Entropy-SGD", "heat": "HEAT", "hj": "HJ", "sgd": "SGD",
@@ -187,28 +200,90 @@ def default_results_dir(preset: str) -> Path:
     return SMOKE_DIR if _preset(preset) == "fast" else TRAIN_DIR
 
 
+def is_paper(P, net: str, algorithm: str) -> bool:
+    """True when TrainParams ``P`` are the paper settings of (net, algorithm) up to run
+    control (device, CUDA graphs, compile, checkpoint cadence, evaluation batch)."""
+    from .results import canonical_json
+    return canonical_json(P.fingerprint()) == \
+        canonical_json(experiment(net, algorithm, "paper").fingerprint())
+
+
+def custom_tag(overrides: dict[str, Any]) -> str:
+    """A folder name for a custom run from its overrides (run control left out), e.g.
+    ``effective_epochs=1,seeds=0``; long ones end in a hash."""
+    import hashlib
+    import re
+
+    from .engine import TrainParams
+    items = sorted((k, v) for k, v in overrides.items()
+                   if v is not None and k not in TrainParams.RUN_CONTROL)
+    text = ",".join(f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in items)
+    text = re.sub(r"[^A-Za-z0-9=.,+_-]+", "", text.replace("[", "").replace("]", "")) or \
+        "custom"
+    if len(text) > 60:
+        text = text[:48] + "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+    return text
+
+
+def _under(path: Path, folder: Path) -> bool:
+    path, folder = Path(path).resolve(), Path(folder).resolve()
+    return path == folder or folder in path.parents
+
+
+def plan(net: str, algorithm: str, preset: str = "paper", device: str = "cpu", *,
+         results_dir: str | os.PathLike | None = AUTO,
+         runs_dir: str | os.PathLike | None = RUNS_DIR, **overrides: Any):
+    """What :func:`run` would do, checked before any work: ``(P, out, checkpoint, kind)``
+    with kind 'paper', 'custom' (paper preset, other settings) or 'fast'.
+
+    Folders: 'paper' → results/train, 'fast' → runs/smoke, 'custom' →
+    runs/custom/<overrides> (:data:`AUTO`); a custom or fast run is never written under
+    results/ (a ParamError). The checkpoint of a custom run carries its fingerprint in its
+    name, so it never collides with the paper run's."""
+    P = experiment(net, algorithm, preset, device, **overrides)
+    kind = "fast" if _preset(preset) == "fast" else \
+        "paper" if is_paper(P, net, algorithm) else "custom"
+    if results_dir == AUTO:
+        results_dir = {"paper": TRAIN_DIR, "fast": SMOKE_DIR,
+                       "custom": CUSTOM_DIR / custom_tag(overrides)}[kind]
+    elif results_dir is not None and kind != "paper" and _under(results_dir, RESULTS_DIR):
+        raise ParamError(f"{results_dir} is under {RESULTS_DIR}, which holds paper runs only; "
+                         f"this {kind} run of {net} {algorithm} differs from the paper "
+                         f"settings: leave out --results-dir (it then goes to "
+                         f"{SMOKE_DIR if kind == 'fast' else CUSTOM_DIR}) or give another "
+                         f"folder")
+    out = None if results_dir is None else result_path(net, algorithm, results_dir)
+    name = f"{net}-{algorithm}-{_preset(preset)}" if kind != "custom" else \
+        f"{net}-{algorithm}-custom-{P.fingerprint_sha256()[:10]}"
+    ckpt = None if runs_dir is None else Path(runs_dir) / f"{name}.pt"
+    return P, out, ckpt, kind
+
+
 def run(net: str, algorithm: str, preset: str = "paper", device: str = "cpu", *,
         results_dir: str | os.PathLike | None = AUTO,
         runs_dir: str | os.PathLike | None = RUNS_DIR, max_seconds: float | None = None,
         show_progress: bool = True, **overrides: Any) -> dict[str, Any]:
-    """Train (or resume, or skip if complete) one Table 1 cell; returns its result record."""
+    """Train (or resume, or skip if finished) one Table 1 cell; returns its result record.
+
+    Where it goes is :func:`plan`'s: a paper run to results/train, a custom one to
+    runs/custom/<overrides>, a fast one to runs/smoke. A finished record with the same
+    hyper-parameters (complete, or every seed diverged) is returned without training."""
     from . import engine, models
-    P = experiment(net, algorithm, preset, device, **overrides)
-    if results_dir == AUTO:
-        results_dir = default_results_dir(preset)
-    out = None if results_dir is None else result_path(net, algorithm, results_dir)
-    ckpt = None if runs_dir is None else Path(runs_dir) / f"{net}-{algorithm}-{_preset(preset)}.pt"
+    from .results import canonical_json
+    P, out, ckpt, kind = plan(net, algorithm, preset, device, results_dir=results_dir,
+                              runs_dir=runs_dir, **overrides)
     if out is not None and out.is_file():
         old = read_json(out)
-        same = {k: v for k, v in old.get("params", {}).items()
-                if k not in engine.TrainParams.RUN_CONTROL} == \
-            json.loads(json.dumps(P.fingerprint()))
-        if old.get("complete") and same:
+        same = canonical_json({k: v for k, v in old.get("params", {}).items()
+                               if k not in engine.TrainParams.RUN_CONTROL}) == \
+            canonical_json(P.fingerprint())
+        if same and old.get("status", "complete" if old.get("complete") else None) in (
+                "complete", "diverged"):
             return old
     return engine.train(lambda: models.build(net), load_data(net, preset), P, out=out,
                         checkpoint=ckpt, max_seconds=max_seconds,
                         meta={"net": net, "dataset": NET_DATASET[net],
-                              "preset": _preset(preset)},
+                              "preset": _preset(preset), "kind": kind},
                         show_progress=show_progress)
 
 
@@ -228,22 +303,37 @@ def sweep(nets=("mnistfc", "lenet"), algorithms=ALGORITHM_ORDER, preset: str = "
             results.append(run(net, algorithm, preset, device, results_dir=results_dir,
                                runs_dir=runs_dir, max_seconds=left,
                                show_progress=show_progress, **overrides))
-            if not results[-1]["complete"]:
+            if status_of(results[-1]) == "incomplete":      # out of time: rerun to continue
                 return results
     return results
+
+
+def status_of(result: dict[str, Any]) -> str:
+    """'complete', 'diverged' (every seed) or 'incomplete' (records before ``status``
+    existed: from ``complete``)."""
+    return result.get("status") or ("complete" if result.get("complete") else "incomplete")
+
+
+def diverged_notes(result: dict[str, Any]) -> list[str]:
+    """One line per diverged seed: which, when, why."""
+    seeds = result.get("seeds") or list(range(len(result["diverged"])))
+    return [f"seed {seed} diverged at effective epoch {d['effective_epoch']:.2f}: "
+            f"{d['reason']}" for seed, d in zip(seeds, result["diverged"]) if d is not None]
 
 
 # ---- summaries -----------------------------------------------------------------------------
 def summarize(result: dict[str, Any]) -> dict[str, Any]:
     """Best mean validation error over the records: mean, std (ddof 1), effective epoch, seeds.
 
-    Seeds that diverged are left out (``n_seeds`` counts the others); records without an
-    evaluation are skipped.
+    Seeds that diverged are left out (``n_seeds`` counts the others, ``n_diverged`` them);
+    records without an evaluation are skipped. Without a seed or an evaluation left the
+    numbers are NaN and ``index`` None: no cell (:func:`admission` refuses such a run).
     """
     keep = [s for s, d in enumerate(result["diverged"]) if d is None]
+    n_div = len(result["diverged"]) - len(keep)
     if not keep:
         return {"error_mean": math.nan, "error_std": math.nan, "effective_epoch": math.nan,
-                "n_seeds": 0, "index": None}
+                "n_seeds": 0, "n_diverged": n_div, "index": None}
     best = None
     for k, epoch in enumerate(result["effective_epoch"]):
         errs = [result["val_error"][s][k] for s in keep]
@@ -255,9 +345,9 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
             best = (mean, std, epoch, k)
     if best is None:
         return {"error_mean": math.nan, "error_std": math.nan, "effective_epoch": math.nan,
-                "n_seeds": len(keep), "index": None}
+                "n_seeds": len(keep), "n_diverged": n_div, "index": None}
     return {"error_mean": best[0], "error_std": best[1], "effective_epoch": best[2],
-            "n_seeds": len(keep), "index": best[3]}
+            "n_seeds": len(keep), "n_diverged": n_div, "index": best[3]}
 
 
 def curves(result: dict[str, Any]) -> dict[str, list[float]]:
@@ -275,10 +365,57 @@ def curves(result: dict[str, Any]) -> dict[str, list[float]]:
     return out
 
 
+def admission(result: dict[str, Any]) -> str | None:
+    """None when ``result`` is a Table 1 cell, else why not (one line).
+
+    A cell is a complete run of the ``paper`` preset whose stored hyper-parameters equal
+    the experiment's paper settings up to run control (all seeds, full budget, no
+    override), with at least one seed left and evaluated."""
+    from .engine import TrainParams
+    from .results import canonical_json
+    net, alg = result.get("net"), result.get("algorithm")
+    preset = result.get("preset")
+    if preset != "paper":
+        return f"a {preset!r}-preset run (a code-path check, not a result)"
+    if (net, alg) not in EXPERIMENTS:
+        return f"no paper experiment for {net} {alg}"
+    params = result.get("params")
+    if not isinstance(params, dict):
+        return "no hyper-parameters stored: cannot tell that it ran the paper settings"
+    theirs = json.loads(canonical_json({k: v for k, v in params.items()
+                                        if k not in TrainParams.RUN_CONTROL}))
+    paper = json.loads(canonical_json(experiment(net, alg, "paper").fingerprint()))
+    diff = [f"{k} {_short(theirs.get(k, '(absent)'))} (paper: {_short(paper.get(k, '(absent)'))})"
+            for k in sorted(set(theirs) | set(paper)) if theirs.get(k) != paper.get(k)]
+    if diff:
+        return "not the paper settings: " + "; ".join(diff)
+    status = status_of(result)
+    if status == "diverged":
+        notes = diverged_notes(result)
+        return f"every seed diverged ({notes[0] if notes else 'no reason stored'})"
+    if status != "complete":
+        return "incomplete: run the same command again to continue"
+    if summarize(result)["index"] is None:
+        return "no evaluated record of a seed that did not diverge"
+    return None
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, separators=(",", ":")) if not isinstance(value, str) else value
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def load_results(results_dir: str | os.PathLike = TRAIN_DIR, nets=None,
-                 complete_only: bool = True, include_smoke: bool = False
+                 complete_only: bool = True, include_smoke: bool = False,
+                 include_custom: bool = False, refused: list | None = None
                  ) -> dict[tuple[str, str], dict[str, Any]]:
-    """The result records under ``results_dir`` keyed by (net, algorithm)."""
+    """The Table 1 cells under ``results_dir`` keyed by (net, algorithm): records that
+    :func:`admission` accepts.
+
+    Asked for explicitly: ``include_smoke`` adds complete fast-preset runs,
+    ``include_custom`` any other complete run (custom settings); ``complete_only=False``
+    adds incomplete runs as well. Records left out are appended to ``refused`` (when
+    given) as ``(path, reason)``."""
     found = {}
     folder = Path(results_dir)
     if not folder.is_dir():
@@ -288,16 +425,21 @@ def load_results(results_dir: str | os.PathLike = TRAIN_DIR, nets=None,
         key = (rec.get("net"), rec.get("algorithm"))
         if None in key or (nets is not None and key[0] not in nets):
             continue
-        if complete_only and not rec.get("complete"):
-            continue
-        if rec.get("preset") in SMOKE_PRESETS and not include_smoke:
-            continue                   # a smoke run is a code-path check, never a result
-        found[key] = rec
+        why = admission(rec)
+        smoke = rec.get("preset") in SMOKE_PRESETS
+        done = status_of(rec) == "complete"
+        if why is None or ((done or not complete_only) and (
+                (include_smoke and smoke) or (include_custom and not smoke))):
+            found[key] = rec
+        elif refused is not None:
+            refused.append((path, why))
     return found
 
 
 def table1_rows(results: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows ``net,algorithm,error_mean,error_std,effective_epoch,n_seeds`` in paper order."""
+    """Rows ``net,algorithm,error_mean,error_std,effective_epoch,n_seeds,n_diverged,note``
+    in paper order; the note names the diverged seeds (left out of the mean) and, for a
+    record that is not a Table 1 cell (included on request), why not."""
     def order(key):
         net, alg = key
         return (NET_ORDER.index(net) if net in NET_ORDER else 99,
@@ -309,8 +451,21 @@ def table1_rows(results: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str
                      "error_std": s["error_std"],
                      "effective_epoch": s["effective_epoch"] if math.isnan(
                          s["effective_epoch"]) else round(s["effective_epoch"]),
-                     "n_seeds": s["n_seeds"]})
+                     "n_seeds": s["n_seeds"], "n_diverged": s["n_diverged"],
+                     "note": _note(results[key], s)})
     return rows
+
+
+def _note(result: dict[str, Any], s: dict[str, Any]) -> str:
+    parts = []
+    why = admission(result) if "preset" in result else None
+    if why is not None:
+        parts.append(f"NOT A TABLE 1 CELL: {why}")
+    if s["n_diverged"]:
+        n = s["n_diverged"]
+        parts.append(f"{n} of {n + s['n_seeds']} seeds diverged, left out of the mean: "
+                     + "; ".join(diverged_notes(result)))
+    return " | ".join(parts)
 
 
 def write_table1_csv(rows: list[dict[str, Any]], path: str | os.PathLike = TABLE1_CSV) -> Path:
@@ -334,7 +489,7 @@ def write_table1_csv(rows: list[dict[str, Any]], path: str | os.PathLike = TABLE
             for col in ("error_mean", "error_std"):
                 v = row[col]
                 row[col] = f"{float(v):.4f}" if v not in ("", None) else ""
-            w.writerow({c: row[c] for c in CSV_COLUMNS})
+            w.writerow({c: row.get(c, "") for c in CSV_COLUMNS})
     return path
 
 
@@ -343,8 +498,8 @@ def comparison(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         paper = PAPER_TABLE1.get((row["net"], row["algorithm"]))
-        if paper is None:
-            continue
+        if paper is None or not math.isfinite(float(row["error_mean"])):
+            continue                                   # no number, no comparison
         diff = float(row["error_mean"]) - paper[0]
         scale = math.hypot(float(row["error_std"]), paper[1]) or float("nan")
         out.append({**row, "paper_mean": paper[0], "paper_std": paper[1],

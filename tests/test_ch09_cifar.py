@@ -77,10 +77,12 @@ def test_smoke_run_through_table1_on_real_subset_pixels():
 
 
 def _fake_result(alg, dataset, errors, complete=True):
-    """A result record in the engine's schema: val_error[seed][record]."""
+    """A result record in the engine's schema: val_error[seed][record]; a paper run (the
+    paper settings stored: only those make a Table 1 cell)."""
     errs = np.asarray(errors, float)
     return {"schema": "deeprelax.train/1", "net": "allcnn", "dataset": dataset,
             "algorithm": alg, "complete": complete, "seeds": list(range(errs.shape[0])),
+            "preset": "paper", "params": table1.experiment("allcnn", alg).as_dict(),
             "effective_epoch": [5.0 * (k + 1) for k in range(errs.shape[1])],
             "train_loss": (errs / 100).tolist(), "val_error": errs.tolist(),
             "diverged": [None] * errs.shape[0], "wall_time_s": 1.0}

@@ -4,6 +4,7 @@ import math
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -243,3 +244,102 @@ def test_smoke_runs_never_land_in_results(tmp_path):
         write_json(tmp_path / "lenet-sgd.json", rec)
         assert table1.load_results(tmp_path) == {}
         assert list(table1.load_results(tmp_path, include_smoke=True)) == [("lenet", "sgd")]
+
+
+# ---- Table 1 admits only paper runs; divergence is reported, never a number ----------------
+def paper_record(errors, diverged=None, **kw):
+    """A complete lenet/hj record with the paper settings stored (a Table 1 cell)."""
+    rec = dict(fake_result(errors, diverged), preset="paper", status="complete",
+               seeds=list(range(len(errors))),
+               params=table1.experiment("lenet", "hj").as_dict())
+    rec.update(kw)
+    return rec
+
+
+BOUND = {"effective_epoch": 5.0, "loss": 1665.0, "bound": 4.61,
+         "reason": "training loss 1665 above the bound 4.61 (= 2 × log 10, the loss of a "
+                   "uniform guess) for 5 consecutive records; this seed stopped recording"}
+
+
+def test_a_cell_with_a_diverged_seed_reports_it_and_leaves_it_out_of_the_mean(tmp_path):
+    errs = [[0.6, 0.5]] * 5 + [[90.0, None]]         # seed 5: loss 1665, 90 % error
+    rec = paper_record(errs, diverged=[None] * 5 + [BOUND])
+    assert table1.admission(rec) is None
+    (row,) = table1.table1_rows({("lenet", "hj"): rec})
+    assert row["error_mean"] == pytest.approx(0.5) and row["error_std"] == 0.0
+    assert (row["n_seeds"], row["n_diverged"]) == (5, 1)
+    assert row["note"].startswith("1 of 6 seeds diverged, left out of the mean: seed 5 "
+                                  "diverged at effective epoch 5.00: training loss 1665")
+    path = table1.write_table1_csv([row], tmp_path / "t.csv")
+    with open(path, newline="") as fh:
+        (got,) = list(csv.DictReader(fh))
+    assert got["n_diverged"] == "1" and "seed 5 diverged" in got["note"]
+    assert got["error_mean"] == "0.5000"
+
+
+@pytest.mark.parametrize("style", ["engine", "old"])
+def test_a_cell_whose_seeds_all_diverged_is_never_a_row(tmp_path, capsys, style):
+    from deeprelax.results import write_json
+    gone = [dict(BOUND, reason="non-finite training loss (NaN/inf)")] * 2
+    rec = paper_record([[None], [None]], diverged=gone)
+    if style == "engine":
+        rec.update(status="diverged", complete=False)
+    else:                                  # as written before: 'complete', no status
+        del rec["status"]
+    write_json(tmp_path / "lenet-hj.json", rec)
+    refused = []
+    assert table1.load_results(tmp_path, refused=refused) == {}
+    assert refused[0][1] == ("every seed diverged (seed 0 diverged at effective epoch 5.00: "
+                             "non-finite training loss (NaN/inf))" if style == "engine" else
+                             "no evaluated record of a seed that did not diverge")
+    csv_path = tmp_path / "t.csv"
+    assert main(["table1", "--results-dir", str(tmp_path), "--csv", str(csv_path)]) == 1
+    out = capsys.readouterr().out
+    assert "nan" not in out and "better than the paper" not in out and "left out" in out
+    assert not csv_path.exists()
+    assert table1.comparison([{"net": "lenet", "algorithm": "hj", "error_mean": math.nan,
+                               "error_std": math.nan}]) == []
+
+
+def test_admission_names_what_differs_from_the_paper_settings():
+    ok = paper_record([[0.6], [0.5]])
+    assert table1.admission(ok) is None
+    for change, said in (
+            (dict(preset="fast"), "a 'fast'-preset run"),
+            (dict(params=None), "no hyper-parameters stored"),
+            (dict(status="incomplete", complete=False), "incomplete"),
+            (dict(params=dict(ok["params"], effective_epochs=1, seeds=[0])),
+             "not the paper settings: effective_epochs 1 (paper: 100); seeds [0] (paper: "
+             "[0,1,2,3,4,5])"),
+            (dict(params=dict(ok["params"], bf16=True)), "bf16 true (paper: false)"),
+            (dict(net="resnet"), "no paper experiment")):
+        assert said in table1.admission(dict(ok, **change)), change
+    # run control does not matter: the device, CUDA graphs, checkpoint cadence
+    ctrl = dict(ok["params"], device="cuda", cuda_graph=True, checkpoint_every=1)
+    assert table1.admission(dict(ok, params=ctrl)) is None
+
+
+# ---- 6. the chapters' smoke runs leave nothing behind ---------------------------------------
+@pytest.mark.parametrize("fail", [False, True])
+def test_smoke_runs_remove_their_temporary_folder(tmp_path, monkeypatch, fail):
+    import tempfile
+
+    from deeprelax.chapters import ch09_cifar as ch09
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def fake(*args, results_dir, runs_dir, **kw):
+        for folder in (Path(results_dir), Path(runs_dir)):
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "lenet-sgd.x").write_bytes(b"0" * 1000)
+        if fail:
+            raise RuntimeError("a cell failed")
+        return [{"ok": 1}]
+    monkeypatch.setattr(table1, "sweep", fake)
+    monkeypatch.setattr(ch09, "run_row", fake)
+    for smoke in (ch08.smoke_sweep, ch09.smoke_row):
+        if fail:
+            with pytest.raises(RuntimeError, match="a cell failed"):
+                smoke()
+        else:
+            assert smoke() == [{"ok": 1}]
+        assert list(tmp_path.iterdir()) == [], f"{smoke.__name__} left a folder behind"

@@ -139,14 +139,16 @@ def inner_noise_std(beta_ex_inv: float | None = None, net: str = "lenet",
 
 def smoke_sweep(device: str = "cpu") -> list[dict[str, Any]]:
     """The CPU smoke run: every cell with its paper settings on 1,280 images, 2 seeds, 2
-    effective epochs, in a temporary folder (never under results/), on one thread."""
+    effective epochs, in a temporary folder (never under results/; removed afterwards,
+    also on failure), on one thread."""
     import torch
     threads = torch.get_num_threads()
     torch.set_num_threads(1)          # fast, and the same numbers from build to build
     try:
-        tmp = Path(tempfile.mkdtemp(prefix="deeprelax-smoke-"))
-        return table1.sweep(NETS, ALGORITHMS, "fast", device, results_dir=tmp / "train",
-                            runs_dir=tmp / "runs", show_progress=False)
+        with tempfile.TemporaryDirectory(prefix="deeprelax-smoke-") as tmp:
+            return table1.sweep(NETS, ALGORITHMS, "fast", device,
+                                results_dir=Path(tmp) / "train", runs_dir=Path(tmp) / "runs",
+                                show_progress=False)
     finally:
         torch.set_num_threads(threads)
 

@@ -194,7 +194,8 @@ def run_row(dataset: str = FULL, data_dir: str | os.PathLike | None = None,
                            max_seconds=None if max_minutes is None else 60 * max_minutes,
                            results_dir=results_dir, runs_dir=runs_dir,
                            show_progress=show_progress, **overrides)
-    if full and len(results) == len(ALGORITHMS) and all(r["complete"] for r in results):
+    if full and len(results) == len(ALGORITHMS) and \
+            all(table1.admission(r) is None for r in results):      # paper cells only
         rows = table1.table1_rows({(NET, r["algorithm"]): r for r in results})
         table1.write_table1_csv(rows, Path(results_dir).parent / table1.TABLE1_CSV.name)
     return results
@@ -315,16 +316,18 @@ def _zca_eps() -> float:
 
 
 def smoke_row(device: str = "cpu") -> list[dict[str, Any]]:
-    """The CPU smoke run of the four cells on 8 subset images, in a temporary folder."""
+    """The CPU smoke run of the four cells on 8 subset images, in a temporary folder
+    (removed afterwards, also on failure)."""
     import tempfile
 
     import torch
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        tmp = Path(tempfile.mkdtemp(prefix="deeprelax-smoke-"))
-        return run_row(SUBSET, device=device, preset="fast", results_dir=tmp / "train",
-                       runs_dir=tmp / "runs", show_progress=False)
+        with tempfile.TemporaryDirectory(prefix="deeprelax-smoke-") as tmp:
+            return run_row(SUBSET, device=device, preset="fast",
+                           results_dir=Path(tmp) / "train", runs_dir=Path(tmp) / "runs",
+                           show_progress=False)
     finally:
         torch.set_num_threads(threads)
         use_data()                     # `allcnn` back on the full CIFAR-10
