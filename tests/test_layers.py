@@ -15,7 +15,8 @@ CHAPTERS = PKG / "chapters"
 BASE = {"params", "runtime", "book", "claims", "stats", "__init__"}
 CORE = {"landscapes", "heat", "local_entropy", "hopf_lax", "fd", "fokker_planck", "sde",
         "gibbs", "prox", "burgers", "semiconcavity", "grid", "hjb"}
-TRAINING = {"optim", "models", "engine", "table1", "data", "cifar", "results", "__main__"}
+TRAINING = {"optim", "models", "engine", "table1", "data", "cifar", "results", "__main__",
+            "distributed"}
 ALLOWED = {
     **{m: CORE | BASE for m in CORE},
     "optim": BASE,
@@ -26,6 +27,7 @@ ALLOWED = {
     "cifar": BASE | {"data", "results"},
     "results": BASE | {"data"},
     "table1": BASE | {"data", "results", "engine", "models", "optim", "cifar", "plotting"},
+    "distributed": BASE | {"data", "results", "engine", "models", "optim"},
     **{m: BASE for m in BASE},
 }
 

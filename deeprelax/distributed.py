@@ -1,0 +1,866 @@
+"""Elastic-SGD and Parle across processes and machines, on ``torch.distributed`` (torchrun).
+
+Each process is one replica y_i (a model and its optimizer); the replicas are coupled to
+a reference x̄ formed by ``torch.distributed.all_reduce`` every τ rounds (Sec. 4.3,
+eqs. (21)–(22); Zhang, Choromanska and LeCun 2015; Parle, Chaudhari et al. 2017). One
+code path serves gloo (CPU) and NCCL (GPU); torchrun starts the processes, forms the
+rendezvous and handles failures::
+
+    torchrun --standalone --nproc-per-node 4 -m deeprelax elastic --net lenet
+    torchrun --nnodes 2 --nproc-per-node 2 --rdzv-backend c10d \\
+        --rdzv-endpoint HOST:29400 --rdzv-id job1 --rdzv-conf join_timeout=60 \\
+        -m deeprelax elastic --net lenet          # on each of the two machines
+
+A *round* is one optimizer step of every replica on its own minibatch(es):
+
+- ``algorithm="elastic"`` (Elastic-SGD): one Nesterov-SGD step of eq. (7) on f_mb (Sec. 7.4,
+  :class:`deeprelax.optim.NesterovSGD`), L = 1 gradient per replica;
+- ``algorithm="parle"`` (Parle): one outer step of Entropy-SGD (Sec. 7.1,
+  :class:`deeprelax.optim.EntropySGD`: L inner Langevin steps, then the outer update).
+
+Every τ-th round (``tau``, the communication period) the replicas' parameters are summed
+by one all_reduce, ȳ = (1/n) Σ y_i, and the elastic term (y_i − x̄)/γ of (21) acts over
+the τ rounds as one Euler step of size c_k = min(1, τ η_k / γ_k) (η_k the scheduled step,
+γ_k = γ₀(1 − γ₁)^k scoped per round as in Sec. 7.5; ρ = 1/γ is Zhang et al.'s coupling):
+
+- ``reference="mean"`` (eq. (21) as printed, and Parle's x̄): x̄ = ȳ and
+  y_i ← y_i − c_k (y_i − ȳ). The move keeps ȳ; with one replica it is exactly zero, so
+  n = 1 is plain Nesterov SGD (Parle: plain Entropy-SGD);
+- ``reference="centre"`` (Zhang et al.'s centre variable, the corrected form of chapter
+  04): every process holds the same x̄, moved by dx = −(x − ȳ)/γ ds, i.e.
+  y_i ← y_i − c_k (y_i − x̄) and x̄ ← x̄ − c_k (x̄ − ȳ) (both from the values before the move).
+
+The elastic move acts beside the optimizer's momentum, not inside it, as in EAMSGD.
+x̄ is what is evaluated: its BN statistics are re-estimated on the training set (dropout
+off) as the engine does (:func:`deeprelax.models.reestimate_bn`); only rank 0 evaluates.
+
+Randomness. All replicas start from the same x̄₀ (``torch.manual_seed(seed)``, broadcast
+from rank 0). Replica i draws its own minibatches and dropout masks from streams keyed by
+its seed s_i = seed + 1,000,003·i and its gradient counter (``engine.keyed_permutation``,
+``engine.KeyedDropout``; replica 0 draws what the engine's seed ``seed`` draws), and
+Parle's Gaussian noise from its own generator. A run is therefore a pure function of
+(parameters, world size): the same on 1 or 2 machines, killed and resumed or not.
+
+Bookkeeping (Remark 22). An effective epoch is ceil(N/b) gradient evaluations summed over
+all replicas: a round costs n·L of them. Records are taken at the first round boundary at
+or after each whole effective epoch: the replicas' mean training loss, the spread
+sqrt((1/n) Σ |y_i − x̄|²) of the replicas around x̄, the validation error of x̄, the
+wall time spent in rounds, and the bytes all-reduced. A world size with n·L > ceil(N/b)
+(one round more than an effective epoch) is refused.
+
+Files. Rank 0 writes one JSON record (``results.write_json``: atomic, checksummed) after
+every record, with provenance (world size, nodes, backend, communication period).
+Every rank checkpoints its replica every ``checkpoint_every`` effective epochs to
+``<checkpoint_dir>/replica-<i>-of-<n>.round<k>.pt`` (``engine.save_checkpoint``: atomic,
+SHA-256, hyper-parameter fingerprint); the previous round's file is removed only after
+every rank has written the new one, so a kill at any moment leaves a round that all ranks
+hold, and a restart resumes from the latest such round to identical numbers.
+
+Failures. A collective that fails (a replica died: its sockets close; or hung: the
+process-group timeout ``timeout_s``) raises :class:`ReplicaLost` in the others, with one
+message naming the rank, the round and the wait; SIGTERM (torchrun stopping the group
+after a failure) raises it too. Bad input (an unknown backend, NCCL without a GPU, a
+world size larger than the data allows) is a ParamError before any process group forms.
+A rendezvous that never forms is torchrun's to bound: ``--rdzv-conf join_timeout=S``
+ends it after S seconds with ``RendezvousTimeoutError``.
+
+Fault injection (tests): ``DEEPRELAX_FAULT=rank:round`` makes that rank kill itself with
+SIGKILL at the start of that round (0-based), after writing the time to ``<out>.fault``;
+``rank:round:hang`` makes it hang there instead (the others wait ``timeout_s``).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import datetime
+import math
+import os
+import re
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils import parameters_to_vector
+
+from . import models as _models
+from . import optim as _optim
+from .data import DataError, load_mnist
+from .engine import (SCHEMA as ENGINE_SCHEMA, TensorData, keyed_permutation, read_checkpoint,
+                     save_checkpoint, swap_dropout)
+from .params import ParamError, Params, knob, parse_overrides
+from .results import ResultError, check_dir, provenance, remove_stale_temps, write_json
+
+SCHEMA = "deeprelax.elastic/1"
+ALGORITHMS = ("elastic", "parle")
+REFERENCES = ("mean", "centre")
+BACKENDS = ("auto", "gloo", "nccl")
+NETS = ("lenet", "mnistfc")
+SEED_STRIDE = 1_000_003
+FAULT_ENV = "DEEPRELAX_FAULT"
+EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_REPLICA_LOST = 2, 3, 5
+
+
+@dataclass(frozen=True)
+class ElasticParams(Params):
+    """Hyper-parameters of one Elastic-SGD / Parle run (Secs. 4.3, 7.1, 7.4, 7.5, 8.1)."""
+
+    algorithm: str = knob("elastic", choices=ALGORITHMS,
+                          doc="elastic (Nesterov SGD replicas) or parle (Entropy-SGD ones)")
+    net: str = knob("lenet", choices=NETS, doc="network of Sec. 8.2")
+    n_train: int = knob(0, lo=0, hi=60_000, doc="training images, a prefix (0: all)")
+    n_test: int = knob(0, lo=0, hi=10_000, doc="validation images, a prefix (0: all)")
+    batch_size: int = knob(128, lo=1, hi=1 << 16, doc="minibatch per replica (Sec. 8.1.3)")
+    effective_epochs: int = knob(100, lo=1, hi=100_000,
+                                 doc="budget in effective epochs, all replicas (Rem. 22)")
+    lr_schedule: tuple = knob(((0.0, 0.1),), doc="((effective epoch, lr), ...) steps")
+    momentum: float = knob(0.9, lo=0.0, hi=0.999, doc="Nesterov δ (Sec. 7.4)")
+    weight_decay: float = knob(0.0, lo=0.0, hi=1.0, doc="L2 coefficient")
+    gamma: float = knob(1.0, lo=1e-9, hi=1e12, doc="γ₀ of the elastic term (y−x̄)/γ; ρ = 1/γ")
+    gamma_decay: float = knob(0.0, lo=0.0, hi=0.5, doc="γ₁: scoping γ₀(1−γ₁)^k per round")
+    tau: int = knob(1, lo=1, hi=100_000, doc="communication period: rounds per all_reduce")
+    reference: str = knob("mean", choices=REFERENCES,
+                          doc="x̄ = mean of the replicas (21), or a centre variable")
+    L: int = knob(1, lo=1, hi=10_000, doc="gradients per replica step (parle; elastic: 1)")
+    inner_gamma: float = knob(1e4, lo=1e-9, hi=1e12, doc="parle: Entropy-SGD's γ₀")
+    inner_gamma_decay: float = knob(1e-3, lo=0.0, hi=0.5, doc="parle: Entropy-SGD's γ₁")
+    lr_y: float = knob(0.1, lo=1e-8, hi=10.0, doc="parle: inner step η_y (Sec. 7.1)")
+    alpha: float = knob(0.75, lo=0.0, hi=0.999, doc="parle: weight of the old ⟨y⟩")
+    beta_ex_inv: float = knob(2e-8, lo=0.0, hi=1.0, doc="parle: extrinsic noise (32)")
+    inner_momentum: float = knob(0.9, lo=0.0, hi=0.999, doc="parle: inner Nesterov (Lua)")
+    outer: str = knob("lua", choices=("local-entropy", "lua"), doc="parle: outer step form")
+    inner_form: str = knob("authors", choices=_optim.INNER_FORMS, doc="parle: inner form")
+    seed: int = knob(0, lo=0, hi=1 << 30, doc="x̄₀ and the replicas' streams")
+    dtype: str = knob("float32", choices=("float32", "float64"), doc="precision")
+    eval_batch: int = knob(1000, lo=1, hi=1 << 20, doc="batch of BN re-estimation and test")
+    bn_batches: int = knob(0, lo=0, hi=1 << 20, doc="eval batches for BN (0: all)")
+    checkpoint_every: int = knob(1, lo=1, hi=100_000, doc="effective epochs per checkpoint")
+    backend: str = knob("auto", choices=BACKENDS, doc="gloo (CPU), nccl (GPU); auto: by device")
+    timeout_s: float = knob(120.0, lo=1.0, hi=86_400.0, doc="process-group timeout (s)")
+    device: str = knob("cpu", choices=("cpu", "cuda"), doc="cpu, or cuda:LOCAL_RANK")
+
+    RUN_CONTROL = ("checkpoint_every", "backend", "timeout_s", "device", "eval_batch")
+    PRESETS = {
+        "fast": dict(n_train=2560, n_test=1000, effective_epochs=4),
+        "paper": dict(effective_epochs=100, lr_schedule=((0, 0.1), (30, 0.02), (60, 0.004))),
+    }
+    PARLE = dict(algorithm="parle", L=20, lr_schedule=((0, 1.0), (40, 0.1), (80, 0.01)),
+                 momentum=0.0, gamma=10.0)
+
+    def __post_init__(self) -> None:
+        sched = self.lr_schedule
+        if isinstance(sched, list):
+            object.__setattr__(self, "lr_schedule", tuple(tuple(s) for s in sched))
+        super().__post_init__()
+        sched = self.lr_schedule
+        ok = sched and all(isinstance(s, tuple) and len(s) == 2 for s in sched)
+        if not ok or sched[0][0] != 0 or any(b[0] <= a[0] for a, b in zip(sched, sched[1:])) \
+                or any(lr < 0 for _, lr in sched):
+            raise ParamError(f"ElasticParams.lr_schedule must be ((0, lr0), (e1, lr1), ...) "
+                             f"with increasing effective epochs and lr >= 0, got {sched!r}")
+        if self.algorithm == "elastic" and self.L != 1:
+            raise ParamError(f"ElasticParams.L must be 1 for elastic (one Nesterov step per "
+                             f"round), got {self.L}")
+        if self.reference == "centre":
+            c = self.tau * max(lr for _, lr in sched) / self.gamma
+            if c > 1:
+                raise ParamError(f"reference='centre' needs tau·lr/gamma <= 1 (the centre "
+                                 f"must not overshoot ȳ), got {c:.3g}; raise gamma")
+
+    def lr_at(self, effective_epoch: float) -> float:
+        """The scheduled step η at ``effective_epoch`` (piecewise constant)."""
+        lr = self.lr_schedule[0][1]
+        for start, value in self.lr_schedule:
+            if effective_epoch + 1e-9 >= start:
+                lr = value
+        return lr
+
+    def gamma_at(self, k: int) -> float:
+        """γ_k = γ₀(1 − γ₁)^k after k rounds (Sec. 7.5)."""
+        return self.gamma * (1.0 - self.gamma_decay) ** k
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The values that define the numbers (everything but run control)."""
+        return {k: v for k, v in self.as_dict().items() if k not in self.RUN_CONTROL}
+
+
+def params_for(preset: str = "fast", algorithm: str = "elastic", **overrides) -> ElasticParams:
+    """ElasticParams of ``preset`` for ``algorithm`` (Parle: the Lua Entropy-SGD settings)."""
+    if preset not in ElasticParams.PRESETS:
+        raise ParamError(f"unknown preset {preset!r}; choose one of "
+                         f"{sorted(ElasticParams.PRESETS)}")
+    values = dict(ElasticParams.PRESETS[preset])
+    if algorithm == "parle":
+        values.update(ElasticParams.PARLE)
+        if preset == "fast":
+            values["L"] = 5
+    values["algorithm"] = algorithm
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return ElasticParams.checked(**values)
+
+
+def load_data(P: ElasticParams) -> TensorData:
+    """MNIST prefixes of n_train / n_test images, raw pixels 0..255 (Sec. 8.1.1)."""
+    m = load_mnist()
+    ntr, nte = P.n_train or None, P.n_test or None
+    return TensorData(torch.from_numpy(m.train_images[:ntr].copy()).unsqueeze(1),
+                      torch.from_numpy(m.train_labels[:ntr].copy()),
+                      torch.from_numpy(m.test_images[:nte].copy()).unsqueeze(1),
+                      torch.from_numpy(m.test_labels[:nte].copy()), name="mnist")
+
+
+def steps_per_effective_epoch(P: ElasticParams, n_train: int) -> int:
+    """Gradient evaluations in one effective epoch, ceil(N/b) (Remark 22)."""
+    return math.ceil(n_train / P.batch_size)
+
+
+def check_world(P: ElasticParams, world_size: int, n_train: int) -> None:
+    """Refuse a world size whose one round (n·L gradients) exceeds an effective epoch."""
+    spe = steps_per_effective_epoch(P, n_train)
+    if world_size < 1:
+        raise ParamError(f"world size must be >= 1, got {world_size}")
+    if world_size * P.L > spe:
+        raise ParamError(
+            f"world size {world_size} is larger than the data allows: one round of "
+            f"{world_size} replicas × L={P.L} gradients exceeds an effective epoch of "
+            f"ceil({n_train}/{P.batch_size}) = {spe} gradients; use at most "
+            f"{max(1, spe // P.L)} processes, or more training images (n_train)")
+
+
+def resolve_backend(P: ElasticParams) -> str:
+    """The process-group backend: gloo on the CPU, NCCL on GPUs (one clear error otherwise)."""
+    backend = P.backend if P.backend != "auto" else ("nccl" if P.device == "cuda" else "gloo")
+    if backend == "nccl":
+        if not torch.cuda.is_available():
+            raise ParamError(f"backend 'nccl' needs CUDA GPUs, but torch {torch.__version__} "
+                             f"sees none; use --backend gloo (CPU)")
+        if P.device != "cuda":
+            raise ParamError("backend 'nccl' runs on GPUs: add --device cuda, or use gloo")
+    if P.device == "cuda" and not torch.cuda.is_available():
+        raise ParamError("device 'cuda' was requested but no CUDA GPU is visible; use cpu")
+    if not getattr(torch.distributed, f"is_{backend}_available")():
+        raise ParamError(f"this torch build has no {backend} backend")
+    return backend
+
+
+class ReplicaLost(RuntimeError):
+    """A collective failed or the launcher stopped this process: another replica died or hung."""
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived (torchrun stops the group after a failure)."""
+
+
+# ---------------------------------------------------------------------------------------
+# One replica: a model, its optimizer and its streams
+# ---------------------------------------------------------------------------------------
+class _Counter:
+    """The keyed-dropout stream of a replica: mode and gradient counter (engine's protocol)."""
+
+    def __init__(self, device):
+        self.mode = "keyed"
+        self.counter = torch.zeros((), dtype=torch.int64, device=device)
+
+
+class Replica:
+    """Replica i: the net (x̄₀ from ``seed``), its optimizer, minibatches keyed by s_i."""
+
+    def __init__(self, P: ElasticParams, data: TensorData, index: int, device):
+        self.P, self.index, self.device = P, index, device
+        dt = getattr(torch, P.dtype)
+        self.train_x = data.train_x.to(device, dt)
+        self.train_y = data.train_y.to(device, torch.int64)
+        self.N = int(self.train_x.shape[0])
+        self.spe = steps_per_effective_epoch(P, self.N)
+        self.seed = P.seed + SEED_STRIDE * index
+        self.stream = _Counter(device)
+        torch.manual_seed(P.seed)
+        net = _models.build(P.net)
+        swap_dropout(net, self.seed, self.stream)
+        self.model = net.to(device, dt).train()
+        self.params = list(self.model.parameters())
+        self.n_params = sum(p.numel() for p in self.params)
+        self.g = 0                                  # gradient evaluations of this replica
+        self.loss_acc = torch.zeros((), dtype=torch.float64, device=device)
+        self._perm_epoch, self._perm = None, None
+        self._seed_t = torch.tensor([self.seed], dtype=torch.int64, device=device)
+        lr0 = P.lr_at(0.0)
+        if P.algorithm == "elastic":
+            self.opt = _optim.NesterovSGD(self.params, lr0, momentum=P.momentum,
+                                          weight_decay=P.weight_decay)
+            self.generator = None
+        else:
+            self.generator = torch.Generator(device=device).manual_seed(self.seed)
+            self.opt = _optim.EntropySGD(
+                self.params, lr0, P.inner_gamma, L=P.L, lr_y=P.lr_y, alpha=P.alpha,
+                beta_ex_inv=P.beta_ex_inv, momentum=P.momentum,
+                inner_momentum=P.inner_momentum, weight_decay=P.weight_decay,
+                gamma_decay=P.inner_gamma_decay, outer=P.outer, inner_form=P.inner_form,
+                generator=self.generator)
+
+    def batch_indices(self, g: int) -> Tensor:
+        """Training indices of this replica's g-th gradient evaluation (keyed by s_i)."""
+        epoch, pos = divmod(g, self.spe)
+        if epoch != self._perm_epoch:
+            self._perm = keyed_permutation(self._seed_t, epoch, self.N)[0]
+            self._perm_epoch = epoch
+        idx = (pos * self.P.batch_size + torch.arange(self.P.batch_size,
+                                                      device=self.device)) % self.N
+        return self._perm[idx]
+
+    def closure(self) -> Tensor:
+        """One gradient evaluation on the next minibatch (the optimizers' closure)."""
+        idx = self.batch_indices(self.g)
+        self.stream.counter.fill_(self.g)
+        for p in self.params:
+            p.grad = None
+        loss = F.cross_entropy(self.model(self.train_x[idx]), self.train_y[idx])
+        loss.backward()
+        self.loss_acc += loss.detach().double()
+        self.g += 1
+        return loss.detach()
+
+    def step(self, lr: float) -> None:
+        """One optimizer step at step size ``lr`` (L gradient evaluations)."""
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+        self.model.train()
+        self.opt.step(self.closure)
+
+    def flat(self) -> Tensor:
+        """The parameters y_i as one vector (a copy)."""
+        return parameters_to_vector(self.params).detach()
+
+    @torch.no_grad()
+    def move_toward(self, target: Tensor, c: float) -> None:
+        """The elastic move y_i ← y_i − c (y_i − x̄) over the communication period."""
+        y = self.flat()
+        set_flat(self.params, y - c * (y - target))
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything this replica needs to continue exactly."""
+        st = {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "g": self.g,
+              "loss_acc": self.loss_acc.clone()}
+        if self.generator is not None:
+            st["generator"] = self.generator.get_state()
+        return st
+
+    def load_state_dict(self, st: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`."""
+        self.model.load_state_dict(st["model"])
+        self.opt.load_state_dict(st["opt"])
+        self.g = int(st["g"])
+        self.loss_acc.copy_(st["loss_acc"])
+        if self.generator is not None:
+            self.generator.set_state(st["generator"].cpu())
+
+
+# ---------------------------------------------------------------------------------------
+# Communication: torch.distributed in a process group, or all replicas in one process
+# ---------------------------------------------------------------------------------------
+class _Group:
+    """Sums over replicas: ``all_reduce`` across processes (one local replica each)."""
+
+    def __init__(self, world_size: int, rank: int, timeout_s: float):
+        self.n, self.rank, self.timeout_s = world_size, rank, timeout_s
+        self.bytes = 0             # payload bytes all-reduced by this process
+        self.round = 0
+
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        t0 = time.monotonic()
+        try:
+            return fn()
+        except _Terminated:
+            raise ReplicaLost(self._lost("stopped by SIGTERM from the launcher (another "
+                                         "replica failed)", what, t0)) from None
+        except Exception as err:                    # noqa: BLE001 (gloo/NCCL error types)
+            text = " ".join(str(err).split())
+            text = re.sub(r"^\[[^\]]*\]\s*", "", text)         # gloo's source location
+            first = text.split(". ")[0][:160]
+            raise ReplicaLost(self._lost(f"{what} failed ({type(err).__name__}: {first})",
+                                         what, t0)) from None
+
+    def _lost(self, why: str, what: str, t0: float) -> str:
+        return (f"replica lost: rank {self.rank} of {self.n} stopped in round {self.round}: "
+                f"{why} after {time.monotonic() - t0:.2f} s (process-group timeout "
+                f"{self.timeout_s:g} s); another replica died or hung. Files written so far "
+                f"are intact; rerun the same command to resume from the last checkpoint")
+
+    def sum(self, tensors: list[Tensor], op: str = "sum", count: bool = True) -> Tensor:
+        """Σ (or min/max with ``op``) over all replicas of this process's one tensor;
+        ``count`` adds its payload to :attr:`bytes` (not for bookkeeping calls)."""
+        t = tensors[0].clone()
+        self.bytes += t.numel() * t.element_size() * count
+        red = {"sum": torch.distributed.ReduceOp.SUM, "min": torch.distributed.ReduceOp.MIN,
+               "max": torch.distributed.ReduceOp.MAX}[op]
+        self._call("all_reduce", lambda: torch.distributed.all_reduce(t, op=red))
+        return t
+
+    def broadcast(self, t: Tensor) -> Tensor:
+        """Rank 0's ``t`` on every rank."""
+        self._call("broadcast", lambda: torch.distributed.broadcast(t, 0))
+        return t
+
+
+class _Local:
+    """Sums over replicas held in one process (the single-process simulation)."""
+
+    def __init__(self, world_size: int):
+        self.n, self.rank, self.bytes, self.round = world_size, 0, 0, 0
+
+    def sum(self, tensors: list[Tensor], op: str = "sum", count: bool = True) -> Tensor:
+        """Σ over the replicas in rank order (or min/max with ``op``)."""
+        self.bytes += tensors[0].numel() * tensors[0].element_size() * count
+        out = tensors[0].clone()
+        for t in tensors[1:]:
+            out = out + t if op == "sum" else (torch.minimum(out, t) if op == "min"
+                                               else torch.maximum(out, t))
+        return out
+
+    def broadcast(self, t: Tensor) -> Tensor:
+        """Nothing to do: every replica of this process starts from the same x̄₀."""
+        return t
+
+
+# ---------------------------------------------------------------------------------------
+# The run: rounds, elastic coupling, records, checkpoints
+# ---------------------------------------------------------------------------------------
+class ElasticRun:
+    """n replicas coupled to x̄ (``replicas`` are the ones held by this process)."""
+
+    def __init__(self, P: ElasticParams, data: TensorData, comm, replicas: list[Replica],
+                 meta: dict[str, Any]):
+        self.P, self.comm, self.replicas, self.meta = P, comm, replicas, meta
+        self.n = comm.n
+        self.lead = comm.rank == 0                  # evaluates and writes the JSON
+        rep = replicas[0]
+        self.device, self.N, self.spe = rep.device, rep.N, rep.spe
+        check_world(P, self.n, self.N)
+        self.n_params = rep.n_params
+        self.k = 0                                   # rounds done
+        x0 = comm.broadcast(rep.flat().clone())
+        for r in replicas:
+            set_flat(r.params, x0)
+        self.centre = x0.clone() if P.reference == "centre" else None
+        self.records: dict[str, list] = {k: [] for k in (
+            "effective_epoch", "grads", "rounds", "lr", "gamma", "train_loss", "spread",
+            "val_error", "train_s", "bytes")}
+        self.train_s = 0.0
+        self.grads_window = 0
+        if self.lead:
+            dt = getattr(torch, P.dtype)
+            self.test_x = data.test_x.to(self.device, dt)
+            self.test_y = data.test_y.to(self.device, torch.int64)
+            self.eval_net = copy.deepcopy(rep.model)
+
+    # ---- counters ------------------------------------------------------------------------
+    @property
+    def grads(self) -> int:
+        """Gradient evaluations of all replicas together (Remark 22)."""
+        return self.k * self.n * self.P.L
+
+    @property
+    def effective_epochs_done(self) -> int:
+        """Whole effective epochs completed, floor(grads / ceil(N/b))."""
+        return self.grads // self.spe
+
+    @property
+    def finished(self) -> bool:
+        """True when the budget is spent."""
+        return self.effective_epochs_done >= self.P.effective_epochs
+
+    # ---- one round -----------------------------------------------------------------------
+    def _reference(self, ybar: Tensor) -> Tensor:
+        return ybar if self.centre is None else self.centre
+
+    def round(self) -> None:
+        """One step of every replica; every τ-th round the all_reduce and the elastic move."""
+        P = self.P
+        _fault(self.comm.rank, self.k, self.meta.get("out"))
+        lr = P.lr_at(self.grads / self.spe)
+        gamma = P.gamma_at(self.k)
+        for r in self.replicas:
+            r.step(lr)
+        self.k += 1
+        self.comm.round = self.k
+        if self.k % P.tau == 0:
+            ybar = self.comm.sum([r.flat() for r in self.replicas]) / self.n
+            c = min(1.0, P.tau * lr / gamma)
+            target = self._reference(ybar)
+            for r in self.replicas:
+                r.move_toward(target, c)
+            if self.centre is not None:
+                self.centre = self.centre - c * (self.centre - ybar)
+
+    # ---- records -------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, xbar: Tensor) -> float:
+        """Validation error (%) of x̄ after BN re-estimation on the training set."""
+        P, net = self.P, self.eval_net
+        rep = self.replicas[0]
+        set_flat(list(net.parameters()), xbar)
+        eb = P.eval_batch
+        n_bn = math.ceil(self.N / eb) if P.bn_batches == 0 else min(P.bn_batches,
+                                                                    math.ceil(self.N / eb))
+        _models.reestimate_bn(net, (rep.train_x[i * eb:(i + 1) * eb] for i in range(n_bn)))
+        net.eval()
+        wrong = 0
+        for xb, yb in zip(self.test_x.split(eb), self.test_y.split(eb)):
+            wrong += int((net(xb).argmax(-1) != yb).sum())
+        return 100.0 * wrong / int(self.test_x.shape[0])
+
+    def record(self, stop: bool) -> bool:
+        """Losses, spread and x̄'s error at an effective-epoch boundary; returns 'stop all'."""
+        P = self.P
+        ybar = self.comm.sum([r.flat() for r in self.replicas]) / self.n
+        xbar = self._reference(ybar)
+        local = [torch.stack([r.loss_acc, ((r.flat() - xbar) ** 2).sum().double(),
+                              torch.tensor(float(stop), dtype=torch.float64,
+                                           device=self.device)])
+                 for r in self.replicas]
+        tot = self.comm.sum(local)
+        for r in self.replicas:
+            r.loss_acc.zero_()
+        window = self.grads - self.grads_window
+        self.grads_window = self.grads
+        rec = self.records
+        rec["effective_epoch"].append(self.grads / self.spe)
+        rec["grads"].append(self.grads)
+        rec["rounds"].append(self.k)
+        rec["lr"].append(P.lr_at((self.grads - 1) / self.spe))
+        rec["gamma"].append(P.gamma_at(self.k))
+        rec["train_loss"].append(float(tot[0]) / window)
+        rec["spread"].append(math.sqrt(float(tot[1]) / self.n))
+        rec["val_error"].append(self.evaluate(xbar) if self.lead else None)
+        rec["train_s"].append(self.train_s)
+        rec["bytes"].append(self.comm.bytes)
+        return float(tot[2]) > 0
+
+    def run_effective_epoch(self) -> None:
+        """Rounds up to the first boundary at or after the next whole effective epoch."""
+        target = (self.effective_epochs_done + 1) * self.spe
+        t0 = time.perf_counter()
+        while self.grads < target:
+            self.round()
+        self.train_s += time.perf_counter() - t0
+
+    def result(self, status: str | None = None, error: str | None = None) -> dict[str, Any]:
+        """The JSON record of the run so far (rank 0's view)."""
+        P = self.P
+        status = status or ("complete" if self.finished else "incomplete")
+        out = {"schema": SCHEMA, "algorithm": P.algorithm, "net": P.net, "status": status,
+               "complete": status == "complete", "world_size": self.n, **self.meta_public(),
+               "communication_period": P.tau, "reference": P.reference, "L": P.L,
+               "steps_per_effective_epoch": self.spe, "n_train": self.N,
+               "n_test": P.n_test, "n_parameters": self.n_params,
+               "allreduce_bytes_per_communication": self.n_params * _itemsize(P),
+               "params": P.as_dict(), "records": self.records,
+               "wall_time_s": self.train_s}
+        if error:
+            out["error"] = error
+            out["error_time_unix"] = time.time()
+        return out
+
+    def meta_public(self) -> dict[str, Any]:
+        """Provenance of the launch: nodes, backend, device (for the JSON)."""
+        m = {k: v for k, v in self.meta.items() if k != "out"}
+        return {"launch": m, "provenance": provenance(
+            str(self.device), world_size=self.n, backend=m.get("backend"),
+            nnodes=m.get("nnodes"), communication_period=self.P.tau)}
+
+    # ---- checkpoints ---------------------------------------------------------------------
+    def _paths(self, folder: Path, rnd: int) -> list[Path]:
+        return [folder / f"replica-{r.index}-of-{self.n}.round{rnd}.pt" for r in self.replicas]
+
+    def _rounds_held(self, folder: Path) -> list[int]:
+        """Rounds for which this process holds a checkpoint of every local replica."""
+        sets = []
+        for r in self.replicas:
+            pat = re.compile(rf"replica-{r.index}-of-{self.n}\.round(\d+)\.pt$")
+            sets.append({int(m.group(1)) for p in folder.glob(f"replica-{r.index}-of-*")
+                         if (m := pat.match(p.name))})
+        return sorted(set.intersection(*sets)) if sets else []
+
+    def shared_state(self) -> dict[str, Any]:
+        """State common to all replicas (x̄ centre, rounds, records, clocks)."""
+        return {"k": self.k, "centre": self.centre, "records": self.records,
+                "train_s": self.train_s, "grads_window": self.grads_window,
+                "bytes": self.comm.bytes}
+
+    def save(self, folder: Path) -> None:
+        """Write every local replica's checkpoint of this round; drop older rounds after all
+        ranks have written theirs."""
+        fp = {"elastic": self.P.fingerprint(), "world_size": self.n}
+        shared = self.shared_state()
+        for r, path in zip(self.replicas, self._paths(folder, self.k)):
+            remove_stale_temps(path)
+            save_checkpoint(path, {"schema": ENGINE_SCHEMA, "elastic_schema": SCHEMA,
+                                   "replica": r.state_dict(), "shared": shared}, fp)
+        self.comm.sum([torch.zeros(1, device=self.device)], count=False)   # all have saved
+        for rnd in self._rounds_held(folder):
+            if rnd < self.k:
+                for path in self._paths(folder, rnd):
+                    path.unlink(missing_ok=True)
+
+    def resume(self, folder: Path) -> bool:
+        """Continue from the latest round that every rank holds; False when there is none."""
+        held = self._rounds_held(folder)
+        mine = torch.tensor([max(held) if held else -1], dtype=torch.int64,
+                            device=self.device)
+        lo = int(self.comm.sum([mine], op="min", count=False)[0])
+        hi = int(self.comm.sum([mine], op="max", count=False)[0])
+        if hi < 0:
+            return False
+        if lo < 0 or lo not in held:
+            raise ParamError(f"checkpoints in {folder} do not cover every replica (this rank "
+                             f"holds rounds {held}, others up to {hi}); give every process the "
+                             f"same checkpoint folder, or delete it to start afresh")
+        fp = {"elastic": self.P.fingerprint(), "world_size": self.n}
+        for r, path in zip(self.replicas, self._paths(folder, lo)):
+            st = read_checkpoint(path, json_safe(fp), map_location=self.device)
+            r.load_state_dict(st["replica"])
+            sh = st["shared"]
+        self.k = int(sh["k"])
+        self.comm.round = self.k
+        self.centre = None if sh["centre"] is None else sh["centre"].to(self.device)
+        self.records = sh["records"]
+        self.train_s = float(sh["train_s"])
+        self.grads_window = int(sh["grads_window"])
+        self.comm.bytes = int(sh["bytes"])
+        return True
+
+
+@torch.no_grad()
+def set_flat(params: list[Tensor], vec: Tensor) -> None:
+    """Copy the vector ``vec`` into ``params`` in place (unlike torch's
+    ``vector_to_parameters``, which makes the parameters views of ``vec``)."""
+    i = 0
+    for p in params:
+        n = p.numel()
+        p.copy_(vec[i:i + n].view_as(p))
+        i += n
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` after a JSON-like normalisation (tuples → lists), as checkpoints store it."""
+    import json
+    return json.loads(json.dumps(obj))
+
+
+def _itemsize(P: ElasticParams) -> int:
+    return 8 if P.dtype == "float64" else 4
+
+
+def _fault(rank: int, rnd: int, out: Any) -> None:
+    """Fault injection for tests: ``DEEPRELAX_FAULT=rank:round`` kills that rank there."""
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    r, k, how = (spec.split(":") + ["kill"])[:3]
+    if int(r) == rank and int(k) == rnd:
+        if out:
+            Path(f"{out}.fault").write_text(f"{time.time():.6f}\n")
+        if how == "hang":
+            time.sleep(1e6)                       # a hung replica (SIGTERM ends it)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _loop(run: ElasticRun, out: Path | None, ckpt: Path | None,
+          stop_after: int | None) -> dict[str, Any]:
+    """Effective epochs until the budget is spent or a stop is agreed; write and save."""
+    done = 0
+    resumed = ckpt is not None and run.resume(ckpt)
+    if run.lead and out is not None and not resumed:
+        write_json(out, run.result())
+    while not run.finished:
+        before = run.effective_epochs_done
+        run.run_effective_epoch()
+        done += 1
+        want_stop = stop_after is not None and done >= stop_after
+        stop = run.record(want_stop)
+        if run.lead and out is not None:
+            write_json(out, run.result())
+        k = run.effective_epochs_done
+        if ckpt is not None and (run.finished or stop or
+                                 k // run.P.checkpoint_every > before // run.P.checkpoint_every):
+            run.save(ckpt)
+        if stop:
+            break
+    return run.result()
+
+
+# ---------------------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------------------
+def simulate(P: ElasticParams, world_size: int, data: TensorData | None = None, *,
+             checkpoint: str | os.PathLike | None = None,
+             stop_after: int | None = None) -> dict[str, Any]:
+    """All ``world_size`` replicas in this process, summed in rank order: the reference the
+    distributed run is tested against (same streams, same arithmetic up to the order of the
+    all_reduce sums)."""
+    data = load_data(P) if data is None else data
+    check_world(P, world_size, int(data.train_x.shape[0]))
+    dev = torch.device("cuda" if P.device == "cuda" else "cpu")
+    reps = [Replica(P, data, i, dev) for i in range(world_size)]
+    run = ElasticRun(P, data, _Local(world_size), reps, {"backend": "none (one process)",
+                                                         "nnodes": 1})
+    ck = Path(checkpoint) if checkpoint is not None else None
+    if ck is not None:
+        ck.mkdir(parents=True, exist_ok=True)
+    return _loop(run, None, ck, stop_after)
+
+
+def _launch_info(world: int, backend: str) -> dict[str, Any]:
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+    return {"backend": backend, "nnodes": max(1, world // max(1, local)),
+            "nproc_per_node": local, "torchrun": "TORCHELASTIC_RUN_ID" in os.environ,
+            "rdzv_run_id": os.environ.get("TORCHELASTIC_RUN_ID")}
+
+
+def run_distributed(P: ElasticParams, out: str | os.PathLike | None = None,
+                    checkpoint: str | os.PathLike | None = None, *,
+                    data: TensorData | None = None,
+                    stop_after: int | None = None) -> dict[str, Any]:
+    """Run this process's replica in the process group (torchrun's env://, or a group of
+    one when started without torchrun); rank 0 writes ``out``. Raises ReplicaLost when
+    another replica fails, ParamError on bad input (before any group forms)."""
+    backend = resolve_backend(P)
+    out = Path(out) if out is not None else None
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    data = load_data(P) if data is None else data
+    check_world(P, world, int(data.train_x.shape[0]))
+    if out is not None:
+        if out.is_dir():
+            raise ParamError(f"result file {out} is a folder; give a file name")
+        check_dir(out.parent, f"result file {out} needs a folder, but")
+        if rank == 0:
+            remove_stale_temps(out)
+    if ckpt is not None:
+        check_dir(ckpt, "checkpoint folder")
+        ckpt.mkdir(parents=True, exist_ok=True)
+    dev = torch.device("cpu")
+    if P.device == "cuda":
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(dev)
+    timeout = datetime.timedelta(seconds=P.timeout_s)
+    dist = torch.distributed
+    own = not dist.is_initialized()
+    if own:
+        if "MASTER_ADDR" in os.environ:
+            dist.init_process_group(backend, timeout=timeout,
+                                    device_id=dev if dev.type == "cuda" else None)
+        else:                                       # not under torchrun: a group of one
+            dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1,
+                                    timeout=timeout)
+    world, rank = dist.get_world_size(), dist.get_rank()
+    comm = _Group(world, rank, P.timeout_s)
+    meta = {**_launch_info(world, backend), "out": str(out) if out else None}
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum, frame):
+        raise _Terminated
+
+    if previous is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, on_term)
+    run = None
+    try:
+        try:
+            run = ElasticRun(P, data, comm, [Replica(P, data, rank, dev)], meta)
+            return _loop(run, out, ckpt, stop_after)
+        except _Terminated:
+            raise ReplicaLost(comm._lost("stopped by SIGTERM from the launcher (another "
+                                         "replica failed)", "training", time.monotonic()))
+    except ReplicaLost as err:
+        if run is not None and run.lead and out is not None:
+            try:
+                write_json(out, run.result("incomplete", error=str(err)))
+            except (OSError, _Terminated):
+                pass
+        raise
+    finally:
+        if signal.getsignal(signal.SIGTERM) is on_term:
+            signal.signal(signal.SIGTERM, previous)
+        if own and dist.is_initialized():
+            try:
+                dist.destroy_process_group()
+            except Exception:                        # noqa: BLE001 (a broken group)
+                pass
+
+
+# ---------------------------------------------------------------------------------------
+# Command line: python -m deeprelax elastic ... (under torchrun)
+# ---------------------------------------------------------------------------------------
+USAGE = """torchrun --standalone --nproc-per-node N -m deeprelax elastic [options]
+
+Elastic-SGD (or Parle, --algorithm parle) with one replica per process; see
+deeprelax.distributed. Rank 0 writes the JSON record; rerun the same command to resume."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m deeprelax elastic", usage=USAGE)
+    ap.add_argument("--algorithm", default="elastic", choices=ALGORITHMS)
+    ap.add_argument("--net", choices=NETS, help="network (default lenet)")
+    ap.add_argument("--preset", default="fast", choices=sorted(ElasticParams.PRESETS))
+    ap.add_argument("--tau", type=int, help="communication period (rounds per all_reduce)")
+    ap.add_argument("--gamma", type=float, help="γ₀ of the elastic coupling (ρ = 1/γ)")
+    ap.add_argument("--reference", choices=REFERENCES)
+    ap.add_argument("--backend", choices=BACKENDS)
+    ap.add_argument("--device", choices=("cpu", "cuda"))
+    ap.add_argument("--timeout", type=float, help="process-group timeout in seconds")
+    ap.add_argument("--seed", type=int)
+    ap.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                    help="any other ElasticParams field (JSON values)")
+    ap.add_argument("--out", help="result JSON (default runs/elastic/<label>.json)")
+    ap.add_argument("--checkpoint-dir", help="checkpoint folder (default: beside --out)")
+    ap.add_argument("--stop-after", type=int, help="stop after this many effective epochs")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m deeprelax elastic``: one replica of a torchrun group (or a group of one)."""
+    args = _parser().parse_args(argv)
+    rank = int(os.environ.get("RANK", "0"))
+    try:
+        over = parse_overrides(args.set)
+        flags = dict(net=args.net, tau=args.tau, gamma=args.gamma, reference=args.reference,
+                     backend=args.backend, device=args.device, timeout_s=args.timeout,
+                     seed=args.seed)
+        flags = {k: v for k, v in flags.items() if v is not None}
+        both = sorted(set(flags) & set(over))
+        if both:
+            raise ParamError(f"{both} given twice: as a flag and in --set; give one")
+        P = params_for(args.preset, args.algorithm, **{**over, **flags})
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        label = (f"{P.net}-{P.algorithm}-n{world}-tau{P.tau}-{P.reference}"
+                 + ("-fast" if args.preset == "fast" else ""))
+        out = Path(args.out) if args.out else Path("runs/elastic") / f"{label}.json"
+        ckpt = Path(args.checkpoint_dir) if args.checkpoint_dir else \
+            out.parent / f"{out.stem}.ckpt"
+        res = run_distributed(P, out, ckpt, stop_after=args.stop_after)
+    except (ParamError, DataError, ResultError) as err:
+        if rank == 0:
+            print(f"deeprelax elastic: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ReplicaLost as err:
+        print(f"deeprelax elastic: {err}", file=sys.stderr)
+        return EXIT_REPLICA_LOST
+    if rank == 0:
+        rec = res["records"]
+        err = rec["val_error"][-1] if rec["val_error"] else None
+        state = "complete" if res["complete"] else "INCOMPLETE (run the same command again)"
+        print(f"{P.net} {P.algorithm}, {res['world_size']} replicas, tau={P.tau}: {state}; "
+              f"{rec['effective_epoch'][-1]:.2f} effective epochs; validation error of x̄ "
+              f"{err:.2f} %; {out}")
+    return 0 if res["complete"] else EXIT_INCOMPLETE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
