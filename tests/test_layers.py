@@ -16,11 +16,12 @@ BASE = {"params", "runtime", "book", "claims", "stats", "__init__"}
 CORE = {"landscapes", "heat", "local_entropy", "hopf_lax", "fd", "fokker_planck", "sde",
         "gibbs", "prox", "burgers", "semiconcavity", "grid", "hjb"}
 TRAINING = {"optim", "models", "engine", "table1", "data", "cifar", "results", "__main__",
-            "distributed"}
+            "distributed", "hessian"}
 ALLOWED = {
     **{m: CORE | BASE for m in CORE},
     "optim": BASE,
     "models": BASE,
+    "hessian": BASE | {"models"},
     "engine": BASE | {"optim", "models", "results"},
     "plotting": BASE | CORE | {"results"},
     "data": BASE,

@@ -1,0 +1,754 @@
+"""Chapter 13 (Secs. 1, 6): the width of the minima SGD, Entropy-SGD, HJ and HEAT find.
+
+At the final weights of each trained net: the top Hessian eigenvalues of the training
+loss (Lanczos on Hessian-vector products), the eigenvalue density (stochastic Lanczos
+quadrature), the loss along the top eigenvector and along random directions scaled to
+the weights, and the local entropy f_γ of eq. (11) with the curvature of f_γ along the
+top eigenvector (Monte Carlo), compared with Example 13 / Lemma 18 for a quadratic.
+
+Weights: with ``weights="auto"`` the LeNet weights of the GPU sweep
+(``results/weights/lenet-<algorithm>-seed<k>.pt``, :func:`export_paper_weights`) are
+used when all four exist; otherwise the four nets are trained here by
+``deeprelax.engine.train`` with the ``deeprelax.table1`` settings of LeNet on a reduced,
+stated budget (the lr schedule compressed in proportion). The ``fast`` preset trains a
+small mnistfc-like net (7×7 average-pooled MNIST, one hidden layer of 14 with BN and
+dropout; 878 parameters) on 1,000 images, small enough for the exact Hessian.
+:func:`compute` does it all; :func:`claims`, the ``*_frame`` tables and the ``figure_*``
+functions read the result.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import nn
+
+from .. import engine, hessian, models, table1
+from ..claims import Claim, fact, pending
+from ..params import Params as BaseParams, knob
+from ..plotting import ALGORITHM_COLORS, styled
+
+ALGORITHMS = table1.ALGORITHM_ORDER          # entropy-sgd, heat, hj, sgd (the paper's order)
+LABELS = table1.LABELS
+PAPER_BUDGET = 100                            # LeNet's effective epochs in table1
+FIGURE_RC = {"font.size": 10.5, "axes.titlesize": 11, "axes.labelsize": 10.5,
+             "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 10}
+FIGSIZE = (7.6, 3.6)
+FD_STEP = 1e-6         # |Δθ| of the second differences that check λ₁ (inside one ReLU piece)
+COARSE_STEP = 1e-3     # |Δθ|/|θ| of the second difference that crosses ReLU kinks
+ESS_MIN = 5            # Monte Carlo points with a smaller effective sample size: hollow
+
+
+def mlp7() -> nn.Sequential:
+    """The fast preset's net: 7×7 mean-pooled MNIST → drop 0.2 → fc 14 → ReLU → BN → drop
+    0.2 → fc 10 (mnistfc's layer order at 878 parameters)."""
+    return nn.Sequential(nn.AvgPool2d(4), nn.Flatten(), nn.Dropout(0.2), nn.Linear(49, 14),
+                         nn.ReLU(), nn.BatchNorm1d(14), nn.Dropout(0.2), nn.Linear(14, 10))
+
+
+NETS = {"lenet": models.lenet, "mlp7": mlp7}
+
+
+@dataclass(frozen=True)
+class Params(BaseParams):
+    """What to measure at the final weights of the four algorithms, and on which nets."""
+
+    net: str = knob("mlp7", choices=tuple(NETS), doc="'lenet' (Sec. 8.2.2) or 'mlp7' (small)")
+    weights: str = knob("train", choices=("auto", "train"),
+                        doc="'auto': results/weights if all four exist")
+    seeds: tuple[int, ...] = knob((0, 1, 2), doc="seeds trained here (mean ± std)")
+    n_train: int = knob(1000, lo=100, hi=60000, doc="training images (the first n)")
+    n_test: int = knob(1000, lo=100, hi=10000, doc="validation images (the first n)")
+    effective_epochs: int = knob(40, lo=1, hi=1000,
+                                 doc="budget when trained here (schedule compressed)")
+    hessian_images: int = knob(1000, lo=100, hi=60000,
+                               doc="fixed training subset of the loss f (the first n)")
+    chunk: int = knob(1000, lo=10, hi=60000, doc="images per HVP chunk (memory)")
+    top_k: int = knob(5, lo=1, hi=50, doc="top eigenvalues reported")
+    lanczos_steps: int = knob(30, lo=5, hi=500, doc="Lanczos steps for the top-k")
+    slq_probes: int = knob(6, lo=1, hi=100, doc="Rademacher probes of the SLQ density")
+    slq_steps: int = knob(30, lo=5, hi=500, doc="Lanczos steps per SLQ probe")
+    near_zero: float = knob(0.01, lo=1e-6, hi=0.5, doc="'near zero': |λ| < this × λ₁")
+    gammas: tuple[float, ...] = knob((0.01, 0.1, 1.0, 10.0),
+                                     doc="γ of the local entropy f_γ (eq. (11))")
+    beta: float = knob(1e4, lo=1.0, hi=1e9, doc="β of f_γ (heat-kernel variance γ/β)")
+    mc_samples: int = knob(64, lo=4, hi=10000, doc="Monte Carlo samples of f_γ")
+    slice_points: int = knob(41, lo=5, hi=401, doc="points of each 1-D slice")
+    slice_top: float = knob(0.2, lo=1e-3, hi=10.0, doc="half-width |Δθ|/|θ|, eigenvector")
+    slice_random: float = knob(1.0, lo=1e-3, hi=10.0, doc="half-width |Δθ|/|θ|, random")
+    n_random: int = knob(3, lo=1, hi=50, doc="random directions per net")
+    dense_check: bool = knob(True, doc="check against the exact Hessian (n ≤ 5000)")
+    device: str = knob("cpu", doc="'cpu' or 'cuda' (training and curvature)")
+
+    PRESETS = {
+        "fast": {},
+        "paper": {"net": "lenet", "weights": "auto", "seeds": (0,), "n_train": 60000,
+                  "n_test": 10000, "effective_epochs": 20, "hessian_images": 5000,
+                  "top_k": 10, "lanczos_steps": 40, "slq_probes": 3, "slq_steps": 40,
+                  "beta": 1e6, "mc_samples": 64,
+                  "slice_top": 0.05, "slice_random": 0.5, "n_random": 2, "chunk": 1000,
+                  "dense_check": False},
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Weights: trained here, or the GPU sweep's files
+# ---------------------------------------------------------------------------------------
+def _state_of(stacked: dict[str, torch.Tensor], index: int, keys: set[str]) -> dict:
+    """Seed ``index``'s state dict from the engine's stacked tensors (only ``keys``)."""
+    return {k: v[index].detach().cpu().clone() for k, v in stacked.items() if k in keys}
+
+
+def models_from_checkpoint(state: dict, net: str, seeds: tuple[int, ...]) -> dict:
+    """{seed: model} from a verified engine checkpoint state (``engine.read_checkpoint``)."""
+    out = {}
+    stacked = {**state["params"], **state["buffers"]}
+    for i, seed in enumerate(seeds):
+        model = NETS[net]()
+        model.load_state_dict(_state_of(stacked, i, set(model.state_dict())))
+        out[seed] = model
+    return out
+
+
+def export_paper_weights(runs_dir: str | Path = table1.RUNS_DIR,
+                         folder: str | Path = hessian.WEIGHTS_DIR,
+                         seeds: tuple[int, ...] = (0,)) -> list[Path]:
+    """Write results/weights/lenet-<algorithm>-seed<k>.pt from the finished paper runs'
+    checkpoints (``runs/lenet-<algorithm>-paper.pt``); the GPU sweep calls it."""
+    written = []
+    for alg in ALGORITHMS:
+        P, _, ckpt, _ = table1.plan("lenet", alg, "paper", runs_dir=runs_dir)
+        state = engine.read_checkpoint(ckpt, P.fingerprint())
+        nets = models_from_checkpoint(state, "lenet", P.seeds)
+        for s in seeds:
+            written.append(hessian.save_weights(nets[s], hessian.weights_path("lenet", alg,
+                                                                              s, folder)))
+    return written
+
+
+def saved_seeds(P: Params, folder: str | Path = hessian.WEIGHTS_DIR) -> tuple[int, ...]:
+    """The seeds of P.seeds (at least seed 0) whose LeNet weights exist for all four."""
+    if P.weights != "auto" or P.net != "lenet":
+        return ()
+    ok = tuple(s for s in sorted(set(P.seeds) | {0})
+               if all(hessian.weights_path("lenet", a, s, folder).is_file()
+                      for a in ALGORITHMS))
+    return ok if 0 in ok else ()
+
+
+def mnist_subset(P: Params) -> engine.TensorData:
+    """The first n_train training and n_test validation images (raw pixels, Sec. 8.1.1)."""
+    from ..data import load_mnist
+    m = load_mnist()
+    t = lambda a, n: torch.from_numpy(a[:n].copy())          # noqa: E731
+    return engine.TensorData(t(m.train_images, P.n_train).unsqueeze(1).float(),
+                             t(m.train_labels, P.n_train),
+                             t(m.test_images, P.n_test).unsqueeze(1).float(),
+                             t(m.test_labels, P.n_test), name=f"mnist-{P.n_train}")
+
+
+def train_params(P: Params, algorithm: str) -> engine.TrainParams:
+    """table1's LeNet settings of ``algorithm``, on P's budget: the lr schedule's epochs
+    are scaled by effective_epochs / 100 (the paper budget), seeds and device are P's."""
+    base = table1.experiment("lenet", algorithm, "paper")
+    scale = P.effective_epochs / PAPER_BUDGET
+    sched = tuple((round(e * scale, 6), lr) for e, lr in base.lr_schedule)
+    sched = tuple(dict(sched).items())                      # steps that collapse: keep the last
+    return table1.experiment("lenet", algorithm, "paper", device=P.device, seeds=P.seeds,
+                             effective_epochs=P.effective_epochs, lr_schedule=sched,
+                             eval_every=max(1, P.effective_epochs // 10),
+                             checkpoint_seconds=1e7, checkpoint_every=100_000)
+
+
+def train_here(P: Params, data: engine.TensorData, algorithm: str) -> tuple[dict, dict]:
+    """Train ``algorithm`` with the engine; returns ({seed: model}, the engine's record)."""
+    TP = train_params(P, algorithm)
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = Path(tmp) / "final.pt"
+        record = engine.train(NETS[P.net], data, TP, checkpoint=ckpt, show_progress=False,
+                              meta={"net": P.net, "chapter": "13"})
+        state = engine.read_checkpoint(ckpt, TP.fingerprint())
+    return models_from_checkpoint(state, P.net, TP.seeds), record
+
+
+# ---------------------------------------------------------------------------------------
+# Measurements at one set of weights
+# ---------------------------------------------------------------------------------------
+@dataclass
+class Width:
+    """The curvature measurements of one trained net (one algorithm, one seed)."""
+
+    n: int
+    loss: float                  # f at the weights (eval-mode BN, dropout off)
+    grad_norm: float
+    theta_norm: float
+    top: np.ndarray              # top-k eigenvalues (Lanczos), descending
+    residuals: np.ndarray        # their residual bounds
+    ritz_min: float              # lowest Ritz value (≥ λ_min; < 0 proves λ_min < 0)
+    slq_nodes: np.ndarray
+    slq_weights: np.ndarray
+    trace_probes: np.ndarray     # per-probe SLQ estimates of tr H
+    alphas_top: np.ndarray
+    slice_top: np.ndarray        # f along the top eigenvector, |Δθ|/|θ| = α
+    alphas_random: np.ndarray
+    slices_random: np.ndarray    # (n_random, points)
+    curv_top_fd: float           # second difference along v₁, |Δθ| = FD_STEP
+    curv_top_coarse: float       # the same with |Δθ| = COARSE_STEP·|θ| (crosses kinks)
+    curv_random_fd: np.ndarray   # the same along the random directions
+    gammas: np.ndarray
+    f_gamma: np.ndarray          # local entropy (Monte Carlo)
+    f_gamma_quadratic: np.ndarray   # the quadratic model's f_γ − f
+    width_term: np.ndarray       # its width term ½β⁻¹ tr log(I + γH)
+    kappa: np.ndarray            # curvature of f_γ along v₁ (Monte Carlo)
+    ess: np.ndarray              # effective sample size of the MC weights
+    dense: dict | None = None    # exact Hessian checks (small nets)
+
+
+def _second_difference(losses, theta, d, step: float) -> float:
+    """(f(θ+hd) − 2f(θ) + f(θ−hd)) / h² / |d|² with |hd| = ``step`` (use float64)."""
+    dn = float(np.linalg.norm(d))
+    h = step / dn
+    f = hessian.slice_1d(losses, theta, d, np.array([-h, 0.0, h]))
+    return float((f[0] - 2 * f[1] + f[2]) / h ** 2 / dn ** 2)
+
+
+def _quadratic_terms(nodes, weights, n, gamma, beta, g_nodes, g_weights, g2
+                     ) -> tuple[float, float]:
+    """f_γ − f of the quadratic model at the weights, as its two terms: the width term
+    ½β⁻¹ tr log(I + γH) and the descent term −(γ/2) gᵀ(I + γH)⁻¹g, by Gauss quadrature
+    (NaN where 1 + γλ ≤ 0 at some node: the quadratic model has no f_γ there)."""
+    if (1 + gamma * nodes[weights > 0]).min() <= 0 or (1 + gamma * g_nodes).min() <= 0:
+        return float("nan"), float("nan")
+    logdet = hessian.slq_sum(nodes, weights, lambda t: np.log1p(gamma * t), n)
+    quad = g2 * float(np.sum(g_weights / (1 + gamma * g_nodes)))
+    return 0.5 * logdet / beta, -0.5 * gamma * quad
+
+
+def _dense_checks(ob64: hessian.Objective, ob: hessian.Objective, top: dict) -> dict:
+    """Exact Hessian in float64: its spectrum, Lanczos' top-k error, HVP vs differences."""
+    Hd = ob64.dense_hessian().cpu().numpy()
+    eig = np.linalg.eigvalsh(0.5 * (Hd + Hd.T))
+    k = len(top["values"])
+    lan_err = float(np.max(np.abs(top["values"] - eig[::-1][:k])) / eig[-1])
+    v = torch.from_numpy(np.random.default_rng(1).standard_normal(ob64.n))
+    hv = ob64.hvp(v).numpy()
+    h, th = 1e-6, ob64.theta
+    fd = ((ob64.grad(th + h * v) - ob64.grad(th - h * v)) / (2 * h)).numpy()
+    rel = lambda a: float(np.linalg.norm(a - hv) / np.linalg.norm(hv))   # noqa: E731
+    return {"eigenvalues": eig, "lanczos_rel_error": lan_err, "hvp_fd_rel_error": rel(fd),
+            "hvp_dense_rel_error": rel(Hd @ v.numpy()),
+            "hvp32_rel_error": rel(ob.matvec(v.numpy())), "trace": float(np.trace(Hd))}
+
+
+def measure(model: nn.Module, data: engine.TensorData, P: Params, seed: int = 0,
+            dense: bool = False) -> Width:
+    """Every curvature measurement of one net at its weights (BN re-estimated, eval mode)."""
+    dev = torch.device(P.device)
+    model = model.to(dev)
+    x = data.train_x[:P.hessian_images]
+    y = data.train_y[:P.hessian_images]
+    models.reestimate_bn(model, [b.to(dev) for b in data.train_x.split(P.chunk)])
+    ob = hessian.Objective(model, x, y, chunk=P.chunk)
+    ob64 = hessian.Objective(copy.deepcopy(model).double(), x, y, chunk=P.chunk)
+    theta = ob.theta.double().cpu().numpy()
+    tnorm = float(np.linalg.norm(theta))
+    g = ob.grad().double().cpu().numpy()
+    top = hessian.top_eigenpairs(ob.matvec, ob.n, P.top_k, P.lanczos_steps, seed=seed)
+    lam1, v1 = float(top["values"][0]), top["vectors"][0]
+    nodes, weights = hessian.slq(ob.matvec, ob.n, P.slq_steps, P.slq_probes,
+                                 seed=seed + 100, matmat=ob.matmat)
+    trace_probes = ob.n * np.sum(weights * nodes, axis=1)
+    g_alpha, g_beta, g_Q = hessian.lanczos(ob.matvec, g, P.slq_steps)
+    g_nodes, U = np.linalg.eigh(hessian._tridiagonal(g_alpha, g_beta))
+    g_weights, g2 = U[0] ** 2, float(g @ g)
+    # 1-D slices, directions scaled to |θ|
+    d_top = hessian.normalised_direction(v1, theta)
+    rng = np.random.default_rng(seed + 200)
+    d_rand = [hessian.normalised_direction(rng.standard_normal(ob.n), theta)
+              for _ in range(P.n_random)]
+    a_top = np.linspace(-P.slice_top, P.slice_top, P.slice_points)
+    a_rand = np.linspace(-P.slice_random, P.slice_random, P.slice_points)
+    s_top = hessian.slice_1d(ob.losses, theta, d_top, a_top)
+    s_rand = np.array([hessian.slice_1d(ob.losses, theta, d, a_rand) for d in d_rand])
+    curv_top = _second_difference(ob64.losses, theta, d_top, FD_STEP)
+    curv_coarse = _second_difference(ob64.losses, theta, d_top, COARSE_STEP * tnorm)
+    curv_rand = np.array([_second_difference(ob64.losses, theta, d, FD_STEP)
+                          for d in d_rand])
+    # local entropy and its curvature along v1
+    fg, quad, kap, ess = [], [], [], []
+    for gamma in P.gammas:
+        shift = -gamma * hessian.resolvent_times(g_alpha, g_beta, g_Q, math.sqrt(g2), gamma)
+        le = hessian.local_entropy(ob.losses, theta, gamma, P.beta, P.mc_samples, v=v1,
+                                   seed=seed + 300, shift=shift, eigvecs=top["vectors"],
+                                   eigvals=top["values"])
+        fg.append(le["f_gamma"])
+        kap.append(le["curvature"])
+        ess.append(le["ess"])
+        quad.append(_quadratic_terms(nodes, weights, ob.n, gamma, P.beta, g_nodes,
+                                     g_weights, g2))
+    checks = _dense_checks(ob64, ob, top) if dense else None
+    if checks is not None:      # SLQ quadrature of the gap with the exact spectrum instead
+        checks["quadratic_gap"] = np.array([sum(
+            _quadratic_terms(checks["eigenvalues"][None, :], np.full((1, ob.n), 1.0 / ob.n),
+                             ob.n, gm, P.beta, g_nodes, g_weights, g2)) for gm in P.gammas])
+    return Width(ob.n, ob.loss(), float(np.linalg.norm(g)), tnorm, top["values"],
+                 top["residuals"], float(top["ritz"].min()), nodes, weights, trace_probes,
+                 a_top, s_top, a_rand, s_rand, curv_top, curv_coarse, curv_rand,
+                 np.asarray(P.gammas, float), np.array(fg), np.array(quad).sum(1),
+                 np.array(quad)[:, 0], np.array(kap),
+                 np.array(ess), checks)
+
+
+# ---------------------------------------------------------------------------------------
+# The chapter's computation
+# ---------------------------------------------------------------------------------------
+@dataclass
+class Result:
+    """Per algorithm: the source of the weights and the measurements of each seed."""
+
+    params: Params
+    source: str                               # 'gpu' (results/weights) or 'trained here'
+    seeds: tuple[int, ...]
+    widths: dict[str, list[Width]] = field(default_factory=dict)
+    records: dict[str, dict] = field(default_factory=dict)   # engine records (trained here)
+    val_error: dict[str, list[float]] = field(default_factory=dict)
+
+
+@torch.no_grad()
+def validation_error(model: nn.Module, data: engine.TensorData, device: str) -> float:
+    """Validation error (%) with eval-mode BN (statistics as loaded/re-estimated)."""
+    model = model.to(device).eval()
+    wrong = sum(int((model(xb.to(device)).argmax(1) != yb.to(device)).sum())
+                for xb, yb in zip(data.test_x.split(1000), data.test_y.split(1000)))
+    return 100.0 * wrong / data.test_x.shape[0]
+
+
+def compute(P: Params) -> Result:
+    """Train (or load) the four nets, then measure every seed's curvature."""
+    with warnings.catch_warnings():       # tqdm.auto without ipywidgets; torch's own notice
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        warnings.filterwarnings("ignore", message=".*torch.jit.script.*deprecated")
+        return _compute(P)
+
+
+def _compute(P: Params) -> Result:
+    data = mnist_subset(P)
+    saved = saved_seeds(P)
+    R = Result(P, "gpu" if saved else "trained here", saved or P.seeds)
+    for alg in ALGORITHMS:
+        if saved:
+            nets = {s: hessian.load_weights(NETS[P.net](), hessian.weights_path(P.net, alg, s))
+                    for s in saved}
+        else:
+            nets, R.records[alg] = train_here(P, data, alg)
+        R.widths[alg] = []
+        R.val_error[alg] = []
+        for i, s in enumerate(R.seeds):
+            w = measure(nets[s], data, P, seed=s, dense=P.dense_check and i == 0 and
+                        models.count_parameters(nets[s]) <= 5000)
+            R.widths[alg].append(w)
+            R.val_error[alg].append(validation_error(nets[s], data, P.device))
+    return R
+
+
+# ---------------------------------------------------------------------------------------
+# Reductions, tables, claims
+# ---------------------------------------------------------------------------------------
+def _ms(values, fmt: str = ".3g") -> str:
+    """'mean ± std' over seeds (just the value for one seed)."""
+    v = np.asarray(values, float)
+    if v.size == 1:
+        return format(float(v[0]), fmt)
+    return f"{format(float(v.mean()), fmt)} ± {float(v.std(ddof=1)):.2g}"
+
+
+def near_zero_mass(w: Width, P: Params) -> tuple[float, float]:
+    """SLQ mass of |λ| < near_zero·λ₁ (Gaussian-broadened, width near_zero·λ₁/4) and the
+    standard error over the probes."""
+    eps = P.near_zero * w.top[0]
+    per = np.array([hessian.smoothed_mass(nd, wt, eps, eps / 4)
+                    for nd, wt in zip(w.slq_nodes, w.slq_weights)])
+    se = per.std(ddof=1) / math.sqrt(per.size) if per.size > 1 else float("nan")
+    return float(per.mean()), float(se)
+
+
+def negative_mass(w: Width) -> float:
+    """SLQ mass of the negative eigenvalues (the fraction of negative eigenvalues)."""
+    return float(np.mean(np.sum(w.slq_weights * (w.slq_nodes < 0), axis=1)))
+
+
+def summary(R: Result) -> dict[str, dict[str, np.ndarray]]:
+    """Per algorithm, arrays over seeds of the numbers the tables and prose use."""
+    P, out = R.params, {}
+    for alg, ws in R.widths.items():
+        out[alg] = {
+            "lambda1": np.array([w.top[0] for w in ws]),
+            "lambda1_scaled": np.array([w.top[0] * w.theta_norm ** 2 for w in ws]),
+            "trace_mean": np.array([w.trace_probes.mean() / w.n for w in ws]),
+            "near_zero": np.array([near_zero_mass(w, P)[0] for w in ws]),
+            "negative": np.array([negative_mass(w) for w in ws]),
+            "ritz_min": np.array([w.ritz_min for w in ws]),
+            "theta_norm": np.array([w.theta_norm for w in ws]),
+            "loss": np.array([w.loss for w in ws]),
+            "val_error": np.array(R.val_error[alg]),
+            "gap": np.array([w.f_gamma - w.loss for w in ws]),       # (seeds, gammas)
+            "kappa": np.array([w.kappa for w in ws]),
+            "width_term": np.array([w.width_term for w in ws]),
+            "coarse": np.array([w.curv_top_coarse / w.top[0] for w in ws]),
+        }
+    return out
+
+
+def source_frame(R: Result):
+    """Where each net's weights come from, its budget, loss and validation error."""
+    import pandas as pd
+    P, S = R.params, summary(R)
+    if R.source == "gpu":
+        where = "GPU sweep, 100 eff. epochs"
+    else:
+        where = f"trained here, {P.effective_epochs} eff. epochs"
+    rows = []
+    for alg in ALGORITHMS:
+        rows.append({"algorithm": LABELS[alg], "weights": where, "seeds": len(R.seeds),
+                     "parameters n": f"{R.widths[alg][0].n:,}",
+                     "training loss f": _ms(S[alg]["loss"], ".3f"),
+                     "val. error (%)": _ms(S[alg]["val_error"], ".2f")})
+    return pd.DataFrame(rows).set_index("algorithm")
+
+
+def eigen_frame(R: Result):
+    """The top-k eigenvalues per algorithm, mean ± std over seeds (one row each)."""
+    import pandas as pd
+    rows = []
+    for alg in ALGORITHMS:
+        tops = np.array([w.top for w in R.widths[alg]])
+        row = {"algorithm": LABELS[alg]}
+        row.update({f"λ{i + 1}": _ms(tops[:, i]) for i in range(tops.shape[1])})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("algorithm")
+
+
+def width_frame(R: Result):
+    """Scale-free width measures per algorithm: λ₁|θ|², tr H/n, near-zero and negative
+    spectral mass, the local-entropy gap f_γ − f at the middle γ."""
+    import pandas as pd
+    P, S = R.params, summary(R)
+    j = len(P.gammas) // 2
+    rows = []
+    for alg in ALGORITHMS:
+        s = S[alg]
+        rows.append({"algorithm": LABELS[alg],
+                     "|θ|": _ms(s["theta_norm"]), "λ₁|θ|²": _ms(s["lambda1_scaled"]),
+                     "tr H / n": _ms(s["trace_mean"]),
+                     f"|λ| < {P.near_zero:g}λ₁": _ms(s["near_zero"], ".2f"),
+                     "λ < 0": _ms(s["negative"], ".2f"),
+                     f"width term, γ={P.gammas[j]:g}": _ms(s["width_term"][:, j])})
+    return pd.DataFrame(rows).set_index("algorithm")
+
+
+def entropy_frame(R: Result):
+    """f_γ − f and the curvature κ_γ of f_γ along v₁ (Monte Carlo, means over seeds)
+    against the quadratic model, with the smallest effective sample size."""
+    import pandas as pd
+    num = lambda v: "—" if not np.isfinite(v) else f"{v:.3g}"        # noqa: E731
+    rows = []
+    for alg in ALGORITHMS:
+        ws = R.widths[alg]
+        lam = np.mean([w.top[0] for w in ws])
+        for j, gm in enumerate(R.params.gammas):
+            rows.append({"algorithm": LABELS[alg], "γ": f"{gm:g}",
+                         "f_γ − f": num(np.mean([w.f_gamma[j] - w.loss for w in ws])),
+                         "quadratic": num(np.mean([w.f_gamma_quadratic[j] for w in ws])),
+                         "κ_γ": num(np.mean([w.kappa[j] for w in ws])),
+                         "λ₁/(1+γλ₁)": num(lam / (1 + gm * lam)),
+                         "ESS": f"{min(w.ess[j] for w in ws):.0f}"})
+    return pd.DataFrame(rows).set_index(["algorithm", "γ"])
+
+
+def ratios(R: Result) -> dict[str, float]:
+    """λ₁ and λ₁|θ|² of each algorithm over SGD's (seed means)."""
+    S = summary(R)
+    out = {}
+    for alg in ("entropy-sgd", "hj", "heat"):
+        key = alg.replace("-", "_")
+        out[f"ratio_{key}"] = float(S[alg]["lambda1"].mean() / S["sgd"]["lambda1"].mean())
+        out[f"ratio_scaled_{key}"] = float(S[alg]["lambda1_scaled"].mean()
+                                           / S["sgd"]["lambda1_scaled"].mean())
+    return out
+
+
+def measures(R: Result) -> dict[str, float]:
+    """The numbers the prose quotes (claims are glued by ``report``)."""
+    S = summary(R)
+    all_w = [w for ws in R.widths.values() for w in ws]
+    out = {"n_params": all_w[0].n, "n_seeds": len(R.seeds),
+           "lambda1_sgd": float(S["sgd"]["lambda1"].mean()),
+           "lambda1_esgd": float(S["entropy-sgd"]["lambda1"].mean()),
+           "lambda1_hj": float(S["hj"]["lambda1"].mean()),
+           "lambda1_heat": float(S["heat"]["lambda1"].mean()),
+           "trace_mean_sgd": float(S["sgd"]["trace_mean"].mean()),
+           "min_ess": float(min(w.ess.min() for w in all_w)),
+           "coarse_min": float(min(S[a]["coarse"].min() for a in ALGORITHMS)),
+           "coarse_max": float(max(S[a]["coarse"].max() for a in ALGORITHMS)),
+           "max_relative_shift": float(max(math.sqrt(R.params.gammas[-1] / R.params.beta
+                                                     * w.n) / w.theta_norm for w in all_w))}
+    out.update(ratios(R))
+    return out
+
+
+def _dense_widths(R: Result) -> list[Width]:
+    return [ws[0] for ws in R.widths.values() if ws[0].dense is not None]
+
+
+def claims(R: Result) -> list[Claim]:
+    """The checks of this chapter: machinery against exact values, consistency of the
+    measurements, the Sec. 6.3 spectrum statement, where Lemma 20's hypotheses fail, and
+    the paper's thesis (pending until the GPU sweep's LeNet weights exist)."""
+    P, S = R.params, summary(R)
+    all_w = [w for ws in R.widths.values() for w in ws]
+    out: list[Claim] = []
+    dw = _dense_widths(R)
+    if dw:
+        out += [
+            Claim("hvp_fd_error", "Hessian-vector product = central difference of "
+                  "gradients (float64, relative error)",
+                  max(w.dense["hvp_fd_rel_error"] for w in dw), hi=1e-6, paper="—",
+                  where="Sec. 6"),
+            Claim("hvp_dense_error", "Hessian-vector product = exact Hessian times v "
+                  "(float64, relative error)",
+                  max(w.dense["hvp_dense_rel_error"] for w in dw), hi=1e-10, paper="—",
+                  where="Sec. 6"),
+            Claim("lanczos_dense_error", f"Lanczos top-{P.top_k} = dense eigenvalues "
+                  "(float32 HVPs; max error / λ₁)",
+                  max(w.dense["lanczos_rel_error"] for w in dw), hi=1e-4, paper="—",
+                  where="Sec. 6.3"),
+        ]
+        z = []
+        for w in dw:
+            exact = w.dense["trace"]
+            se = w.trace_probes.std(ddof=1) / math.sqrt(w.trace_probes.size)
+            z.append(abs(w.trace_probes.mean() - exact) / se)
+        out.append(Claim("slq_trace_z", "SLQ trace tr H = exact trace, within 3 standard "
+                         "errors of its probes (largest |z|)", max(z), hi=3.0, paper="—",
+                         where="Sec. 6.2"))
+        zm = []
+        for w in dw:
+            eps = P.near_zero * w.top[0]
+            exact = hessian.smoothed_mass(w.dense["eigenvalues"],
+                                          np.full(w.n, 1.0 / w.n), eps, eps / 4)
+            m, se = near_zero_mass(w, P)
+            zm.append(abs(m - exact) / max(se, 0.01))
+        out.append(Claim("slq_near_zero_z", "SLQ mass near zero = exact (same broadening), "
+                         "within 3 standard errors (floor 0.01; largest |z|)", max(zm),
+                         hi=3.0, paper="—", where="Sec. 6.3"))
+    out += [
+        Claim("lanczos_residual", "Lanczos top eigenvalues converged (largest residual "
+              "bound / λ₁)", max(float(w.residuals.max() / w.top[0]) for w in all_w),
+              hi=1e-2, paper="—", where="Sec. 6.3"),
+        Claim("slice_curvature_error", "second difference of f along v₁ (|Δθ| = 1e-6) "
+              "= λ₁ (largest relative error)",
+              max(abs(w.curv_top_fd / w.top[0] - 1) for w in all_w), hi=1e-3, paper="—",
+              where="Sec. 6.1"),
+        fact("slices_rayleigh", "random slices curve less than the top eigenvector "
+             "(Rayleigh quotient ≤ λ₁)",
+             all(bool(np.all(w.curv_random_fd <= w.top[0] * 1.01)) for w in all_w),
+             paper="—", where="Sec. 6.1"),
+        Claim("near_zero_min", f"most eigenvalues lie near zero (smallest SLQ mass with "
+              f"|λ| < {P.near_zero:g}λ₁)",
+              float(min(S[a]["near_zero"].min() for a in ALGORITHMS)), lo=0.5,
+              paper="very large proportion", where="Sec. 6.3"),
+        fact("not_a_minimum", "the final weights are not a local minimum: a Ritz value "
+             "< 0 proves λ_min < 0 (Lemmas 19–20 assume one)",
+             all(w.ritz_min < 0 for w in all_w), paper="local minimum x*",
+             where="Lemma 20"),
+        fact("kappa_below_1_over_gamma", "curvature of f_γ along v₁ ≤ 1/γ at every γ "
+             "(holds for any f)",
+             all(bool(np.all(w.kappa <= 1 / w.gammas + 1e-12)) for w in all_w),
+             paper="≤ 1/t", where="Lemma 18"),
+    ]
+    gap_err = []
+    for w in all_w:
+        q = w.dense["quadratic_gap"] if w.dense is not None else w.f_gamma_quadratic
+        gap_err.append(abs((w.f_gamma[0] - w.loss) / q[0] - 1))
+    out.append(Claim("gap_quadratic_error", f"f_γ − f at γ = {P.gammas[0]:g} = ½β⁻¹ tr "
+                     "log(I + γH) − (γ/2) gᵀ(I + γH)⁻¹g (largest relative error)",
+                     max(gap_err), hi=0.2, paper="Example 13", where="Sec. 6.1"))
+    if R.source == "gpu":
+        out += [Claim("esgd_over_sgd", "Entropy-SGD's minimum is wider than SGD's "
+                      "(λ₁|θ|² ratio)", ratios(R)["ratio_scaled_entropy_sgd"], hi=1.0,
+                      paper="wide valleys", where="Sec. 1"),
+                Claim("hj_over_sgd", "HJ's minimum is wider than SGD's (λ₁|θ|² ratio)",
+                      ratios(R)["ratio_scaled_hj"], hi=1.0, paper="wider minima",
+                      where="Sec. 6")]
+    else:
+        out += [pending("esgd_over_sgd", "Entropy-SGD's minimum is wider than SGD's on "
+                        "the paper's LeNet (λ₁|θ|² ratio < 1; GPU weights)",
+                        paper="wide valleys", where="Sec. 1"),
+                pending("hj_over_sgd", "HJ's minimum is wider than SGD's on the paper's "
+                        "LeNet (λ₁|θ|² ratio < 1; GPU weights)", paper="wider minima",
+                        where="Sec. 6")]
+    return out
+
+
+def pending_note(R: Result) -> str:
+    """An admonition (MyST) saying which numbers come from which budget."""
+    P = R.params
+    if R.source == "gpu":
+        return ""
+    what = ("the small net `mlp7` on 1,000 MNIST images" if P.net == "mlp7" else
+            f"LeNet trained on this machine for {P.effective_epochs} effective epochs")
+    return "\n".join([
+        "```{admonition} Which weights",
+        ":class: note",
+        f"The numbers on this page come from {what}, not from the paper's runs. With the "
+        "LeNet weights of the GPU sweep in `results/weights/`, the `paper` preset "
+        "measures those instead (`papermill ... -p preset paper -p device cuda`); the "
+        "comparison with the paper's thesis is pending until then.",
+        "```"])
+
+
+# ---------------------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------------------
+def _plain_log(ax, axis: str = "y") -> None:
+    """Tick labels of a log axis as plain numbers (0.5, 2, 10) rather than 5×10⁻¹."""
+    import matplotlib.ticker as mticker
+    a = ax.yaxis if axis == "y" else ax.xaxis
+    a.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    a.set_minor_formatter(mticker.NullFormatter())
+
+
+def _legend_below(fig, axes, ncol=4):
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False)
+
+
+@styled(FIGURE_RC)
+def figure_top_eigenvalues(R: Result):
+    """Top-k eigenvalues per algorithm (mean ± std over seeds): raw and times |θ|²."""
+    fig, axes = plt.subplots(1, 2, figsize=FIGSIZE)
+    for alg in ALGORITHMS:
+        ws = R.widths[alg]
+        tops = np.array([w.top for w in ws])
+        scaled = np.array([w.top * w.theta_norm ** 2 for w in ws])
+        i = np.arange(1, tops.shape[1] + 1)
+        for ax, vals in zip(axes, (tops, scaled)):
+            err = vals.std(0, ddof=1) if vals.shape[0] > 1 else None
+            ax.errorbar(i, vals.mean(0), yerr=err, marker="o", ms=4, capsize=3, lw=1.2,
+                        color=ALGORITHM_COLORS[alg], label=LABELS[alg])
+    for ax, lab in zip(axes, ("eigenvalue $\\lambda_i$ of $\\nabla^2 f$",
+                              "$\\lambda_i\\,|\\theta|^2$ (scale-free)")):
+        ax.set_yscale("log")
+        _plain_log(ax)
+        ax.set_xlabel("index $i$")
+        ax.set_ylabel(lab)
+        ax.grid(alpha=0.3, which="both")
+    _legend_below(fig, axes)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+@styled(FIGURE_RC)
+def figure_density(R: Result):
+    """SLQ eigenvalue density (seed 0) of each algorithm, and the spectral mass within
+    |λ| < ε as a function of ε/λ₁; the exact spectrum dashed where it is known."""
+    fig, axes = plt.subplots(1, 2, figsize=FIGSIZE)
+    for alg in ALGORITHMS:
+        w = R.widths[alg][0]
+        lam1 = w.top[0]
+        grid = np.linspace(-0.15 * lam1, 1.1 * lam1, 600)
+        width = 0.03 * lam1
+        axes[0].semilogy(grid / lam1, lam1 * hessian.slq_density(w.slq_nodes,
+                                                                 w.slq_weights, grid, width),
+                         color=ALGORITHM_COLORS[alg], lw=1.3, label=LABELS[alg])
+        eps = np.geomspace(1e-4, 1, 40)
+        mass = [np.mean([hessian.smoothed_mass(nd, wt, e * lam1, e * lam1 / 4)
+                         for nd, wt in zip(w.slq_nodes, w.slq_weights)]) for e in eps]
+        axes[1].semilogx(eps, mass, color=ALGORITHM_COLORS[alg], lw=1.3, label=LABELS[alg])
+        if w.dense is not None:
+            ev = w.dense["eigenvalues"]
+            axes[0].semilogy(grid / lam1, lam1 * hessian.broadened(ev, np.full(ev.size,
+                             1 / ev.size), grid, width), color=ALGORITHM_COLORS[alg],
+                             lw=0.9, ls="--")
+            exact = [hessian.smoothed_mass(ev, np.full(ev.size, 1 / ev.size), e * lam1,
+                                           e * lam1 / 4) for e in eps]
+            axes[1].semilogx(eps, exact, color=ALGORITHM_COLORS[alg], lw=0.9, ls="--")
+    axes[0].set_ylim(1e-2, None)
+    axes[0].set_xlabel("$\\lambda / \\lambda_1$")
+    axes[0].set_ylabel("density of $\\lambda/\\lambda_1$ (log)")
+    axes[1].set_xlabel("$\\varepsilon / \\lambda_1$")
+    axes[1].set_ylabel("mass of $|\\lambda| < \\varepsilon$")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    _legend_below(fig, axes)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+@styled(FIGURE_RC)
+def figure_slices(R: Result):
+    """f(θ + α d), |d| = |θ|: along the top eigenvector (left) and random directions
+    (right, one thin line each), for every algorithm (seed 0)."""
+    fig, axes = plt.subplots(1, 2, figsize=FIGSIZE)
+    for alg in ALGORITHMS:
+        w, c = R.widths[alg][0], ALGORITHM_COLORS[alg]
+        axes[0].plot(w.alphas_top, w.slice_top, color=c, lw=1.4, label=LABELS[alg])
+        for k, s in enumerate(w.slices_random):
+            axes[1].plot(w.alphas_random, s, color=c, lw=1.0, alpha=0.8,
+                         label=LABELS[alg] if k == 0 else None)
+    axes[0].set_title("top eigenvector $v_1$")
+    axes[1].set_title("random directions")
+    for ax in axes:
+        ax.set_yscale("log")
+        ax.set_xlabel("$\\alpha = |\\Delta\\theta| / |\\theta|$")
+        ax.set_ylabel("training loss $f$")
+        ax.grid(alpha=0.3, which="both")
+    _legend_below(fig, axes)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+@styled(FIGURE_RC)
+def figure_local_entropy(R: Result):
+    """f_γ − f against γ (MC, with the quadratic model dashed) and the curvature of f_γ
+    along v₁ against Example 13's λ₁/(1+γλ₁) (dotted) and the bound 1/γ (grey)."""
+    fig, axes = plt.subplots(1, 2, figsize=FIGSIZE)
+    g = np.asarray(R.params.gammas, float)
+    for alg in ALGORITHMS:
+        ws, c = R.widths[alg], ALGORITHM_COLORS[alg]
+        gap = np.array([w.f_gamma - w.loss for w in ws]).mean(0)
+        quad = np.array([w.f_gamma_quadratic for w in ws]).mean(0)
+        kap = np.array([w.kappa for w in ws]).mean(0)
+        lam = np.mean([w.top[0] for w in ws])
+        ess = np.array([w.ess for w in ws]).min(0)
+        axes[0].plot(g, gap, "-", color=c, lw=1.3, label=LABELS[alg])
+        axes[0].plot(g[ess >= ESS_MIN], gap[ess >= ESS_MIN], "o", color=c, ms=5)
+        axes[0].plot(g[ess < ESS_MIN], gap[ess < ESS_MIN], "o", color=c, ms=5, mfc="white")
+        axes[0].plot(g, quad, "--", color=c, lw=0.9)
+        kap = np.maximum(kap, 1e-6)
+        axes[1].loglog(g, kap, "-", color=c, lw=1.3, label=LABELS[alg])
+        axes[1].plot(g[ess >= ESS_MIN], kap[ess >= ESS_MIN], "o", color=c, ms=5)
+        axes[1].plot(g[ess < ESS_MIN], kap[ess < ESS_MIN], "o", color=c, ms=5, mfc="white")
+        gg = np.geomspace(g[0], g[-1], 50)
+        axes[1].loglog(gg, lam / (1 + gg * lam), ":", color=c, lw=1.0)
+    gg = np.geomspace(g[0], g[-1], 50)
+    axes[1].loglog(gg, 1 / gg, color="0.6", lw=2, alpha=0.6, label="$1/\\gamma$")
+    axes[0].set_xscale("log")
+    axes[0].set_yscale("symlog", linthresh=1e-3)
+    axes[0].set_ylabel("$f_\\gamma - f$ (symlog)")
+    axes[1].set_ylabel("$v_1^\\top \\nabla^2 f_\\gamma\\, v_1$")
+    for ax in axes:
+        ax.set_xlabel("$\\gamma$")
+        ax.grid(alpha=0.3, which="both")
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=5, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig

@@ -1,0 +1,245 @@
+# %% [markdown]
+# # Width of the minima: Hessian spectra and local entropy
+#
+# The thesis behind the paper {cite}`chaudhari2018deep` is that local entropy biases
+# training towards *wide* minima: Entropy-SGD's "wide valleys"
+# {cite}`chaudhari2017entropy` (Sec. 1), and Sec. 6, where semiconcavity bounds the
+# curvature of the relaxed loss $f_\gamma = u(\cdot,\gamma)$ (Lemma 18) and the harmonic
+# mean of its Hessian's spectrum at a local minimum (Lemma 20). Chapters 03 and 06 check
+# this on one- and two-dimensional landscapes. Here we measure it on trained networks:
+# at the final weights $\theta$ of SGD, Entropy-SGD, HJ and HEAT, with the settings of
+# chapter 08, we compute
+#
+# - the top eigenvalues of the Hessian $\nabla^2 f(\theta)$ of the training loss, by
+#   Lanczos {cite}`golub2013matrix` on Hessian-vector products (`torch.func`);
+# - the eigenvalue density, by stochastic Lanczos quadrature
+#   {cite}`ghorbani2019investigation`, and the share of eigenvalues near zero
+#   (Sec. 6.3, after {cite}`sagun2016eigenvalues`);
+# - the loss along the top eigenvector and along random directions, scaled to the
+#   weights so that the algorithms are comparable;
+# - the local entropy $f_\gamma$ of eq. (11) at several $\gamma$, and the curvature of
+#   $f_\gamma$ along the top eigenvector, against Example 13 and Lemma 18.
+#
+# The loss $f$ is the mean cross-entropy over a fixed subset of the training images,
+# with batch normalisation in eval mode (its statistics re-estimated on the training
+# images at $\theta$, as the authors do before testing) and dropout off, so that $f$ is
+# a plain function of $\theta \in \mathbb{R}^n$. The computations are in
+# `deeprelax.hessian` (Hessian-vector products, Lanczos, quadrature, Monte Carlo) and
+# `deeprelax.chapters.ch13_width_of_minima` (training, measurements, tables, figures).
+
+# %% tags=["parameters", "hide-input"]
+preset = "fast"         # "fast" (small net, CPU, seconds) or "paper" (LeNet)
+device = "cpu"          # "cuda" for the paper preset
+net = None              # "mlp7" (fast) or "lenet"; None: the preset's
+weights = None          # "auto": results/weights if there; "train": train here
+seeds = None            # seeds trained here, e.g. [0, 1, 2]
+effective_epochs = None  # training budget when trained here
+hessian_images = None   # size of the fixed training subset of f
+gammas = None           # the gamma values of f_gamma, e.g. [0.01, 0.1, 1, 10]
+beta = None             # beta of f_gamma (heat-kernel variance gamma / beta)
+
+# %% tags=["hide-input"]
+import matplotlib.pyplot as plt
+from IPython.display import Markdown
+
+from deeprelax.book import glue_all
+from deeprelax.chapters import ch13_width_of_minima as ch13
+from deeprelax.claims import report
+
+P = ch13.Params.from_notebook(globals())
+R = ch13.compute(P)
+glue_all(ch13.measures(R))
+P.frame()
+
+# %% tags=["remove-input"] mystnb={"markdown_format": "myst"}
+Markdown(ch13.pending_note(R))
+
+# %% [markdown]
+# ## The nets and where their weights come from
+#
+# With the GPU sweep's LeNet weights in `results/weights/` (one file per algorithm and
+# seed, written from the paper runs' checkpoints by `ch13.export_paper_weights`), the
+# `paper` preset measures those: the paper's settings and budget (100 effective
+# epochs). Until they exist, the `paper` preset trains the four LeNets here with the
+# same settings on a reduced budget of 20 effective epochs (the learning-rate schedule
+# compressed by the same factor), and says so in the table below. The `fast` preset,
+# which this page shows by default, trains a small net with mnistfc's layer order —
+# 7×7 mean-pooled images → dropout → fc 14 → ReLU → BN → dropout → fc 10,
+# $n =$ {glue:text}`n_params:,d` parameters — on 1,000 MNIST images for 40 effective
+# epochs, {glue:text}`n_seeds:d` seeds each, with `deeprelax.engine.train` and the
+# LeNet settings of `deeprelax.table1`. Its numbers exercise every measurement and can
+# be checked against the exact Hessian; they say nothing about LeNet.
+
+# %% tags=["hide-input"]
+ch13.source_frame(R)
+
+# %% [markdown]
+# ## The top of the spectrum
+#
+# Lanczos with full re-orthogonalisation gives the top eigenvalues of $\nabla^2 f$ from
+# Hessian-vector products alone; the residual bounds of the Ritz pairs show that they
+# have converged. On the small net we also form the exact Hessian (in float64) and
+# check the Lanczos values against its dense eigendecomposition, and the
+# Hessian-vector product against central differences of gradients (claims at the
+# end). The table gives the top eigenvalues (mean ± standard deviation over seeds);
+# {numref}`fig-ch13-top` draws them, raw and multiplied by $|\theta|^2$.
+
+# %% tags=["hide-input"]
+ch13.eigen_frame(R)
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Top eigenvalues of the Hessian of the training loss at the final weights of each algorithm (mean \u00b1 std over seeds). Left: the eigenvalues; right: times $|\\theta|^2$, the curvature per unit of relative displacement $|\\Delta\\theta|/|\\theta|$. Look at the order of the four curves, and whether it survives the rescaling.", "name": "fig-ch13-top"}}
+ch13.figure_top_eigenvalues(R)
+plt.show()
+
+# %% [markdown]
+# An eigenvalue alone is not a width: rescaling the weights of a layer that is followed
+# by batch normalisation leaves the function unchanged but changes the Hessian, so
+# sharpness depends on the parametrisation {cite}`dinh2017sharp`. We therefore also
+# give $\lambda_1|\theta|^2$, the curvature per unit of *relative* displacement,
+# which is the curvature the normalised slices below show. On this page SGD's
+# $\lambda_1$ is {glue:text}`lambda1_sgd:.3g`, Entropy-SGD's
+# {glue:text}`lambda1_esgd:.3g`, HJ's {glue:text}`lambda1_hj:.3g` and HEAT's
+# {glue:text}`lambda1_heat:.3g`; in units of $|\theta|^2$ the ratios to SGD are
+# {glue:text}`ratio_scaled_entropy_sgd:.2f` (Entropy-SGD),
+# {glue:text}`ratio_scaled_hj:.2f` (HJ) and {glue:text}`ratio_scaled_heat:.2f` (HEAT).
+#
+# ## The density near zero
+#
+# Sec. 6.3 recalls that "the Hessian of a typical deep network at a local minimum
+# discovered by SGD has a very large proportion of its eigenvalues that are close to
+# zero", with an arithmetic mean of 0.0029 for the network of
+# {cite}`chaudhari2017entropy`. Stochastic Lanczos quadrature estimates the whole
+# spectral measure from a few Rademacher probes: each probe's Lanczos run gives Gauss
+# nodes and weights, whose average, broadened by a narrow Gaussian, is the density of
+# {numref}`fig-ch13-density`. Where the exact spectrum is known it is drawn dashed.
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Eigenvalue density of the Hessian at the final weights (seed 0) by stochastic Lanczos quadrature, in units of $\\lambda_1$ (solid; the exact spectrum, broadened the same way, dashed where it is known). Left: the density, log scale; right: the share of eigenvalues with $|\\lambda| < \\varepsilon$. Look at the peak at zero and at the mass just below zero.", "name": "fig-ch13-density"}}
+ch13.figure_density(R)
+plt.show()
+
+# %% [markdown]
+# The table collects the scale-free measures: $\lambda_1|\theta|^2$, the mean
+# eigenvalue $\operatorname{tr} H/n$ (SGD's is {glue:text}`trace_mean_sgd:.3g`), the
+# share of eigenvalues near zero and below zero, and the width term of the local
+# entropy (next sections).
+
+# %% tags=["hide-input"]
+ch13.width_frame(R)
+
+# %% [markdown]
+# ## The loss along one-dimensional slices
+#
+# {numref}`fig-ch13-slices` shows $f(\theta + \alpha d)$ with $|d| = |\theta|$, so that
+# $\alpha = |\Delta\theta|/|\theta|$ is the relative displacement, for $d$ along the top
+# eigenvector $v_1$ and along random Gaussian directions. At $\alpha = 0$ the slice along
+# $v_1$ curves as $\lambda_1|\theta|^2$ (a claim checks its second difference), a
+# random slice as $d^\top \nabla^2 f\, d \approx |\theta|^2 \operatorname{tr}H/n$, far
+# less: the random slices are flat over a displacement many times larger.
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The training loss along the top eigenvector $v_1$ (left) and along random directions (right, one line each) through the final weights of each algorithm (seed 0), with directions scaled to $|\\theta|$ so that $\\alpha$ is the relative displacement; note the different ranges of $\\alpha$. Look at how fast each curve leaves its minimum value.", "name": "fig-ch13-slices"}}
+ch13.figure_slices(R)
+plt.show()
+
+# %% [markdown]
+# The loss is only piecewise smooth: every ReLU and max-pool switch is a kink, and the
+# Hessian of automatic differentiation is that of the smooth piece around $\theta$.
+# A second difference along $v_1$ with $|\Delta\theta| = 10^{-6}$ stays inside the
+# piece and reproduces $\lambda_1$; with $|\Delta\theta|/|\theta| = 10^{-3}$ it crosses
+# kinks and gives between {glue:text}`coarse_min:.2f` and {glue:text}`coarse_max:.2f`
+# times $\lambda_1$.
+#
+# ## Local entropy
+#
+# By eq. (11), $f_\gamma(\theta) = -\beta^{-1}\log\int G(y-\theta)\,e^{-\beta f(y)}\,dy$
+# with $G$ the Gaussian of covariance $\sigma^2 I$, $\sigma^2 = \gamma/\beta$. We
+# estimate it by importance sampling: $y = \theta + \sigma u$ is drawn from the
+# Gaussian that would be exact if $f$ were its quadratic model at $\theta$ in the span
+# of the top eigenvectors (mean $-\gamma(I+\gamma H)^{-1}\nabla f$, the Lanczos
+# resolvent), and the weights $w \propto G\,e^{-\beta f}/q$ correct for everything
+# else; the effective sample size says where that still works. For the quadratic
+# model,
+#
+# $$
+# \begin{aligned}
+# f_\gamma - f &= \tfrac{1}{2\beta}\operatorname{tr}\log(I+\gamma H)
+#   - \tfrac{\gamma}{2}\,\nabla f^\top (I+\gamma H)^{-1}\nabla f ,\\
+# v^\top \nabla^2 f_\gamma\, v &= \frac{\lambda}{1+\gamma\lambda}
+#   \quad (Hv = \lambda v),
+# \end{aligned}
+# $$
+#
+# the first term measuring the width (Example 13 in $n$ dimensions), the second the
+# descent still available, since the final weights are not a critical point. By
+# Lemma 1, $\nabla^2 f_\gamma = (I - \operatorname{Cov}_w u)/\gamma$, so the curvature
+# of $f_\gamma$ along $v_1$ is $(1 - \operatorname{Var}_w(v_1^\top u))/\gamma$, which
+# never exceeds $1/\gamma$ — Lemma 18's bound, true for every $f$
+# ({numref}`fig-ch13-entropy`).
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Local entropy at the final weights (mean over seeds). Left: $f_\\gamma - f$ by Monte Carlo (dots; hollow where the effective sample size is below 5) and for the quadratic model (dashed; negative: the final weights are not a critical point). Right: the curvature of $f_\\gamma$ along $v_1$ by Monte Carlo (dots), Example 13's $\\lambda_1/(1+\\gamma\\lambda_1)$ (dotted) and the bound $1/\\gamma$ (grey). Look at where the filled dots leave the dashed and dotted lines.", "name": "fig-ch13-entropy"}}
+ch13.figure_local_entropy(R)
+plt.show()
+
+# %% [markdown]
+# The table gives the means over seeds and the smallest effective sample size (ESS)
+# of the Monte Carlo estimate; κ_γ is the curvature of $f_\gamma$ along $v_1$.
+
+# %% tags=["hide-input"]
+ch13.entropy_frame(R)
+
+# %% [markdown]
+# At the smallest $\gamma$ the Monte Carlo $f_\gamma - f$ agrees with the quadratic
+# model (a claim at the end). Where the ESS falls to a few samples the estimate is no better than the proposal: in $n$ dimensions the weights depend on
+# $\tfrac12\gamma\,u^\top H u$ over all directions, and importance sampling fails once
+# $\gamma\,|H|_F$ is of order one. Its smallest value on this page is
+# {glue:text}`min_ess:.0f`. This is why the algorithms estimate
+# $\nabla f_\gamma$ with a Langevin inner loop (Sec. 7.1) rather than by sampling.
+#
+# ## What the theory assumes, and what a real net does
+#
+# - **A local minimum.** Lemmas 19 and 20 are stated at a local minimum with a positive
+#   definite Hessian. At every final weight vector on this page, some Ritz value is
+#   negative, which proves that $\nabla^2 f$ has a negative eigenvalue (a claim); the
+#   density shows a share of small negative eigenvalues, and the gradient is not zero
+#   (the descent term above). The harmonic mean of Lemma 20 is not defined for such a
+#   spectrum, and it is dominated by the eigenvalues nearest zero, which quadrature
+#   with $m$ nodes does not resolve below about $\lambda_1/m$.
+# - **A bound on $\sup_x f_{x_k x_k}$ over all of $\mathbb{R}^n$.** Lemma 18 needs
+#   $C_k = \sup_x u_{x_kx_k}(x,0)$. For a network, second derivatives in one layer's
+#   weights grow with the other layers' weights, so the supremum is infinite and the
+#   bound reduces to $1/t$ — the one part of Lemma 18 that holds on a real net (a
+#   claim). With the *local* constant $\lambda_1$ instead of the supremum, Example 13's
+#   $\lambda_1/(1+\gamma\lambda_1)$ is what the quadratic model predicts; where the
+#   Monte Carlo curvature lies above it, the curvature of $f$ near $\theta$ (its kinks
+#   included) exceeds the local $\lambda_1$.
+# - **Smoothness.** $f$ has kinks (previous section), so its Hessian is defined only
+#   almost everywhere; semiconcavity estimates for $u$ still hold, but $\lambda_1$ of
+#   the smooth piece is only a local measure of width.
+#
+# Sec. 6.3's statement that most eigenvalues lie near zero holds here (a claim).
+# Whether the minima of Entropy-SGD and HJ are wider than SGD's on the paper's LeNet
+# is what the last two claims decide once the GPU sweep's weights exist; on the small
+# net of the fast preset, trained for a few hundred updates, the ratios above carry
+# no information about it.
+#
+# ## Choices we made
+#
+# - **The loss.** Mean cross-entropy over the first `hessian_images` training images
+#   (1,000 in the fast preset, 5,000 in the paper preset), BN in eval mode with
+#   statistics re-estimated on all training images used, dropout off.
+# - **Normalisation.** Slices use $|d| = |\theta|$ over the whole vector; per-tensor
+#   scaling (the filter normalisation of {cite}`li2018visualizing`) is available as
+#   `hessian.normalised_direction(..., mode="layer")`.
+# - **$\beta$ and $\gamma$.** The paper's Entropy-SGD runs at
+#   $\beta_{\rm ex}^{-1} = 2\cdot10^{-8}$ with a coupling of $10^{-4}$ (chapter 08), a
+#   regime no sampler reaches in $n$ dimensions; we take $\beta = 10^4$ (fast) and
+#   $10^6$ (paper) so that the Gaussian of $f_\gamma$ moves the weights by at most a
+#   few per cent of $|\theta|$ for the largest $\gamma$, and several $\gamma$ around
+#   $1/\lambda_1$.
+# - **Reduced budget.** When the paper preset trains here, the learning-rate
+#   schedule's epochs are scaled by budget/100, so that every step of the annealing
+#   happens; γ scoping counts updates as in the paper.
+#
+# ## Claims checked in this chapter
+
+# %% tags=["hide-input"]
+report(ch13.claims(R))
