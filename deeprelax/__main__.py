@@ -77,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     from .data import DataError
     from .params import ParamError
     from .results import ResultError
+    rest = sys.argv[1:] if argv is None else list(argv)
+    if rest[:1] == ["elastic"]:          # torchrun ... -m deeprelax elastic (own parser)
+        from .distributed import main as elastic_main
+        return elastic_main(rest[1:])
     try:
         return _main(argv)
     except (ParamError, DataError, ResultError) as err:
@@ -177,6 +181,8 @@ def _main(argv: list[str] | None) -> int:
     c.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     c.add_argument("--no-progress", action="store_true")
     sub.add_parser("describe", help="list the training parameters and the presets")
+    sub.add_parser("elastic", add_help=False, help="Elastic-SGD / Parle, one replica per "
+                   "process, under torchrun (see deeprelax.distributed)")
     args = ap.parse_args(argv)
 
     if args.threads is not None:
