@@ -25,10 +25,11 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 .DELETE_ON_ERROR:
 
 env: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml
+# constraints.txt: the exact verified set (pyproject.toml has only compatible ranges)
+$(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[book,test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[book,test,download]'
 	@touch $@
 
 $(MATHJAX):
