@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+#: The environment variable that names the data folder (see :func:`data_root`).
 ENV_VAR = "DEEPRELAX_DATA"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 """Multi-seed training engine: all seeds of one (net, algorithm) train at once, independently.
 
-Optimizers never load data, models know no dataset; the engine composes them:
+Optimizers never load data, models know no dataset; the engine composes them::
 
     from deeprelax import engine, models
     data = engine.TensorData(train_x, train_y, test_x, test_y, name="mnist")  # tensors

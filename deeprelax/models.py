@@ -13,7 +13,7 @@ research repository), because the paper's text lists the operations but not thei
 with it the parameter counts match the paper exactly. Models know no dataset: they map
 image tensors to 10 logits (no softmax; the loss applies it).
 
-Dropout layers are ordinary :class:`torch.nn.Dropout`; the training engine swaps in a
+Dropout layers are ordinary ``torch.nn.Dropout``; the training engine swaps in a
 per-seed, counter-based dropout when it batches seeds (``deeprelax.engine``).
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 
+#: The parameter count n that the paper states for each network (Sec. 8.2, 8.3).
 PAPER_PARAMETER_COUNTS = {"mnistfc": 1_867_786, "lenet": 131_220, "allcnn": 1_667_166}
 
 
@@ -60,6 +61,7 @@ def allcnn() -> nn.Sequential:
         nn.AvgPool2d(8), nn.Flatten())
 
 
+#: The networks by name: functions without arguments that build a fresh one.
 MODELS: dict[str, Callable[[], nn.Module]] = {"mnistfc": mnistfc, "lenet": lenet,
                                               "allcnn": allcnn}
 INPUT_SHAPES = {"mnistfc": (1, 28, 28), "lenet": (1, 28, 28), "allcnn": (3, 32, 32)}

@@ -1,6 +1,6 @@
 """The paper's training algorithms (Sec. 7) as closure-based ``torch.optim`` optimizers.
 
-Every optimizer here calls ``closure()`` ``L`` times per :meth:`step` (``L`` = back-props per
+Every optimizer here calls ``closure()`` ``L`` times per ``step`` (``L`` = back-props per
 weight update, Remark 22); the closure must draw a *fresh* minibatch, zero the gradients,
 compute the loss, call ``backward()`` and return the loss::
 
@@ -79,7 +79,9 @@ from .params import ParamError
 
 NoiseFn = Callable[[list[Tensor]], list[Tensor]]
 
+#: The algorithms of Sec. 8.1.3 by name (the keys of :func:`make`).
 ALGORITHMS = ("entropy-sgd", "heat", "hj", "sgd")
+#: The two inner-step forms of Entropy-SGD/HJ (``inner_form``; see the module docstring).
 INNER_FORMS = ("paper", "authors")   # inner Nesterov on the whole direction / on ∇f_mb only
 
 
