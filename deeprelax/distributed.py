@@ -44,8 +44,8 @@ Parle's Gaussian noise from its own generator. A run is therefore a pure functio
 Bookkeeping (Remark 22). An effective epoch is ceil(N/b) gradient evaluations summed over
 all replicas: a round costs n·L of them. Records are taken at the first round boundary at
 or after each whole effective epoch: the replicas' mean training loss, the spread
-sqrt((1/n) Σ |y_i − x̄|²) of the replicas around x̄, the validation error of x̄, the
-wall time spent in rounds, and the bytes all-reduced. A world size with n·L > ceil(N/b)
+sqrt((1/n) Σ |y_i − x̄|²) of the replicas around x̄ and |x̄|, the validation error of
+x̄, the wall time spent in rounds, and the bytes all-reduced. A world size with n·L > ceil(N/b)
 (one round more than an effective epoch) is refused.
 
 Files. Rank 0 writes one JSON record (``results.write_json``: atomic, checksummed) after
@@ -450,7 +450,7 @@ class ElasticRun:
         self.centre = x0.clone() if P.reference == "centre" else None
         self.records: dict[str, list] = {k: [] for k in (
             "effective_epoch", "grads", "rounds", "lr", "gamma", "train_loss", "spread",
-            "val_error", "train_s", "bytes")}
+            "val_error", "xbar_norm", "train_s", "bytes")}
         self.train_s = 0.0
         self.grads_window = 0
         if self.lead:
@@ -538,6 +538,7 @@ class ElasticRun:
         rec["train_loss"].append(float(tot[0]) / window)
         rec["spread"].append(math.sqrt(float(tot[1]) / self.n))
         rec["val_error"].append(self.evaluate(xbar) if self.lead else None)
+        rec["xbar_norm"].append(float(xbar.double().norm()))
         rec["train_s"].append(self.train_s)
         rec["bytes"].append(self.comm.bytes)
         return float(tot[2]) > 0
@@ -793,6 +794,74 @@ def run_distributed(P: ElasticParams, out: str | os.PathLike | None = None,
                 dist.destroy_process_group()
             except Exception:                        # noqa: BLE001 (a broken group)
                 pass
+
+
+# ---------------------------------------------------------------------------------------
+# torchrun command lines (the book's commands; local runs with 'local nodes')
+# ---------------------------------------------------------------------------------------
+def torchrun_args(nproc: int, cli: list[str], *, nnodes: int = 1, endpoint: str =
+                  "127.0.0.1:29400", run_id: str = "deeprelax", join_timeout: int = 60,
+                  module: str = "deeprelax elastic") -> list[str]:
+    """The torchrun command line for ``nproc`` processes on each of ``nnodes`` machines
+    (c10d rendezvous at ``endpoint``; ``join_timeout`` bounds a rendezvous that never
+    forms), running ``python -m <module> <cli>``."""
+    mod = module.split()
+    return ["torchrun", "--nnodes", str(nnodes), "--nproc-per-node", str(nproc),
+            "--rdzv-backend", "c10d", "--rdzv-endpoint", endpoint, "--rdzv-id", run_id,
+            "--rdzv-conf", f"join_timeout={join_timeout}", "-m", mod[0], *mod[1:], *cli]
+
+
+def cli_args(P: ElasticParams, out: str | os.PathLike) -> list[str]:
+    """``elastic`` arguments that reproduce ``P`` exactly (every field through --set)."""
+    import json
+    sets = [f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in json_safe(P.as_dict())
+            .items() if k != "algorithm"]
+    return ["--algorithm", P.algorithm, "--out", str(out), "--set", *sets]
+
+
+def launch_local(P: ElasticParams, nproc: int, out: str | os.PathLike, *, nnodes: int = 1,
+                 timeout_s: float = 300.0, env: dict[str, str] | None = None,
+                 check: bool = True) -> dict[str, Any]:
+    """Run ``P`` under torchrun on this machine as ``nnodes`` local 'nodes' of ``nproc``
+    processes each (one torchrun agent per node, c10d rendezvous on 127.0.0.1); returns
+    rank 0's JSON with the agents' exit statuses added (``launch_exit``). A failed launch
+    raises RuntimeError with the agents' last lines, unless ``check`` is False (then the
+    JSON as the failure left it, and ``launch_stderr``: our lines of every agent)."""
+    import socket
+    import subprocess
+    from .results import read_json
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    argv = torchrun_args(nproc, cli_args(P, out), nnodes=nnodes,
+                         endpoint=f"127.0.0.1:{port}", run_id=f"local{port}",
+                         join_timeout=int(min(timeout_s, 60)), module="deeprelax.distributed")
+    argv = [sys.executable, "-m", "torch.distributed.run", *argv[1:]]
+    full_env = {**os.environ, "OMP_NUM_THREADS": "1", "DEEPRELAX_PROGRESS": "0",
+                **(env or {})}
+    agents = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=full_env, cwd=Path(__file__).resolve().parents[1])
+              for _ in range(nnodes)]
+    deadline = time.monotonic() + timeout_s
+    logs = []
+    try:
+        for a in agents:
+            o, e = a.communicate(timeout=max(1.0, deadline - time.monotonic()))
+            logs.append((a.returncode, e))
+    finally:
+        for a in agents:
+            if a.poll() is None:
+                a.kill()
+                a.wait()
+    bad = [(rc, e) for rc, e in logs if rc != 0]
+    if bad and check:
+        raise RuntimeError(f"torchrun ({nnodes} node(s) × {nproc}) failed with exit status "
+                           f"{bad[0][0]}: " + " | ".join(bad[0][1].strip().splitlines()[-3:]))
+    res = read_json(out)
+    res["launch_exit"] = [rc for rc, _ in logs]
+    res["launch_stderr"] = [ln for _, e in logs for ln in e.splitlines()
+                            if ln.startswith("deeprelax elastic:")]
+    return res
 
 
 # ---------------------------------------------------------------------------------------

@@ -202,3 +202,18 @@ def test_the_command_line_reports_bad_input_in_one_line(capsys):
     assert D.main(["--set", "backend=mpi"]) == D.EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("deeprelax elastic: ")
+
+
+def test_the_chapters_bookkeeping_claims_on_a_small_run():
+    """Chapter 14 on a tiny budget without launches: the claims that do not depend on
+    the budget hold (the learning claims need the chapter's preset)."""
+    from deeprelax.chapters import ch14_distributed as ch14
+    from deeprelax.claims import by_name, check
+    p = ch14.Params.from_preset("fast", n_train=1280, n_test=200, effective_epochs=2,
+                               replicas=(1, 2), launch_replicas=(), kill_round=0)
+    r = ch14.compute(p)
+    claims = by_name(ch14.claims(r))
+    check([claims[k] for k in ("one_replica_no_spread", "equal_gradients",
+                               "rel_spread_max_2")])
+    assert r.spe == 10 and ch14.bytes_per_round(r)["payload"] == 131_220 * 4
+    assert "launch_exact" not in claims and ch14.agreement(r) == {}
