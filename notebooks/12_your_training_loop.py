@@ -111,7 +111,7 @@ ch12.source(ch12.error, ch12.evaluate, ch12.train)
 # works, not which optimizer is better; the paper's comparison is Table 1
 # ({doc}`08_mnist`), at 100–200 effective epochs on all of MNIST with six seeds.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The four optimizers in the same loop on an MNIST subset, against gradient evaluations (the budget kept equal). (a) Mean minibatch training loss since the previous record (for Entropy-SGD and HJ measured at the inner iterates y, for HEAT at the perturbed weights); (b) validation error at x after re-estimating the batch-norm statistics. Look at SGD, Entropy-SGD and HJ falling together; HEAT, whose 15 updates each average 20 gradients at learning rate 0.1, lags behind at this budget.", "name": "fig-ch12-training"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The four optimizers in the same loop on an MNIST subset, against gradient evaluations (the budget kept equal). (a) Mean minibatch training loss since the previous record (for Entropy-SGD and HJ measured at the inner iterates y, for HEAT at the perturbed weights); (b) validation error at x after re-estimating the batch-norm statistics. Look at SGD, Entropy-SGD and HJ falling together; HEAT, each of whose updates averages 20 gradients at learning rate 0.1, lags behind at this budget.", "name": "fig-ch12-training"}}
 ch12.figure_training(R)
 plt.show()
 
@@ -158,7 +158,7 @@ ch12.results_frame(R)
 # at 0 with $\eta = 1$ (the authors' code, used here) or, following Sec. 7.4, use a far
 # smaller outer learning rate.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Training loss of Entropy-SGD at learning rate 1 with outer='lua': without outer momentum (red circles, the run of the figure above) and with the outer Nesterov momentum 0.9 of Sec. 7.4 (orange squares). The dotted line is twice the loss of a uniform guess. Look at the orange curve: it learns at first, then climbs above the line and settles at chance level.", "name": "fig-ch12-pitfall"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Training loss of Entropy-SGD at learning rate 1 with outer='lua': without outer momentum (red circles: the run of the figure above, over its budget) and with the outer Nesterov momentum 0.9 of Sec. 7.4 (orange squares). The dotted line is twice the loss of a uniform guess. Look at the orange curve: it learns at first, then climbs above the line and settles at chance level.", "name": "fig-ch12-pitfall"}}
 ch12.figure_pitfall(R)
 plt.show()
 

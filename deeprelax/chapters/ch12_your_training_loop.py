@@ -41,7 +41,7 @@ class Params(BaseParams):
     n_train: int = knob(2048, lo=256, hi=60000, doc="training images (the first n)")
     n_test: int = knob(1000, lo=100, hi=10000, doc="validation images (the first n)")
     batch_size: int = knob(128, lo=2, hi=4096, doc="minibatch size (Sec. 8.1.3: 128)")
-    budget: int = knob(300, lo=20, hi=1_000_000,
+    budget: int = knob(240, lo=20, hi=1_000_000,
                        doc="gradient evaluations per optimizer (a multiple of 20)")
     eval_every: int = knob(60, lo=20, hi=1_000_000,
                            doc="gradient evaluations between evaluations (multiple of 20)")
