@@ -14,11 +14,8 @@ import numpy as np
 
 
 def _num(v: float) -> str:
-    """A number for a table cell: 4 significant digits, scientific where small or large."""
-    v = float(v)
-    if v == 0 or not math.isfinite(v):
-        return f"{v:g}"
-    return f"{v:.3e}" if abs(v) < 1e-3 or abs(v) >= 1e5 else f"{v:.4g}"
+    """A number for a table cell: 4 significant digits ('1e-09', '0.0271', '2.558e-13')."""
+    return f"{float(v):.4g}"
 
 
 STATUSES = ("reproduced", "corrected", "pending")
