@@ -45,7 +45,7 @@ import numpy as np
 
 from .results import atomic_write
 from .data import (ENV_VAR, REPO_ROOT, DataError, data_root, read_md5sums,
-                   verify_md5)
+                   torchvision_dataset, verify_md5)
 
 if TYPE_CHECKING:        # annotations only; torch is imported where it is used
     import torch
@@ -288,7 +288,7 @@ def load_cifar10(root: str | os.PathLike | None = None, download: bool = False) 
 
 def _download_cifar10(root: Path) -> CIFAR10:
     """torchvision's checksum-verified download of the python release, then a verified load."""
-    from torchvision.datasets import CIFAR10 as TVCIFAR10
+    TVCIFAR10 = torchvision_dataset("CIFAR10")
     try:
         TVCIFAR10(str(root), train=True, download=True)
     except Exception as err:  # network errors come in many types

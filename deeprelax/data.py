@@ -152,9 +152,20 @@ def load_mnist(root: str | os.PathLike | None = None, download: bool = False) ->
     return MNIST(tr_x, tr_y.astype(np.int64), te_x, te_y.astype(np.int64))
 
 
+def torchvision_dataset(name: str):
+    """torchvision's dataset class ``name`` (for ``download=True``), or one DataError saying
+    how to install it (torchvision is the optional ``download`` extra)."""
+    try:
+        import torchvision.datasets
+    except ImportError:
+        raise DataError(f"download=True needs torchvision: pip install 'deeprelax[download]', "
+                        f"or put the {name} files in the data folder yourself.") from None
+    return getattr(torchvision.datasets, name)
+
+
 def _download_mnist(root: Path) -> MNIST:
     """torchvision's checksum-verified download into ``root/MNIST/raw``, then a verified load."""
-    from torchvision.datasets import MNIST as TVMNIST
+    TVMNIST = torchvision_dataset("MNIST")
     try:
         for train in (True, False):
             TVMNIST(str(root), train=train, download=True)

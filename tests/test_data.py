@@ -112,3 +112,11 @@ def test_md5sums_may_add_files_it_does_not_override():
     import unittest.mock as mock
     with mock.patch.object(data, "read_md5sums", return_value=listed):
         assert data.checksums(folder, known) == {**listed, **known}
+
+
+def test_download_without_torchvision_says_how_to_install_it(monkeypatch, tmp_path):
+    import sys
+    monkeypatch.setitem(sys.modules, "torchvision", None)       # import fails
+    monkeypatch.setitem(sys.modules, "torchvision.datasets", None)
+    with pytest.raises(DataError, match=r"pip install 'deeprelax\[download\]'"):
+        data.load_mnist(tmp_path, download=True)
