@@ -4,8 +4,9 @@ Every optimizer here calls ``closure()`` ``L`` times per ``step`` (``L`` = back-
 weight update, Remark 22); the closure must draw a *fresh* minibatch, zero the gradients,
 compute the loss, call ``backward()`` and return the loss::
 
-    opt = EntropySGD(model.parameters(), lr=1.0, gamma=1e4, outer="lua",
-                     momentum=0.0, inner_momentum=0.9, inner_form="authors")
+    opt = EntropySGD(model.parameters(), lr=1.0, gamma=1e4,
+                     outer="lua", momentum=0.0,
+                     inner_momentum=0.9, inner_form="authors")
     def closure():
         xb, yb = next(batches)
         opt.zero_grad()
@@ -13,7 +14,7 @@ compute the loss, call ``backward()`` and return the loss::
         loss.backward()
         return loss
     for _ in range(n_updates):
-        opt.step(closure)      # L gradient evaluations, one update of x
+        opt.step(closure)      # L gradient evaluations, one update
 
 Algorithms (x: the weights; y: the inner variable; γ: the paper's γ, i.e. the time of
 the PDE, so the inner coupling is (y − x)/γ and HEAT's perturbation variance is γ):
