@@ -128,7 +128,7 @@ plt.show()
 # cloud of perturbations as in the HEAT update (35), not the local-entropy gradient
 # (Remark 8 locates the difference in exactly this term). Chapter 04 shows that this
 # printed coupling does not homogenize to $\nabla f_\gamma$, while the centre variable
-# does ({ref}`errata-sec4-elastic-sgd`). On this budget all of them are SGD-like per
+# does ({ref}`chapter 04 <errata-sec4-elastic-sgd>`). On this budget all of them are SGD-like per
 # gradient evaluation, which is what the figure shows.
 #
 # ## The same runs across processes
