@@ -5,7 +5,9 @@ its result is ``results/train/<net>-<algorithm>.json``. :func:`table1_rows` redu
 to the paper's cell "error ± std @ effective epoch" (at the best mean validation error
 over the records), and :func:`write_table1_csv` writes ``results/table1.csv`` with the
 columns ``net,algorithm,error_mean,error_std,effective_epoch,n_seeds,n_diverged,note``
-(rows of other nets already in the file are kept).
+(rows of other nets already in the file are kept). A finished LeNet cell also leaves the
+final weights of seed 0 in ``results/weights/lenet-<algorithm>-seed0.pt`` (a state_dict;
+:func:`export_weights`), which the width-of-minima chapter reads.
 
 What counts as a Table 1 cell (:func:`admission`): a complete run of the ``paper`` preset
 whose hyper-parameters are the experiment's paper settings (all six seeds, the full
@@ -195,6 +197,77 @@ def result_path(net: str, algorithm: str, results_dir: str | os.PathLike = TRAIN
     return Path(results_dir) / f"{net}-{algorithm}.json"
 
 
+# ---- final weights (the width-of-minima chapter reads them) ---------------------------------
+WEIGHTS_DIR = RESULTS_DIR / "weights"
+WEIGHTS_NETS = ("lenet",)          # nets whose finished cells leave their final weights
+WEIGHTS_SEEDS = (0,)               # ... of these seeds (a state_dict each, 0.5 MB for LeNet)
+
+
+def weights_path(net: str, algorithm: str, seed: int = 0,
+                 folder: str | os.PathLike = WEIGHTS_DIR) -> Path:
+    """``<folder>/<net>-<algorithm>-seed<k>.pt``, the file ``deeprelax.hessian.load_weights``
+    reads (the same name as ``hessian.weights_path``)."""
+    return Path(folder) / f"{net}-{algorithm}-seed{seed}.pt"
+
+
+def weights_folder(results_folder: str | os.PathLike | None, kind: str) -> Path | None:
+    """Where :func:`run` puts the final weights of a finished cell: results/weights for
+    paper runs in results/train, ``<results folder>/weights`` for paper or fast runs
+    elsewhere, none for custom runs (or without a results folder)."""
+    if results_folder is None or kind == "custom":
+        return None
+    if kind == "paper" and Path(results_folder).resolve() == TRAIN_DIR.resolve():
+        return WEIGHTS_DIR
+    return Path(results_folder) / "weights"
+
+
+def export_weights(net: str, algorithm: str, checkpoint: str | os.PathLike, P,
+                   folder: str | os.PathLike = WEIGHTS_DIR,
+                   seeds: tuple[int, ...] = WEIGHTS_SEEDS) -> list[Path]:
+    """Write the weights of ``seeds`` held by the verified engine checkpoint of TrainParams
+    ``P`` (``engine.read_checkpoint``) as one CPU state_dict per seed, atomically, at
+    :func:`weights_path`; returns the paths."""
+    import torch
+
+    from . import engine, models
+    state = engine.read_checkpoint(checkpoint, P.fingerprint(), map_location="cpu")
+    stacked = {**state["params"], **state["buffers"]}
+    keys = set(models.build(net).state_dict())
+    written = []
+    for seed in seeds:
+        if seed not in P.seeds:
+            raise ParamError(f"seed {seed} is not among the run's seeds {list(P.seeds)}")
+        i = list(P.seeds).index(seed)
+        one = {k: v[i].detach().cpu().clone() for k, v in stacked.items() if k in keys}
+        path = weights_path(net, algorithm, seed, folder)
+        with atomic_write(path, "wb") as fh:
+            torch.save(one, fh)
+        written.append(path)
+    return written
+
+
+def _leave_weights(result: dict[str, Any], net: str, algorithm: str, kind: str, P,
+                   ckpt: Path | None, out: Path | None,
+                   weights_dir: str | os.PathLike | None) -> dict[str, Any]:
+    """After a cell: the final weights of its WEIGHTS_SEEDS (not diverged) when it is a
+    Table 1 cell (:func:`admission`) or a complete fast run, and nothing under results/
+    for any other run; files newer than the checkpoint are kept."""
+    if weights_dir == AUTO:
+        weights_dir = weights_folder(None if out is None else out.parent, kind)
+    admitted = admission(result) is None if kind == "paper" else \
+        kind == "fast" and status_of(result) == "complete"
+    if net not in WEIGHTS_NETS or weights_dir is None or not admitted or ckpt is None or \
+            not ckpt.is_file() or (kind != "paper" and _under(weights_dir, RESULTS_DIR)):
+        return result
+    diverged = dict(zip(result.get("seeds", P.seeds), result.get("diverged", [])))
+    todo = tuple(s for s in WEIGHTS_SEEDS if s in P.seeds and diverged.get(s) is None and not (
+        weights_path(net, algorithm, s, weights_dir).is_file() and
+        weights_path(net, algorithm, s, weights_dir).stat().st_mtime >= ckpt.stat().st_mtime))
+    if todo:
+        export_weights(net, algorithm, ckpt, P, weights_dir, todo)
+    return result
+
+
 def default_results_dir(preset: str) -> Path:
     """Where a preset's result JSONs go: results/train (paper), runs/smoke (fast)."""
     return SMOKE_DIR if _preset(preset) == "fast" else TRAIN_DIR
@@ -262,12 +335,15 @@ def plan(net: str, algorithm: str, preset: str = "paper", device: str = "cpu", *
 def run(net: str, algorithm: str, preset: str = "paper", device: str = "cpu", *,
         results_dir: str | os.PathLike | None = AUTO,
         runs_dir: str | os.PathLike | None = RUNS_DIR, max_seconds: float | None = None,
-        show_progress: bool = True, **overrides: Any) -> dict[str, Any]:
+        show_progress: bool = True, weights_dir: str | os.PathLike | None = AUTO,
+        **overrides: Any) -> dict[str, Any]:
     """Train (or resume, or skip if finished) one Table 1 cell; returns its result record.
 
     Where it goes is :func:`plan`'s: a paper run to results/train, a custom one to
     runs/custom/<overrides>, a fast one to runs/smoke. A finished record with the same
-    hyper-parameters (complete, or every seed diverged) is returned without training."""
+    hyper-parameters (complete, or every seed diverged) is returned without training.
+    A finished LeNet cell also leaves the final weights of seed 0 (:func:`weights_folder`:
+    results/weights for a Table 1 cell; ``weights_dir=None``: none)."""
     from . import engine, models
     from .results import canonical_json
     P, out, ckpt, kind = plan(net, algorithm, preset, device, results_dir=results_dir,
@@ -279,18 +355,20 @@ def run(net: str, algorithm: str, preset: str = "paper", device: str = "cpu", *,
             canonical_json(P.fingerprint())
         if same and old.get("status", "complete" if old.get("complete") else None) in (
                 "complete", "diverged"):
-            return old
-    return engine.train(lambda: models.build(net), load_data(net, preset), P, out=out,
-                        checkpoint=ckpt, max_seconds=max_seconds,
-                        meta={"net": net, "dataset": NET_DATASET[net],
-                              "preset": _preset(preset), "kind": kind},
-                        show_progress=show_progress)
+            return _leave_weights(old, net, algorithm, kind, P, ckpt, out, weights_dir)
+    result = engine.train(lambda: models.build(net), load_data(net, preset), P, out=out,
+                          checkpoint=ckpt, max_seconds=max_seconds,
+                          meta={"net": net, "dataset": NET_DATASET[net],
+                                "preset": _preset(preset), "kind": kind},
+                          show_progress=show_progress)
+    return _leave_weights(result, net, algorithm, kind, P, ckpt, out, weights_dir)
 
 
 def sweep(nets=("mnistfc", "lenet"), algorithms=ALGORITHM_ORDER, preset: str = "paper",
           device: str = "cpu", *, max_seconds: float | None = None,
           results_dir: str | os.PathLike | None = AUTO,
           runs_dir: str | os.PathLike | None = RUNS_DIR, show_progress: bool = True,
+          weights_dir: str | os.PathLike | None = AUTO,
           **overrides: Any) -> list[dict[str, Any]]:
     """Run every (net, algorithm) in turn within ``max_seconds``; rerun to continue."""
     start = time.perf_counter()
@@ -302,7 +380,8 @@ def sweep(nets=("mnistfc", "lenet"), algorithms=ALGORITHM_ORDER, preset: str = "
                 return results
             results.append(run(net, algorithm, preset, device, results_dir=results_dir,
                                runs_dir=runs_dir, max_seconds=left,
-                               show_progress=show_progress, **overrides))
+                               show_progress=show_progress, weights_dir=weights_dir,
+                               **overrides))
             if status_of(results[-1]) == "incomplete":      # out of time: rerun to continue
                 return results
     return results

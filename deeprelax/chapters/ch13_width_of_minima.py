@@ -121,16 +121,13 @@ def models_from_checkpoint(state: dict, net: str, seeds: tuple[int, ...]) -> dic
 def export_paper_weights(runs_dir: str | Path = table1.RUNS_DIR,
                          folder: str | Path = hessian.WEIGHTS_DIR,
                          seeds: tuple[int, ...] = (0,)) -> list[Path]:
-    """Write results/weights/lenet-<algorithm>-seed<k>.pt from the finished paper runs'
-    checkpoints (``runs/lenet-<algorithm>-paper.pt``); the GPU sweep calls it."""
+    """Write results/weights/lenet-<algorithm>-seed<k>.pt from the paper runs'
+    checkpoints (``runs/lenet-<algorithm>-paper.pt``) by ``table1.export_weights``, which
+    the sweep calls itself when a LeNet cell finishes."""
     written = []
     for alg in ALGORITHMS:
         P, _, ckpt, _ = table1.plan("lenet", alg, "paper", runs_dir=runs_dir)
-        state = engine.read_checkpoint(ckpt, P.fingerprint())
-        nets = models_from_checkpoint(state, "lenet", P.seeds)
-        for s in seeds:
-            written.append(hessian.save_weights(nets[s], hessian.weights_path("lenet", alg,
-                                                                              s, folder)))
+        written += table1.export_weights("lenet", alg, ckpt, P, folder, seeds)
     return written
 
 
