@@ -128,16 +128,24 @@ def random_words(key: Tensor, n: int) -> Tensor:
     return _mix64(key.unsqueeze(-1) + i * _GOLDEN)
 
 
+def _pieces(words: Tensor, bits: int) -> Tensor:
+    """The little-endian signed ``bits``-wide pieces of int64 words, i.e. ``words.view(int<bits>)``
+    by shifts and masks (``Tensor.view(dtype)`` has no vmap batching rule in torch 2.11)."""
+    shifts = torch.arange(64 // bits, device=words.device, dtype=torch.int64) * bits
+    p = (words.unsqueeze(-1) >> shifts) & ((1 << bits) - 1)
+    return torch.where(p >= (1 << (bits - 1)), p - (1 << bits), p).flatten(-2)
+
+
 def random_normal(key: Tensor, n: int, dtype=torch.float32) -> Tensor:
     """n standard normals per key: inverse CDF of 23-bit uniforms (tails cut at |z| ≈ 5.3)."""
-    words = random_words(key, (n + 1) // 2).view(torch.int32)[..., :n]
+    words = _pieces(random_words(key, (n + 1) // 2), 32)[..., :n]
     u = (((words >> 9) & 0x7FFFFF).to(torch.float32) + 0.5) * (2.0 ** -23)   # exact in fp32
     return torch.special.ndtri(u).to(dtype)
 
 
 def random_uniform16(key: Tensor, n: int) -> Tensor:
     """n uniform integers in [-32768, 32767] per key (four per 64-bit word)."""
-    return random_words(key, (n + 3) // 4).view(torch.int16)[..., :n]
+    return _pieces(random_words(key, (n + 3) // 4), 16)[..., :n].to(torch.int16)
 
 
 def _seed63(seed: int, tag: int) -> int:

@@ -268,3 +268,17 @@ def test_lr_schedule_lookup():
     P = params("sgd", lr_schedule=[[0, 0.1], [30, 0.02], [60, 0.004]])   # lists, as from JSON
     assert [P.lr_at(e) for e in (0, 29.9, 30, 59.99, 60, 1e3)] == \
         [0.1, 0.1, 0.02, 0.02, 0.004, 0.004]
+
+
+def test_keyed_random_numbers_equal_the_dtype_view_they_replace():
+    """random_normal/random_uniform16 avoid Tensor.view(dtype) (no vmap rule in torch 2.11)
+    and give exactly the numbers of the view."""
+    key = torch.tensor([3, -7, 2**62], dtype=torch.int64)
+    for n in (1, 7, 1001):
+        words = engine.random_words(key, (n + 3) // 4)
+        assert torch.equal(engine.random_uniform16(key, n), words.view(torch.int16)[..., :n])
+        w32 = engine.random_words(key, (n + 1) // 2).view(torch.int32)[..., :n]
+        u = (((w32 >> 9) & 0x7FFFFF).to(torch.float32) + 0.5) * (2.0 ** -23)
+        assert torch.equal(engine.random_normal(key, n), torch.special.ndtri(u))
+    batched = torch.func.vmap(lambda k: engine.random_uniform16(k, 9))(key)
+    assert torch.equal(batched, engine.random_uniform16(key, 9))
