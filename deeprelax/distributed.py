@@ -92,8 +92,8 @@ from torch.nn.utils import parameters_to_vector
 from . import models as _models
 from . import optim as _optim
 from .data import DataError, load_mnist
-from .engine import (SCHEMA as ENGINE_SCHEMA, TensorData, keyed_permutation, read_checkpoint,
-                     save_checkpoint, swap_dropout)
+from .engine import (SCHEMA as ENGINE_SCHEMA, TensorData, TrainParams, keyed_permutation,
+                     read_checkpoint, save_checkpoint, swap_dropout)
 from .params import ParamError, Params, knob, parse_overrides
 from .results import ResultError, check_dir, provenance, remove_stale_temps, write_json
 
@@ -173,13 +173,7 @@ class ElasticParams(Params):
                 raise ParamError(f"reference='centre' needs tau·lr/gamma <= 1 (the centre "
                                  f"must not overshoot ȳ), got {c:.3g}; raise gamma")
 
-    def lr_at(self, effective_epoch: float) -> float:
-        """The scheduled step η at ``effective_epoch`` (piecewise constant)."""
-        lr = self.lr_schedule[0][1]
-        for start, value in self.lr_schedule:
-            if effective_epoch + 1e-9 >= start:
-                lr = value
-        return lr
+    lr_at = TrainParams.lr_at     # the scheduled step η (piecewise constant), as the engine
 
     def gamma_at(self, k: int) -> float:
         """γ_k = γ₀(1 − γ₁)^k after k rounds (Sec. 7.5)."""
