@@ -3,6 +3,8 @@
     python benchmarks/bench_engine.py --device cuda            # writes results/benchmark-<gpu>.json
     python benchmarks/bench_engine.py --device cpu --steps 3 --nets mnistfc lenet --seeds 2 \\
         --no-write                                              # a quick check on the CPU
+    python benchmarks/bench_engine.py --device cpu --threads 2 --steps 12 --warmup 6 \\
+        --repeats 3 --nets mnistfc lenet --no-write               # the CPU table (see below)
 
 Baseline ("eager"): one seed at a time, batch 128, fp32, a plain ``nn.Module`` from
 ``deeprelax.models`` with ``torch.optim.SGD`` (Nesterov 0.9), data resident on the device
@@ -10,10 +12,28 @@ Baseline ("eager"): one seed at a time, batch 128, fp32, a plain ``nn.Module`` f
 ``torch.randint`` — the way the authors' code trains. Engine: ``deeprelax.engine`` with
 S seeds at once (SGD; Entropy-SGD with its L = 20 inner loop is timed too), in each
 configuration given by ``--configs`` (on the GPU: eager vmap, + CUDA graph, + bf16,
-+ torch.compile). Every measurement runs in a child process with a timeout (a bf16
-graph capture hung once on this kind of GPU). Seconds per effective epoch per seed are
-(seconds per gradient evaluation) × ceil(N/128) / S with N = 60,000 (MNIST) or 50,000
-(CIFAR-10). The ratio is eager / best engine configuration.
++ torch.compile; on the CPU: ``auto``, the engine's default, i.e. a loop over seeds with
+channels_last activations for LeNet; ``loop``, the same loop in the contiguous layout;
+``vmap``, the vmapped program; ``loop+compile``, the default under ``torch.compile``,
+whose compilation falls in the untimed warm-up). Every measurement runs in a child
+process with a timeout (a bf16 graph capture hung once on this kind of GPU). Seconds per
+effective epoch per seed are (seconds per gradient evaluation) × ceil(N/128) / S with
+N = 60,000 (MNIST) or 50,000 (CIFAR-10). The ratio is eager / best engine configuration
+(and, printed beside it, eager / ``auto``).
+
+On a shared machine the load changes while it runs, and two torch threads on two cores
+beside another busy process run several times slower than alone: ``--repeats R``
+measures eager and every configuration R times, alternating (the order reversed every
+other round), and compares the fastest of the R rounds (the run least disturbed by
+others, as ``timeit`` does); the table also gives the median. Each measurement records
+``/proc/loadavg`` (the 1-minute load) when it starts, and the table prints the range.
+glibc's allocator returns freed memory to the system and faults it in again, which
+moves CPU timings by up to 20 % from run to run; for a steady table keep it::
+
+    MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967296 \\
+    MALLOC_TOP_PAD_=268435456 OMP_NUM_THREADS=2 python benchmarks/bench_engine.py \\
+        --device cpu --threads 2 --steps 12 --warmup 6 --repeats 3 --nets mnistfc lenet \\
+        --no-write
 
 Output: ``results/benchmark-<gpu>.json``, a list of ``{"net", "engine_s_per_epoch",
 "eager_s_per_epoch", "ratio", "device"}`` (other tools read it), and
@@ -28,6 +48,7 @@ import json
 import math
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -43,6 +64,21 @@ GPU_CONFIGS = {
     "vmap+graph+bf16": {"cuda_graph": True, "bf16": True},
     "vmap+compile": {"compile": True},
 }
+CPU_CONFIGS = {
+    "auto": {},                                        # the engine's default choice
+    "loop": {"batching": "loop", "memory_format": "contiguous"},
+    "vmap": {"batching": "vmap"},
+    "loop+compile": {"compile": True},
+}
+CONFIGS = {**CPU_CONFIGS, **GPU_CONFIGS}
+
+
+def loadavg() -> float | None:
+    """The 1-minute load average (None where /proc/loadavg does not exist)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _sync(device):
@@ -131,18 +167,21 @@ def worker(spec: dict) -> dict:
                            spec["seeds"], spec["algorithm"], spec["config"])
         seeds = spec["seeds"]
     spe = math.ceil(N_TRAIN[spec["net"]] / 128)
-    return {**spec, "s_per_grad": s, "s_per_epoch_per_seed": s * spe / seeds}
+    return {**spec, "s_per_grad": s, "s_per_epoch_per_seed": s * spe / seeds,
+            "torch_threads": torch.get_num_threads()}
 
 
 def run_child(spec: dict, timeout: float) -> dict:
+    """One measurement in a child process; ``loadavg`` is the 1-minute load at its start."""
     cmd = [sys.executable, __file__, "--worker", json.dumps(spec)]
+    spec = {**spec, "loadavg": loadavg()}
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     except subprocess.TimeoutExpired:
         return {**spec, "error": f"timed out after {timeout:.0f} s"}
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[7:])
+            return {**json.loads(line[7:]), "loadavg": spec["loadavg"]}
     return {**spec, "error": (out.stderr or out.stdout).strip().splitlines()[-1:]}
 
 
@@ -172,6 +211,8 @@ def main(argv=None) -> int:
                     help=f"engine configurations (GPU default: {list(GPU_CONFIGS)})")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per measurement")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="alternating rounds of every measurement (median reported)")
     ap.add_argument("--out", default=None, help="default results/benchmark-<gpu>.json "
                     "(runs/benchmark-cpu.json on the CPU)")
     ap.add_argument("--no-write", action="store_true", help="print only")
@@ -182,46 +223,65 @@ def main(argv=None) -> int:
         return 0
 
     name, slug = device_label(args.device)
-    configs = args.configs or (list(GPU_CONFIGS) if args.device.startswith("cuda")
-                               else ["vmap"])
+    gpu = args.device.startswith("cuda")
+    configs = args.configs or (list(GPU_CONFIGS) if gpu else list(CPU_CONFIGS))
     base = dict(device=args.device, steps=args.steps, warmup=args.warmup, seeds=args.seeds,
                 threads=args.threads)
-    print(f"device: {name}; {args.seeds} seeds; {args.steps} timed gradient evaluations")
-    summary, details = [], []
+    print(f"device: {name}; {args.seeds} seeds; {args.steps} timed gradient evaluations; "
+          f"torch threads: {args.threads or 'default'}; {args.repeats} round(s)")
+    summary, details, table = [], [], []
     for net in args.nets:
-        eager = run_child(dict(base, net=net, kind="eager"), args.timeout)
-        details.append(eager)
-        if "error" in eager:
-            print(f"{net:8s} eager: {eager['error']}")
+        kinds = ["eager", *configs]
+        runs = {k: [] for k in kinds}
+        for r in range(args.repeats):
+            for kind in (kinds if r % 2 == 0 else kinds[::-1]):
+                spec = dict(base, net=net, kind="eager") if kind == "eager" else \
+                    dict(base, net=net, kind="engine", algorithm="sgd",
+                         config=CONFIGS.get(kind, {}), config_name=kind)
+                res = run_child(spec, args.timeout)
+                res["round"] = r
+                details.append(res)
+                if "error" in res:
+                    print(f"{net:8s} {kind:18s} failed: {res['error']}")
+                    continue
+                runs[kind].append(res)
+                print(f"{net:8s} {kind:18s} {res['s_per_epoch_per_seed']:8.3f} s per effective "
+                      f"epoch per seed (round {r + 1}, load {res['loadavg']})", flush=True)
+        best_of = {k: min(x["s_per_epoch_per_seed"] for x in v) for k, v in runs.items() if v}
+        med = {k: statistics.median(x["s_per_epoch_per_seed"] for x in v)
+               for k, v in runs.items() if v}
+        if "eager" not in best_of:
             continue
-        e = eager["s_per_epoch_per_seed"]
-        print(f"{net:8s} eager one seed            {e:8.3f} s per effective epoch per seed")
-        best = None
-        for cfg in configs:
-            spec = dict(base, net=net, kind="engine", algorithm="sgd", config=GPU_CONFIGS.get(
-                cfg, {}), config_name=cfg)
-            r = run_child(spec, args.timeout)
-            details.append(r)
-            if "error" in r:
-                print(f"{net:8s} engine {cfg:18s} failed: {r['error']}")
-                continue
-            s = r["s_per_epoch_per_seed"]
-            print(f"{net:8s} engine {cfg:18s} {s:8.3f} s per effective epoch per seed "
-                  f"(x{e / s:.1f})")
-            if best is None or s < best[0]:
-                best = (s, cfg)
-        if best is None:
+        e = best_of["eager"]
+        for k, v in runs.items():
+            if v:
+                loads = [x["loadavg"] for x in v if x["loadavg"] is not None]
+                table.append((net, k, best_of[k], e / best_of[k], med[k], med["eager"] / med[k],
+                              len(v), f"{min(loads):.2f}–{max(loads):.2f}" if loads else "n/a"))
+        engines = {k: m for k, m in best_of.items() if k != "eager"}
+        if not engines:
             continue
+        best = min(engines, key=engines.get)
         r = run_child(dict(base, net=net, kind="engine", algorithm="entropy-sgd",
-                           config=GPU_CONFIGS.get(best[1], {}), config_name=best[1]),
-                      args.timeout)
+                           config=CONFIGS.get(best, {}), config_name=best), args.timeout)
         details.append(r)
         if "error" not in r:
-            print(f"{net:8s} engine Entropy-SGD (L=20, {best[1]}) "
+            print(f"{net:8s} engine Entropy-SGD (L=20, {best}) "
                   f"{r['s_per_epoch_per_seed']:8.3f} s per effective epoch per seed")
-        summary.append({"net": net, "engine_s_per_epoch": best[0], "eager_s_per_epoch": e,
-                        "ratio": e / best[0], "device": name})
-        print(f"{net:8s} RATIO eager/engine = {e / best[0]:.1f} (best: {best[1]})")
+        summary.append({"net": net, "engine_s_per_epoch": engines[best], "eager_s_per_epoch": e,
+                        "ratio": e / engines[best], "device": name, "config": best,
+                        "repeats": args.repeats, "threads": args.threads})
+        line = f"{net:8s} RATIO eager/engine = {e / engines[best]:.2f} (best: {best})"
+        if "auto" in engines and best != "auto":
+            line += f"; default (auto) {e / engines['auto']:.2f}"
+        print(line)
+    if table:
+        print("\ns per effective epoch per seed: fastest of the rounds (and median)\n"
+              "| net | run | s (fastest) | eager / this | s (median) | eager / this | rounds "
+              "| load (1 min) |\n|---|---|---|---|---|---|---|---|")
+        for net, k, b, ratio, m, mratio, n, loads in table:
+            print(f"| {net} | {k} | {b:.2f} | {ratio:.2f} | {m:.2f} | {mratio:.2f} | {n} "
+                  f"| {loads} |")
     if not args.no_write and summary:
         from deeprelax.results import RESULTS_DIR, read_json, write_json
         from deeprelax.table1 import RUNS_DIR

@@ -93,31 +93,38 @@ def test_keyed_dropout_rate_and_per_seed_masks():
 
 
 # ---- the engine ----------------------------------------------------------------------------
+@pytest.mark.parametrize("batching", ["vmap", "loop"])
 @pytest.mark.parametrize("algorithm", ["sgd", "entropy-sgd", "hj", "heat"])
-def test_seeds_trained_together_equal_seeds_trained_alone(algorithm):
-    # fp32, a few outer steps: equal up to round-off. Batched kernels sum in another order
-    # (gradients differ by ~1e-7 relative), and BN behind a ReLU that is active on few
-    # samples amplifies that by up to 1/sqrt(eps) ~ 300; the float64 test below shows that
-    # nothing else separates the two.
+def test_seeds_trained_together_equal_seeds_trained_alone(algorithm, batching):
+    # fp32, a few outer steps. vmap: equal up to round-off. Batched kernels sum in another
+    # order (gradients differ by ~1e-7 relative), and BN behind a ReLU that is active on
+    # few samples amplifies that by up to 1/sqrt(eps) ~ 300; the float64 test below shows
+    # that nothing else separates the two. loop: each seed runs the same kernels on the
+    # same shapes alone or beside others, so the numbers are equal bit for bit.
     data = tiny_data()
-    together = engine.MultiSeedTrainer(tiny_mlp, data, params(algorithm))
-    alone = engine.MultiSeedTrainer(tiny_mlp, data, params(algorithm, seeds=(1,)))
+    together = engine.MultiSeedTrainer(tiny_mlp, data, params(algorithm, batching=batching))
+    alone = engine.MultiSeedTrainer(tiny_mlp, data, params(algorithm, seeds=(1,),
+                                                           batching=batching))
+    assert together.batching == batching
     for tr in (together, alone):
         tr.outer_steps(4)
     for name, p in together.params.items():
+        if batching == "loop":
+            assert torch.equal(p[1], alone.params[name][0]), name
         torch.testing.assert_close(p[1], alone.params[name][0], rtol=1e-4, atol=1e-5)
     # and the seeds really differ from each other
     w = together.params["2.weight"]
     assert (w[0] - w[1]).abs().max() > 1e-2
 
 
-@pytest.mark.parametrize("algorithm, noise_rng", [("sgd", "philox"), ("entropy-sgd", "philox"),
-                                                 ("hj", "philox"), ("heat", "philox"),
-                                                 ("heat", "hash")])
-def test_seeds_together_and_alone_agree_to_float64_roundoff(algorithm, noise_rng):
+@pytest.mark.parametrize("algorithm, noise_rng, batching", [
+    ("sgd", "philox", "vmap"), ("entropy-sgd", "philox", "vmap"), ("hj", "philox", "vmap"),
+    ("heat", "philox", "vmap"), ("heat", "hash", "vmap"), ("entropy-sgd", "philox", "loop"),
+    ("heat", "hash", "loop")])
+def test_seeds_together_and_alone_agree_to_float64_roundoff(algorithm, noise_rng, batching):
     # float64, two effective epochs with evaluations: no leak between seeds at any level
     data = tiny_data()
-    kw = dict(dtype="float64", noise_rng=noise_rng)
+    kw = dict(dtype="float64", noise_rng=noise_rng, batching=batching)
     together = engine.MultiSeedTrainer(tiny_mlp, data, params(algorithm, **kw))
     alone = engine.MultiSeedTrainer(tiny_mlp, data, params(algorithm, seeds=(1,), **kw))
     for _ in range(2):
@@ -134,16 +141,86 @@ def test_seeds_together_and_alone_agree_to_float64_roundoff(algorithm, noise_rng
         assert rt["train_loss"][k][1] == pytest.approx(ra["train_loss"][k][0], rel=1e-12)
 
 
-def test_lenet_conv_path_is_seed_independent():
-    # convolutions become grouped convolutions under vmap; check them on the real network
+@pytest.mark.parametrize("batching", ["vmap", "loop"])
+def test_lenet_conv_path_is_seed_independent(batching):
+    # convolutions become grouped convolutions under vmap; the CPU loop runs them in
+    # channels_last. Check both on the real network
     data = tiny_data(n=64, n_test=64)
-    P = params("sgd", batch_size=16, effective_epochs=1)
+    P = params("sgd", batch_size=16, effective_epochs=1, batching=batching)
     together = engine.MultiSeedTrainer(models.lenet, data, P)
     alone = engine.MultiSeedTrainer(models.lenet, data, engine.replace(P, seeds=(2,)))
+    assert together.channels_last == (batching == "loop")
     together.run_effective_epoch()
     alone.run_effective_epoch()
     for name, p in together.params.items():
+        if batching == "loop":
+            assert torch.equal(p[2], alone.params[name][0]), name
         torch.testing.assert_close(p[2], alone.params[name][0], rtol=1e-5, atol=1e-6)
+
+
+# ---- batching and memory layout are run control: the same numbers ------------------------
+def test_auto_batching_is_the_loop_on_the_cpu_with_channels_last_for_conv_nets():
+    cpu = torch.device("cpu")
+    choose = engine.resolve_layout
+    assert choose(params("sgd"), cpu, models.lenet()) == ("loop", True)
+    assert choose(params("sgd"), cpu, models.mnistfc()) == ("loop", False)
+    assert choose(params("sgd", batching="vmap"), cpu, models.lenet()) == ("vmap", False)
+    assert choose(params("sgd", memory_format="contiguous"), cpu, models.lenet()) == \
+        ("loop", False)
+    gpu = torch.device("cuda")
+    assert choose(params("sgd"), gpu, models.lenet()) == ("vmap", False)
+    assert choose(params("sgd", batching="loop"), gpu, models.lenet()) == ("loop", False)
+    # pure speed knobs: not part of the fingerprint (checkpoints and results stay valid)
+    base = params("sgd").fingerprint()
+    for kw in (dict(batching="vmap"), dict(batching="loop", memory_format="contiguous")):
+        assert params("sgd", **kw).fingerprint() == base
+    with pytest.raises(ParamError, match="cuda_graph=True needs batching"):
+        params("sgd", batching="loop", cuda_graph=True, device="cuda")
+
+
+@pytest.mark.parametrize("net, algorithm, memory_format", [
+    ("mlp", "entropy-sgd", "auto"), ("mlp", "heat", "auto"),
+    ("lenet", "entropy-sgd", "channels_last"), ("lenet", "sgd", "contiguous")])
+def test_loop_and_vmap_batching_agree_to_float64_roundoff(net, algorithm, memory_format):
+    # the same keyed dropout masks, noise, minibatches, BN statistics and evaluations:
+    # the two batchings differ only in the order of floating-point sums
+    model_fn = {"mlp": tiny_mlp, "lenet": models.lenet}[net]
+    data = tiny_data(n=128, n_test=64)
+    out = []
+    for batching in ("vmap", "loop"):
+        tr = engine.MultiSeedTrainer(model_fn, data, params(
+            algorithm, batching=batching, memory_format=memory_format, dtype="float64"))
+        for _ in range(2):
+            tr.run_effective_epoch()
+        out.append(tr)
+    vm, lp = out
+    assert lp.channels_last == (net == "lenet" and memory_format == "channels_last")
+    for name, p in vm.params.items():
+        torch.testing.assert_close(lp.params[name], p, rtol=1e-9, atol=1e-11)
+    for name, b in vm.buffers.items():
+        torch.testing.assert_close(lp.buffers[name].double(), b.double(), rtol=1e-9,
+                                   atol=1e-11)
+    assert lp.records["val_error"] == vm.records["val_error"]
+    for a, b in zip(lp.records["train_loss"], vm.records["train_loss"]):
+        assert a == pytest.approx(b, rel=1e-10)
+
+
+def test_a_checkpoint_resumes_under_the_other_batching(tmp_path):
+    # a checkpoint written by the vmap engine continues in the loop (and the numbers are
+    # those of the uninterrupted run up to round-off): the checkpoint format is one
+    data = tiny_data()
+    P = params("entropy-sgd", effective_epochs=4, checkpoint_every=100, dtype="float64",
+               batching="vmap")
+    full = engine.train(tiny_mlp, data, P, show_progress=False)
+    ckpt = tmp_path / "r.pt"
+    engine.train(tiny_mlp, data, P, checkpoint=ckpt, stop_after=2, show_progress=False)
+    resumed = engine.train(tiny_mlp, data, engine.replace(P, batching="loop"),
+                           checkpoint=ckpt, show_progress=False)
+    assert resumed["complete"] and resumed["params"]["batching"] == "loop"
+    assert resumed["fingerprint_sha256"] == full["fingerprint_sha256"]
+    assert resumed["val_error"] == full["val_error"]
+    for a, b in zip(resumed["train_loss"], full["train_loss"]):
+        assert a == pytest.approx(b, rel=1e-10)
 
 
 def test_every_training_image_once_per_effective_epoch():
@@ -192,11 +269,13 @@ def test_effective_epoch_bookkeeping():
     assert result["complete"] and result["n_parameters"] == 784 * 32 + 32 + 64 + 330
 
 
-@pytest.mark.parametrize("algorithm, noise_rng", [("entropy-sgd", "philox"),
-                                                 ("heat", "hash")])
-def test_resume_gives_the_same_numbers(tmp_path, algorithm, noise_rng):
+@pytest.mark.parametrize("algorithm, noise_rng, batching", [
+    ("entropy-sgd", "philox", "loop"), ("heat", "hash", "loop"),
+    ("entropy-sgd", "philox", "vmap")])
+def test_resume_gives_the_same_numbers(tmp_path, algorithm, noise_rng, batching):
     data = tiny_data()
-    P = params(algorithm, effective_epochs=4, checkpoint_every=100, noise_rng=noise_rng)
+    P = params(algorithm, effective_epochs=4, checkpoint_every=100, noise_rng=noise_rng,
+               batching=batching)
     full = engine.train(tiny_mlp, data, P, show_progress=False)
     out, ckpt = tmp_path / "r.json", tmp_path / "r.pt"
     part = engine.train(tiny_mlp, data, P, out=out, checkpoint=ckpt, stop_after=2,

@@ -49,6 +49,18 @@ def test_cuda_graph_resume(tmp_path):
     assert resumed["train_loss"] == pytest.approx(full["train_loss"], rel=1e-6)
 
 
+def test_loop_batching_on_the_gpu_gives_the_vmap_numbers():
+    # batching is run control on the GPU too (auto is vmap there): float64, two effective
+    # epochs of Entropy-SGD with keyed dropout, Philox noise, BN and evaluations
+    P = params("entropy-sgd", device="cuda", dtype="float64")
+    vm = _train(engine.replace(P, batching="vmap"))
+    lp = _train(engine.replace(P, batching="loop"))
+    assert (vm.batching, lp.batching) == ("vmap", "loop")
+    for name, p in vm.params.items():
+        torch.testing.assert_close(lp.params[name], p, rtol=1e-9, atol=1e-11)
+    assert lp.records["val_error"] == vm.records["val_error"]
+
+
 def test_cpu_and_gpu_agree():
     cpu = _train(params("hj"))
     gpu = _train(params("hj", device="cuda"))
