@@ -175,6 +175,19 @@ def random_uniform16(key: Tensor, n: int) -> Tensor:
     return _pieces(random_words(key, (n + 3) // 4), 16)[..., :n].to(torch.int16)
 
 
+def dropout_keep(key: Tensor, n: int, p: float, batched: bool = True) -> Tensor:
+    """The keep mask 1{u ≥ round(65536·p) − 32768} of the n uniforms ``random_uniform16(key,
+    n)`` (P(keep) = 1 − p up to 2⁻¹⁶). Unbatched, the int16 view of the words; under vmap
+    (``batched``) their unsigned 16-bit pieces v, with u ≥ t ⇔ v ⊕ 0x8000 ≥ t + 32768."""
+    threshold = int(round(p * 65536)) - 32768
+    words = random_words(key, (n + 3) // 4)
+    if not batched:
+        return words.view(torch.int16)[..., :n] >= threshold
+    shifts = torch.arange(4, device=words.device, dtype=torch.int64) * 16
+    v = ((words.unsqueeze(-1) >> shifts) & 0xFFFF).flatten(-2)[..., :n]
+    return (v ^ 0x8000) >= threshold + 32768
+
+
 def _seed63(seed: int, tag: int) -> int:
     """A 63-bit generator seed derived from (seed, purpose tag) by SplitMix64."""
     return int(stream_key(torch.tensor(int(seed)), 0, tag)) & ((1 << 63) - 1)
@@ -192,9 +205,10 @@ def keyed_permutation(seed: Tensor, epoch: int, n: int) -> Tensor:
 class _Stream:
     """Shared random-stream state of one trainer: the mode and the gradient counter tensor."""
 
-    def __init__(self, mode: str, counter: Tensor):
+    def __init__(self, mode: str, counter: Tensor, batched: bool = True):
         self.mode = mode
         self.counter = counter
+        self.batched = batched            # False: modules run unbatched (loop batching)
 
 
 class KeyedDropout(nn.Module):
@@ -212,10 +226,9 @@ class KeyedDropout(nn.Module):
         if self.stream is None or self.stream.mode == "torch":
             return F.dropout(x, self.p, True)
         key = stream_key(self.seed_key, self.stream.counter, TAG_DROPOUT + 16 * self.layer)
-        u = random_uniform16(key, x.numel()).reshape(x.shape)
-        threshold = int(round(self.p * 65536)) - 32768           # P(u < thr) = p
+        keep = dropout_keep(key, x.numel(), self.p, self.stream.batched).reshape(x.shape)
         scale = torch.full((), 1.0 / (1.0 - self.p), dtype=x.dtype, device=x.device)
-        keep = torch.where(u >= threshold, scale, 0.0)             # 0 or 1/(1-p)
+        keep = torch.where(keep, scale, 0.0)                       # 0 or 1/(1-p)
         return x * keep                                # = x · 1{kept} / (1 − p), exactly
 
     def extra_repr(self) -> str:
@@ -478,6 +491,7 @@ class MultiSeedTrainer:
         self.perms = torch.empty(S, self.n_slots * N, dtype=torch.int64, device=dev)
         self._batch_ar = torch.arange(P.batch_size, device=dev, dtype=torch.int64)
         self.batching, self.channels_last = resolve_layout(P, dev, self.base)
+        self.stream.batched = self.batching == "vmap"
         if self.batching == "loop":
             # per-seed leaf views of the stacked tensors: they share their storage, so the
             # optimizers' in-place updates of the stacked tensors (and checkpoint loads)

@@ -361,3 +361,19 @@ def test_keyed_random_numbers_equal_the_dtype_view_they_replace():
         assert torch.equal(engine.random_normal(key, n), torch.special.ndtri(u))
     batched = torch.func.vmap(lambda k: engine.random_uniform16(k, 9))(key)
     assert torch.equal(batched, engine.random_uniform16(key, 9))
+
+
+def test_dropout_keep_mask_is_the_same_batched_or_not():
+    """dropout_keep: the int16 view (loop) and the unsigned pieces (vmap) give one mask,
+    1{u ≥ round(65536 p) − 32768}, whose mean is 1 − p."""
+    key = torch.tensor([3, -7, 2**62], dtype=torch.int64)
+    for p in (0.2, 0.5, 0.9):
+        thr = int(round(p * 65536)) - 32768
+        for n in (1, 7, 1001):
+            ref = engine.random_uniform16(key, n) >= thr
+            assert torch.equal(engine.dropout_keep(key, n, p, batched=False), ref)
+            assert torch.equal(engine.dropout_keep(key, n, p, batched=True), ref)
+        vm = torch.func.vmap(lambda k: engine.dropout_keep(k, 64, p, batched=True))(key)
+        assert torch.equal(vm, engine.dropout_keep(key, 64, p, batched=False))
+        big = engine.dropout_keep(key[:1], 400_000, p, batched=False).float().mean()
+        assert abs(float(big) - (1 - p)) < 4 * ((p * (1 - p) / 400_000) ** 0.5)

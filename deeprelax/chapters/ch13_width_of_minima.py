@@ -19,8 +19,11 @@ functions read the result.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import hashlib
 import math
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import engine, hessian, models, table1
+from .. import engine, hessian, models, results, table1
 from ..claims import Claim, fact, pending
 from ..params import Params as BaseParams, knob
 from ..plotting import ALGORITHM_COLORS, styled
@@ -45,6 +48,9 @@ FIGSIZE = (7.6, 3.6)
 FD_STEP = 1e-6         # |Δθ| of the second differences that check λ₁ (inside one ReLU piece)
 COARSE_STEP = 1e-3     # |Δθ|/|θ| of the second difference that crosses ReLU kinks
 ESS_MIN = 5            # Monte Carlo points with a smaller effective sample size: hollow
+LENET_RESULT = results.RESULTS_DIR / "width-of-minima-lenet.json"   # the paper preset's run
+LENET_RUNS = table1.RUNS_DIR / "ch13"      # its training checkpoints (resumable, ignored)
+SCHEMA = "deeprelax.width/1"
 
 
 def mlp7() -> nn.Sequential:
@@ -168,6 +174,15 @@ def train_params(P: Params, algorithm: str) -> engine.TrainParams:
 def train_here(P: Params, data: engine.TensorData, algorithm: str) -> tuple[dict, dict]:
     """Train ``algorithm`` with the engine; returns ({seed: model}, the engine's record)."""
     TP = train_params(P, algorithm)
+    if P.net == "lenet":        # minutes per net: a checkpoint that a rerun resumes
+        LENET_RUNS.mkdir(parents=True, exist_ok=True)
+        tag = hashlib.sha256(repr(sorted(TP.fingerprint().items())).encode()).hexdigest()[:12]
+        ckpt = LENET_RUNS / f"lenet-{algorithm}-{P.effective_epochs}ep-{tag}.pt"
+        TP = engine.TrainParams(**{**TP.as_dict(), "checkpoint_seconds": 60.0})
+        record = engine.train(NETS[P.net], data, TP, checkpoint=ckpt, show_progress=True,
+                              meta={"net": P.net, "chapter": "13"})
+        state = engine.read_checkpoint(ckpt, TP.fingerprint())
+        return models_from_checkpoint(state, P.net, TP.seeds), record
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = Path(tmp) / "final.pt"
         record = engine.train(NETS[P.net], data, TP, checkpoint=ckpt, show_progress=False,
@@ -207,6 +222,7 @@ class Width:
     kappa: np.ndarray            # curvature of f_γ along v₁ (Monte Carlo)
     ess: np.ndarray              # effective sample size of the MC weights
     dense: dict | None = None    # exact Hessian checks (small nets)
+    timings: dict = field(default_factory=dict)   # seconds: hvp (one), lanczos, slq, ...
 
 
 def _second_difference(losses, theta, d, step: float) -> float:
@@ -258,14 +274,20 @@ def measure(model: nn.Module, data: engine.TensorData, P: Params, seed: int = 0,
     theta = ob.theta.double().cpu().numpy()
     tnorm = float(np.linalg.norm(theta))
     g = ob.grad().double().cpu().numpy()
+    clock = _Clock()
+    ob.matvec(g)
+    clock.lap("hvp")
     top = hessian.top_eigenpairs(ob.matvec, ob.n, P.top_k, P.lanczos_steps, seed=seed)
     lam1, v1 = float(top["values"][0]), top["vectors"][0]
+    clock.lap("lanczos")
     nodes, weights = hessian.slq(ob.matvec, ob.n, P.slq_steps, P.slq_probes,
                                  seed=seed + 100, matmat=ob.matmat)
+    clock.lap("slq")
     trace_probes = ob.n * np.sum(weights * nodes, axis=1)
     g_alpha, g_beta, g_Q = hessian.lanczos(ob.matvec, g, P.slq_steps)
     g_nodes, U = np.linalg.eigh(hessian._tridiagonal(g_alpha, g_beta))
     g_weights, g2 = U[0] ** 2, float(g @ g)
+    clock.lap("gradient_lanczos")
     # 1-D slices, directions scaled to |θ|
     d_top = hessian.normalised_direction(v1, theta)
     rng = np.random.default_rng(seed + 200)
@@ -279,6 +301,7 @@ def measure(model: nn.Module, data: engine.TensorData, P: Params, seed: int = 0,
     curv_coarse = _second_difference(ob64.losses, theta, d_top, COARSE_STEP * tnorm)
     curv_rand = np.array([_second_difference(ob64.losses, theta, d, FD_STEP)
                           for d in d_rand])
+    clock.lap("slices")
     # local entropy and its curvature along v1
     fg, quad, kap, ess = [], [], [], []
     for gamma in P.gammas:
@@ -291,6 +314,7 @@ def measure(model: nn.Module, data: engine.TensorData, P: Params, seed: int = 0,
         ess.append(le["ess"])
         quad.append(_quadratic_terms(nodes, weights, ob.n, gamma, P.beta, g_nodes,
                                      g_weights, g2))
+    clock.lap("local_entropy")
     checks = _dense_checks(ob64, ob, top) if dense else None
     if checks is not None:      # SLQ quadrature of the gap with the exact spectrum instead
         checks["quadratic_gap"] = np.array([sum(
@@ -301,7 +325,20 @@ def measure(model: nn.Module, data: engine.TensorData, P: Params, seed: int = 0,
                  a_top, s_top, a_rand, s_rand, curv_top, curv_coarse, curv_rand,
                  np.asarray(P.gammas, float), np.array(fg), np.array(quad).sum(1),
                  np.array(quad)[:, 0], np.array(kap),
-                 np.array(ess), checks)
+                 np.array(ess), checks, clock.laps)
+
+
+class _Clock:
+    """Wall-clock laps (seconds) of the stages of :func:`measure`."""
+
+    def __init__(self):
+        self.laps: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        t = time.perf_counter()
+        self.laps[name] = round(t - self._t, 3)
+        self._t = t
 
 
 # ---------------------------------------------------------------------------------------
@@ -317,6 +354,9 @@ class Result:
     widths: dict[str, list[Width]] = field(default_factory=dict)
     records: dict[str, dict] = field(default_factory=dict)   # engine records (trained here)
     val_error: dict[str, list[float]] = field(default_factory=dict)
+    train_s: dict[str, float] = field(default_factory=dict)    # training wall time
+    provenance: dict = field(default_factory=dict)             # of a loaded result
+    complete: bool = True
 
 
 @torch.no_grad()
@@ -340,20 +380,115 @@ def _compute(P: Params) -> Result:
     data = mnist_subset(P)
     saved = saved_seeds(P)
     R = Result(P, "gpu" if saved else "trained here", saved or P.seeds)
+    done = _resumable(P, R.source)
     for alg in ALGORITHMS:
+        if done is not None and alg in done.widths:       # measured by an earlier run
+            for what in ("widths", "records", "val_error", "train_s"):
+                if alg in getattr(done, what):
+                    getattr(R, what)[alg] = getattr(done, what)[alg]
+            continue
+        t0 = time.perf_counter()
         if saved:
             nets = {s: hessian.load_weights(NETS[P.net](), hessian.weights_path(P.net, alg, s))
                     for s in saved}
         else:
             nets, R.records[alg] = train_here(P, data, alg)
+            R.train_s[alg] = float(R.records[alg].get("wall_time_s", time.perf_counter() - t0))
         R.widths[alg] = []
         R.val_error[alg] = []
         for i, s in enumerate(R.seeds):
+            if P.net == "lenet":
+                print(f"{LABELS[alg]}, seed {s}: measuring the curvature", flush=True)
             w = measure(nets[s], data, P, seed=s, dense=P.dense_check and i == 0 and
                         models.count_parameters(nets[s]) <= 5000)
             R.widths[alg].append(w)
             R.val_error[alg].append(validation_error(nets[s], data, P.device))
+        if P.net == "lenet":                 # nothing lost if a later algorithm dies
+            save(R, LENET_RESULT)
     return R
+
+
+def _resumable(P: Params, source: str) -> Result | None:
+    """The saved LeNet result of an earlier, interrupted run of the same parameters."""
+    if P.net != "lenet" or not LENET_RESULT.is_file():
+        return None
+    try:
+        R = load(LENET_RESULT)
+    except (results.ResultError, KeyError, TypeError, ValueError):
+        return None
+    return R if R.params == P and R.source == source else None
+
+
+# ---------------------------------------------------------------------------------------
+# Saving and loading a result (the paper preset's LeNet run lives in results/)
+# ---------------------------------------------------------------------------------------
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: arrays to lists, NaN/inf to None."""
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+_ARRAYS = {f.name for f in dataclasses.fields(Width)} - {"n", "loss", "grad_norm",
+                                                          "theta_norm", "ritz_min",
+                                                          "curv_top_fd", "curv_top_coarse",
+                                                          "dense", "timings"}
+
+
+def _array(v) -> np.ndarray:
+    return np.array([np.nan if x is None else x for x in np.ravel(v)] if np.ndim(v) <= 1
+                    else [[np.nan if x is None else x for x in row] for row in v], float)
+
+
+def save(R: Result, path: str | Path) -> Path:
+    """Write ``R`` as JSON (with provenance; engine records reduced to their curves);
+    ``complete`` says whether all four algorithms are in."""
+    widths = {a: [{k: v for k, v in dataclasses.asdict(w).items() if k != "dense"}
+                  for w in ws] for a, ws in R.widths.items()}
+    curves = {a: {k: rec.get(k) for k in ("effective_epoch", "val_error", "train_loss",
+                                          "wall_time_s", "provenance") if k in rec}
+              for a, rec in R.records.items()}
+    doc = {"schema": SCHEMA, "params": R.params.as_dict(), "source": R.source,
+           "seeds": list(R.seeds), "complete": set(R.widths) == set(ALGORITHMS),
+           "widths": widths, "val_error": R.val_error, "train_s": R.train_s,
+           "records": curves, "provenance": results.provenance(R.params.device)}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return results.write_json(path, _plain(doc))
+
+
+def load(path: str | Path = LENET_RESULT) -> Result:
+    """The :class:`Result` written by :func:`save` (without the exact-Hessian checks)."""
+    doc = results.read_json(path)
+    if doc.get("schema") != SCHEMA:
+        raise results.ResultError(f"{path}: schema {doc.get('schema')!r} is not {SCHEMA!r}")
+    raw = {k: tuple(v) if isinstance(v, list) else v for k, v in doc["params"].items()}
+    R = Result(Params.checked(**raw), doc["source"], tuple(doc["seeds"]))
+    for alg, ws in doc["widths"].items():
+        R.widths[alg] = [Width(**{k: (_array(v) if k in _ARRAYS else
+                                      (np.nan if v is None else v))
+                                  for k, v in w.items()}) for w in ws]
+    R.val_error = doc["val_error"]
+    R.train_s = doc.get("train_s", {})
+    R.records = doc.get("records", {})
+    R.provenance = doc.get("provenance", {})
+    R.complete = bool(doc.get("complete"))
+    return R
+
+
+def load_lenet(path: str | Path = LENET_RESULT) -> Result | None:
+    """The paper preset's LeNet result if it is there and complete, else None."""
+    if not Path(path).is_file():
+        return None
+    R = load(path)
+    return R if R.complete else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -749,3 +884,37 @@ def figure_local_entropy(R: Result):
     fig.legend(handles, labels, loc="lower center", ncol=5, frameon=False)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
+
+
+# ---------------------------------------------------------------------------------------
+# Command line: the paper preset's LeNet run (minutes per net; resumable)
+# ---------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    """``python -m deeprelax.chapters.ch13_width_of_minima [--preset paper] [name=value ...]``:
+    run :func:`compute` and print the tables; with ``net=lenet`` the result is saved to
+    ``results/width-of-minima-lenet.json`` after each algorithm (a rerun continues)."""
+    import argparse
+
+    from ..params import ParamError, parse_overrides
+    ap = argparse.ArgumentParser(prog="python -m deeprelax.chapters.ch13_width_of_minima",
+                                 description=main.__doc__.split("\n")[0])
+    ap.add_argument("--preset", default="paper", choices=tuple(Params.PRESETS))
+    ap.add_argument("overrides", nargs="*", help="name=value, e.g. effective_epochs=20")
+    args = ap.parse_args(argv)
+    try:
+        P = Params.from_preset(args.preset, **parse_overrides(args.overrides))
+    except ParamError as err:
+        ap.error(str(err))
+    t0 = time.perf_counter()
+    R = compute(P)
+    import pandas as pd
+    with pd.option_context("display.width", 120, "display.max_columns", 20):
+        for frame in (source_frame, eigen_frame, width_frame):
+            print(frame(R), "\n")
+    print(f"done in {time.perf_counter() - t0:.0f} s"
+          + (f"; saved {LENET_RESULT}" if P.net == "lenet" else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
