@@ -21,11 +21,13 @@ floating-point sums, and a checkpoint of one resumes in the other):
   per seed; the loss is the sum over seeds of each seed's mean minibatch cross-entropy,
   so one ``backward()`` gives every seed its own gradient. Fastest on the GPU (one
   kernel per layer for all seeds; CUDA graphs and ``torch.compile`` on top).
-- ``"loop"``: seed after seed, the plain module runs forward and backward on leaf views
-  of that seed's slices of the stacked tensors (so each seed's activations are still in
-  cache for its backward), and the S gradients are stacked once into the stacked
-  tensors' ``.grad``. Each seed then runs exactly the kernels, on the same shapes, that
-  it runs alone: seeds together equal seeds alone bit for bit. With ``memory_format``
+- ``"loop"``: seed after seed, a whole optimizer step: the plain module runs forward and
+  backward on leaf views of that seed's slices of the stacked tensors, and that seed's
+  own optimizer (one per seed, :class:`SeedOptimizers`, over the views) updates them in
+  place, so each seed's weights, gradients and optimizer state stay in cache through
+  its L gradient evaluations and updates, as in a one-seed loop. Each seed runs exactly
+  the kernels, on the same shapes, that it runs alone: seeds together equal seeds alone
+  bit for bit. The optimizer state is saved in the stacked layout. With ``memory_format``
   ``"channels_last"`` the 4-d activations are in NHWC layout (the input batch is given
   channels_last strides, and the convolutions, ReLU, max-pooling, batch-norm and dropout
   keep them): on the CPU LeNet's forward convolutions take half the time,
@@ -96,6 +98,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -226,7 +229,7 @@ class KeyedDropout(nn.Module):
         if self.stream is None or self.stream.mode == "torch":
             return F.dropout(x, self.p, True)
         key = stream_key(self.seed_key, self.stream.counter, TAG_DROPOUT + 16 * self.layer)
-        keep = dropout_keep(key, x.numel(), self.p, self.stream.batched).reshape(x.shape)
+        keep = dropout_keep(key, x.numel(), self.p, getattr(self.stream, "batched", True)).reshape(x.shape)
         scale = torch.full((), 1.0 / (1.0 - self.p), dtype=x.dtype, device=x.device)
         keep = torch.where(keep, scale, 0.0)                       # 0 or 1/(1-p)
         return x * keep                                # = x · 1{kept} / (1 − p), exactly
@@ -423,6 +426,56 @@ def resolve_layout(params: TrainParams, device: torch.device,
     return batching, fmt == "channels_last" and batching == "loop"
 
 
+def _seed_row(value: Any, s: int, shape: torch.Size, S: int) -> Any:
+    """Seed s's own copy of a stacked optimizer-state value: row s of a per-seed tensor, a
+    copy of a shared one (a step counter: each optimizer must count on its own tensor)."""
+    if not isinstance(value, Tensor):
+        return value
+    if value.dim() > 0 and value.shape[0] == S and value.shape[1:] == shape:
+        return value[s].clone()
+    return value.clone()
+
+
+class SeedOptimizers:
+    """The S per-seed optimizers of loop batching, seen as the one optimizer of the stacked
+    tensors: the same ``param_groups`` keys, ``gamma()``, and a ``state_dict`` in the
+    stacked layout (per-seed state tensors stacked on a leading seed axis; the shared
+    step counters once), so that a checkpoint of either batching resumes in the other."""
+
+    def __init__(self, opts: list):
+        self.opts = opts
+
+    @property
+    def param_groups(self) -> list[dict]:
+        return [g for o in self.opts for g in o.param_groups]
+
+    @property
+    def grads_per_step(self) -> int:
+        return self.opts[0].grads_per_step
+
+    def gamma(self, group_index: int = 0) -> float:
+        return self.opts[0].gamma(group_index)
+
+    def _shapes(self) -> list[torch.Size]:
+        return [p.shape for g in self.opts[0].param_groups for p in g["params"]]
+
+    def state_dict(self) -> dict:
+        sds = [o.state_dict() for o in self.opts]
+        shapes = self._shapes()
+        state = {i: {k: torch.stack([sd["state"][i][k] for sd in sds])
+                     if isinstance(v, Tensor) and v.shape == shapes[i] and v.dim() > 0 else v
+                     for k, v in st.items()} for i, st in sds[0]["state"].items()}
+        return {"state": state, "param_groups": sds[0]["param_groups"]}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        shapes = self._shapes()
+        for s, o in enumerate(self.opts):
+            st = {i: {k: _seed_row(v, s, shapes[i], len(self.opts)) for k, v in sti.items()}
+                  for i, sti in state_dict["state"].items()}
+            o.load_state_dict({"state": st,
+                               "param_groups": [dict(g) for g in state_dict["param_groups"]]})
+
+
 # ---------------------------------------------------------------------------------------
 # The trainer
 # ---------------------------------------------------------------------------------------
@@ -482,26 +535,34 @@ class MultiSeedTrainer:
             self._noise_gens = [torch.Generator(device=dev).manual_seed(_seed63(s, TAG_NOISE))
                                 for s in P.seeds]
         self._noise_buf = None
-        hyper = P.optimizer_hyper()
-        if P.algorithm in ("entropy-sgd", "heat"):
-            hyper["noise"] = noise
-        self.opt = _optim.make(P.algorithm, self.param_list,
-                               lr=self.lr_t if P.cuda_graph else lr0, **hyper)
         self.loss_acc = torch.zeros(S, dtype=dt, device=dev)
         self.perms = torch.empty(S, self.n_slots * N, dtype=torch.int64, device=dev)
         self._batch_ar = torch.arange(P.batch_size, device=dev, dtype=torch.int64)
         self.batching, self.channels_last = resolve_layout(P, dev, self.base)
         self.stream.batched = self.batching == "vmap"
-        if self.batching == "loop":
+        hyper = P.optimizer_hyper()
+        lr = self.lr_t if P.cuda_graph else lr0
+        if self.batching == "vmap":
+            if P.algorithm in ("entropy-sgd", "heat"):
+                hyper["noise"] = noise
+            self.opt = _optim.make(P.algorithm, self.param_list, lr=lr, **hyper)
+        else:
             # per-seed leaf views of the stacked tensors: they share their storage, so the
-            # optimizers' in-place updates of the stacked tensors (and checkpoint loads)
-            # are what each seed's module sees; batch-norm updates its running statistics
-            # in place in the stacked buffers
+            # per-seed optimizers' in-place updates (and checkpoint loads) are updates of
+            # the stacked tensors; batch-norm updates its running statistics in place in
+            # the stacked buffers
             self._seed_params = [{k: v.detach()[s].requires_grad_(True)
                                   for k, v in self.params.items()} for s in range(S)]
             self._seed_buffers = [{k: v[s] for k, v in self.buffers.items()}
                                   for s in range(S)]
             self._grad_bufs = {k: torch.empty_like(v) for k, v in self.params.items()}
+            opts = []
+            for s in range(S):
+                if P.algorithm in ("entropy-sgd", "heat") and noise is not None:
+                    hyper["noise"] = functools.partial(self._seed_noise, s)
+                opts.append(_optim.make(P.algorithm, list(self._seed_params[s].values()),
+                                        lr=lr, **hyper))
+            self.opt = SeedOptimizers(opts)
         self._loss_fn = self._batched_loss if self.batching == "vmap" else self._seed_loss
         if P.compile:
             self._loss_fn = torch.compile(self._loss_fn)
@@ -639,6 +700,39 @@ class MultiSeedTrainer:
                 torch.randn(M, generator=gen, out=z[s])
         return [c.view(t.shape) for c, t in zip(z.split(sizes, dim=1), tensors)]
 
+    def _seed_noise(self, s: int, tensors: list[Tensor]) -> list[Tensor]:
+        """Loop batching: seed ``s``'s standard normals shaped like its ``tensors`` — row s
+        of what :meth:`_noise` draws for the stacked tensors (the same numbers)."""
+        sizes = [t.numel() for t in tensors]
+        M = sum(sizes)
+        if self._noise_gens is None:
+            key = stream_key(self.seed_t[s], self.g_t, TAG_NOISE)
+            z = random_normal(key, M, dtype=tensors[0].dtype)
+        else:
+            if self._noise_buf is None or self._noise_buf.shape[1] != M:
+                self._noise_buf = torch.empty(self.S, M, dtype=tensors[0].dtype,
+                                              device=self.device)
+            z = torch.randn(M, generator=self._noise_gens[s], out=self._noise_buf[s])
+        return [c.view(t.shape) for c, t in zip(z.split(sizes), tensors)]
+
+    def _seed_closure(self, s: int) -> Tensor:
+        """Loop batching: one gradient evaluation of seed ``s`` on its next minibatch (row s
+        of :meth:`closure`), into the ``.grad`` of its views."""
+        g = self.g_t
+        slot = torch.div(g, self.spe, rounding_mode="floor") - self.e0_t
+        pos = (torch.remainder(g, self.spe) * self.P.batch_size + self._batch_ar) % self.N
+        idx = self.perms[s].index_select(0, slot * self.N + pos)
+        views = self._seed_params[s]
+        for v in views.values():
+            v.grad = None
+        loss = self._loss_fn(views, self._seed_buffers[s], self.train_x[idx],
+                             self.train_y[idx])
+        loss.backward()
+        loss = loss.detach()
+        self.loss_acc[s] += loss
+        self.g_t += 1
+        return loss
+
     # ---- stepping ------------------------------------------------------------------------
     def _set_lr(self, lr: float) -> None:
         if self.lr_t is not None:
@@ -659,6 +753,16 @@ class MultiSeedTrainer:
             n -= m
 
     def _run(self, n: int) -> None:
+        if self.batching == "loop":
+            # seed after seed, each seed's whole step (its L gradient evaluations and
+            # updates) while its weights are in cache; the counter restarts for each seed
+            g0 = torch.empty_like(self.g_t)
+            for _ in range(n):
+                g0.copy_(self.g_t)
+                for s, opt in enumerate(self.opt.opts):
+                    self.g_t.copy_(g0)
+                    opt.step(functools.partial(self._seed_closure, s))
+            return
         if not self.P.cuda_graph:
             for _ in range(n):
                 self.opt.step(self.closure)

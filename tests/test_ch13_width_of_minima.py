@@ -91,3 +91,38 @@ def test_bad_parameters():
         ch13.Params.from_preset("fast", net="resnet")
     with pytest.raises(ParamError, match="unknown parameter"):
         ch13.Params.from_notebook({"preset": "fast", "gamma": 1.0})
+
+
+def test_a_saved_result_loads_back_with_the_same_numbers(result, tmp_path):
+    path = ch13.save(result, tmp_path / "w.json")
+    back = ch13.load(path)
+    assert back.params == result.params and back.complete and back.seeds == result.seeds
+    assert back.provenance["versions"]["torch"] == torch.__version__
+    for alg in ch13.ALGORITHMS:
+        a, b = result.widths[alg][0], back.widths[alg][0]
+        np.testing.assert_array_equal(a.top, b.top)
+        np.testing.assert_array_equal(a.slices_random, b.slices_random)
+        np.testing.assert_array_equal(a.slq_weights, b.slq_weights)
+        assert b.dense is None and set(b.timings) >= {"hvp", "lanczos", "slq"}
+        assert b.loss == a.loss and b.theta_norm == a.theta_norm
+    assert ch13.ratios(back) == ch13.ratios(result)
+    # without the exact Hessian the dense checks drop out, the rest is the same
+    named_a, named_b = by_name(ch13.claims(result)), by_name(ch13.claims(back))
+    for name in ("lanczos_residual", "near_zero_min", "not_a_minimum", "slices_rayleigh"):
+        assert named_b[name].ours == named_a[name].ours
+    # a partial result (three algorithms) is not offered as the LeNet comparison
+    partial = ch13.Result(result.params, result.source, result.seeds,
+                          {a: result.widths[a] for a in ch13.ALGORITHMS[:3]})
+    ch13.save(partial, tmp_path / "p.json")
+    assert ch13.load_lenet(tmp_path / "p.json") is None
+    assert ch13.load_lenet(tmp_path / "absent.json") is None
+
+
+def test_thesis_claims_come_from_the_lenet_result(result):
+    pend = by_name(ch13.thesis_claims(None))
+    assert pend["esgd_over_sgd"].status == "pending"
+    named = by_name(ch13.claims(result, lenet=result))     # any result stands in for LeNet
+    r = ch13.ratios(result)
+    assert named["esgd_over_sgd"].ours == r["ratio_scaled_entropy_sgd"]
+    assert named["hj_over_sgd"].ours == r["ratio_scaled_hj"]
+    assert named["hj_over_sgd"].status != "pending" and named["hj_over_sgd"].hi == 1.0

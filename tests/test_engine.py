@@ -219,8 +219,8 @@ def test_a_checkpoint_resumes_under_the_other_batching(tmp_path):
     assert resumed["complete"] and resumed["params"]["batching"] == "loop"
     assert resumed["fingerprint_sha256"] == full["fingerprint_sha256"]
     assert resumed["val_error"] == full["val_error"]
-    for a, b in zip(resumed["train_loss"], full["train_loss"]):
-        assert a == pytest.approx(b, rel=1e-10)
+    for a, b in zip(resumed["train_loss"], full["train_loss"]):    # float64 round-off
+        assert a == pytest.approx(b, rel=1e-9)
 
 
 def test_every_training_image_once_per_effective_epoch():

@@ -542,11 +542,8 @@ def summary(R: Result) -> dict[str, dict[str, np.ndarray]]:
 def source_frame(R: Result):
     """Where each net's weights come from, its budget, loss and validation error."""
     import pandas as pd
-    P, S = R.params, summary(R)
-    if R.source == "gpu":
-        where = "GPU sweep, 100 eff. epochs"
-    else:
-        where = f"trained here, {P.effective_epochs} eff. epochs"
+    S = summary(R)
+    where = budget_label(R)
     rows = []
     for alg in ALGORITHMS:
         rows.append({"algorithm": LABELS[alg], "weights": where, "seeds": len(R.seeds),
@@ -640,10 +637,11 @@ def _dense_widths(R: Result) -> list[Width]:
     return [ws[0] for ws in R.widths.values() if ws[0].dense is not None]
 
 
-def claims(R: Result) -> list[Claim]:
+def claims(R: Result, lenet: Result | None = None) -> list[Claim]:
     """The checks of this chapter: machinery against exact values, consistency of the
     measurements, the Sec. 6.3 spectrum statement, where Lemma 20's hypotheses fail, and
-    the paper's thesis (pending until the GPU sweep's LeNet weights exist)."""
+    the paper's thesis on LeNet (``R`` itself when it is LeNet, else ``lenet``; pending
+    without either)."""
     P, S = R.params, summary(R)
     all_w = [w for ws in R.widths.values() for w in ws]
     out: list[Claim] = []
@@ -713,37 +711,77 @@ def claims(R: Result) -> list[Claim]:
     out.append(Claim("gap_quadratic_error", f"f_γ − f at γ = {P.gammas[0]:g} = ½β⁻¹ tr "
                      "log(I + γH) − (γ/2) gᵀ(I + γH)⁻¹g (largest relative error)",
                      max(gap_err), hi=0.2, paper="Example 13", where="Sec. 6.1"))
-    if R.source == "gpu":
-        out += [Claim("esgd_over_sgd", "Entropy-SGD's minimum is wider than SGD's "
-                      "(λ₁|θ|² ratio)", ratios(R)["ratio_scaled_entropy_sgd"], hi=1.0,
-                      paper="wide valleys", where="Sec. 1"),
-                Claim("hj_over_sgd", "HJ's minimum is wider than SGD's (λ₁|θ|² ratio)",
-                      ratios(R)["ratio_scaled_hj"], hi=1.0, paper="wider minima",
-                      where="Sec. 6")]
-    else:
-        out += [pending("esgd_over_sgd", "Entropy-SGD's minimum is wider than SGD's on "
-                        "the paper's LeNet (λ₁|θ|² ratio < 1; GPU weights)",
-                        paper="wide valleys", where="Sec. 1"),
-                pending("hj_over_sgd", "HJ's minimum is wider than SGD's on the paper's "
-                        "LeNet (λ₁|θ|² ratio < 1; GPU weights)", paper="wider minima",
-                        where="Sec. 6")]
+    out += thesis_claims(R if P.net == "lenet" else lenet)
     return out
 
 
-def pending_note(R: Result) -> str:
-    """An admonition (MyST) saying which numbers come from which budget."""
+def budget_label(R: Result) -> str:
+    """Where the weights of ``R`` come from, in words ('GPU sweep, 100 eff. epochs', ...)."""
+    if R.source == "gpu":
+        return "GPU sweep, 100 eff. epochs"
+    where = "here"
+    if R.provenance.get("device_name"):
+        where = f"on the CPU ({R.provenance['device_name']})" \
+            if R.provenance.get("device", "cpu") == "cpu" else f"on {R.provenance['device_name']}"
+    return f"trained {where}, {R.params.effective_epochs} eff. epochs"
+
+
+def thesis_claims(lenet: Result | None) -> list[Claim]:
+    """The paper's thesis on LeNet: the λ₁|θ|² of Entropy-SGD and HJ below SGD's, from
+    the LeNet result (pending without one)."""
+    if lenet is None:
+        return [pending("esgd_over_sgd", "Entropy-SGD's minimum is wider than SGD's on "
+                        "the paper's LeNet (λ₁|θ|² ratio < 1)", paper="wide valleys",
+                        where="Sec. 1"),
+                pending("hj_over_sgd", "HJ's minimum is wider than SGD's on the paper's "
+                        "LeNet (λ₁|θ|² ratio < 1)", paper="wider minima", where="Sec. 6")]
+    r, b = ratios(lenet), budget_label(lenet)
+    return [Claim("esgd_over_sgd", f"Entropy-SGD's minimum is wider than SGD's on LeNet "
+                  f"(λ₁|θ|² ratio < 1; {b})", r["ratio_scaled_entropy_sgd"], hi=1.0,
+                  paper="wide valleys", where="Sec. 1"),
+            Claim("hj_over_sgd", f"HJ's minimum is wider than SGD's on LeNet (λ₁|θ|² "
+                  f"ratio < 1; {b})", r["ratio_scaled_hj"], hi=1.0, paper="wider minima",
+                  where="Sec. 6")]
+
+
+def timing_frame(R: Result):
+    """Wall-clock seconds of training and of each curvature stage, per algorithm (seed 0)."""
+    import pandas as pd
+    rows = []
+    for alg in ALGORITHMS:
+        t = R.widths[alg][0].timings
+        row = {"algorithm": LABELS[alg]}
+        if R.train_s.get(alg) is not None:
+            row["training"] = f"{R.train_s[alg]:.0f}"
+        row.update({"one HVP": f"{t.get('hvp', float('nan')):.2f}",
+                    f"Lanczos ({R.params.lanczos_steps} HVPs)": f"{t.get('lanczos', float('nan')):.0f}",
+                    f"SLQ ({R.params.slq_probes}×{R.params.slq_steps})": f"{t.get('slq', float('nan')):.0f}",
+                    "slices": f"{t.get('slices', float('nan')):.0f}",
+                    "f_γ": f"{t.get('local_entropy', float('nan')):.0f}"})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("algorithm")
+
+
+def pending_note(R: Result, lenet: Result | None = None) -> str:
+    """An admonition (MyST) saying which numbers come from which weights and budget."""
     P = R.params
     if R.source == "gpu":
         return ""
-    what = ("the small net `mlp7` on 1,000 MNIST images" if P.net == "mlp7" else
-            f"LeNet trained on this machine for {P.effective_epochs} effective epochs")
+    if P.net == "lenet":
+        first = (f"The numbers on this page come from LeNet {budget_label(R)}, a fifth of "
+                 "the paper's budget, not from the paper's runs.")
+    else:
+        first = ("The first sections measure the small net `mlp7` on 1,000 MNIST images "
+                 "(the `fast` preset, computed when the page is built); ")
+        first += ("the section *On the paper's LeNet* reads the `paper` preset's run, "
+                  f"LeNet {budget_label(lenet)} (`{LENET_RESULT.relative_to(results.REPO_ROOT)}`)."
+                  if lenet is not None else
+                  "the LeNet comparison is pending until the `paper` preset has run.")
     return "\n".join([
         "```{admonition} Which weights",
         ":class: note",
-        f"The numbers on this page come from {what}, not from the paper's runs. With the "
-        "LeNet weights of the GPU sweep in `results/weights/`, the `paper` preset "
-        "measures those instead (`papermill ... -p preset paper -p device cuda`); the "
-        "comparison with the paper's thesis is pending until then.",
+        first + " With the LeNet weights of the GPU sweep in `results/weights/` (100 "
+        "effective epochs), the `paper` preset measures those instead.",
         "```"])
 
 
