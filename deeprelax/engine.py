@@ -559,7 +559,7 @@ class MultiSeedTrainer:
             opts = []
             for s in range(S):
                 if P.algorithm in ("entropy-sgd", "heat") and noise is not None:
-                    hyper["noise"] = functools.partial(self._seed_noise, s)
+                    hyper["noise"] = functools.partial(self._noise, s=s)
                 opts.append(_optim.make(P.algorithm, list(self._seed_params[s].values()),
                                         lr=lr, **hyper))
             self.opt = SeedOptimizers(opts)
@@ -656,12 +656,14 @@ class MultiSeedTrainer:
         self.e0_t.fill_(e0)
         self._e0 = e0
 
-    def _batch_indices(self) -> Tensor:
-        """(S, B) training indices of gradient evaluation g (device arithmetic only)."""
+    def _batch_indices(self, s: int | None = None) -> Tensor:
+        """(S, B) training indices of gradient evaluation g (device arithmetic only); seed
+        s's (B,) with ``s``."""
         g = self.g_t
         slot = torch.div(g, self.spe, rounding_mode="floor") - self.e0_t
         pos = (torch.remainder(g, self.spe) * self.P.batch_size + self._batch_ar) % self.N
-        return self.perms.index_select(1, slot * self.N + pos)
+        perms = self.perms if s is None else self.perms[s]
+        return perms.index_select(-1, slot * self.N + pos)
 
     def closure(self) -> Tensor:
         """One gradient evaluation of all seeds on their next minibatches (the closure)."""
@@ -679,49 +681,32 @@ class MultiSeedTrainer:
         self.g_t += 1
         return losses.detach()
 
-    def _noise(self, tensors: list[Tensor]) -> list[Tensor]:
-        """Standard normals shaped like the stacked ``tensors``, from each seed's own stream.
+    def _noise(self, tensors: list[Tensor], s: int | None = None) -> list[Tensor]:
+        """Standard normals shaped like the stacked ``tensors``, from each seed's own stream;
+        with ``s`` (loop batching), shaped like seed s's own tensors: row s of the same.
 
         ``noise_rng="philox"``: one ``torch.randn`` per seed from that seed's generator into
         a static buffer (a few kernels; CUDA graphs register the generators);
         ``"hash"``: keyed by (seed, gradient counter) like the dropout masks.
         """
-        sizes = [t[0].numel() for t in tensors]
+        sizes = [(t if s is not None else t[0]).numel() for t in tensors]
         M = sum(sizes)
         if self._noise_gens is None:
-            key = stream_key(self.seed_t, self.g_t, TAG_NOISE)
-            z = random_normal(key, M, dtype=tensors[0].dtype)            # (S, M)
+            seed = self.seed_t if s is None else self.seed_t[s]
+            z = random_normal(stream_key(seed, self.g_t, TAG_NOISE), M, dtype=tensors[0].dtype)
         else:
             if self._noise_buf is None or self._noise_buf.shape[1] != M:
                 self._noise_buf = torch.empty(self.S, M, dtype=tensors[0].dtype,
                                               device=self.device)
-            z = self._noise_buf
-            for s, gen in enumerate(self._noise_gens):
-                torch.randn(M, generator=gen, out=z[s])
-        return [c.view(t.shape) for c, t in zip(z.split(sizes, dim=1), tensors)]
-
-    def _seed_noise(self, s: int, tensors: list[Tensor]) -> list[Tensor]:
-        """Loop batching: seed ``s``'s standard normals shaped like its ``tensors`` — row s
-        of what :meth:`_noise` draws for the stacked tensors (the same numbers)."""
-        sizes = [t.numel() for t in tensors]
-        M = sum(sizes)
-        if self._noise_gens is None:
-            key = stream_key(self.seed_t[s], self.g_t, TAG_NOISE)
-            z = random_normal(key, M, dtype=tensors[0].dtype)
-        else:
-            if self._noise_buf is None or self._noise_buf.shape[1] != M:
-                self._noise_buf = torch.empty(self.S, M, dtype=tensors[0].dtype,
-                                              device=self.device)
-            z = torch.randn(M, generator=self._noise_gens[s], out=self._noise_buf[s])
-        return [c.view(t.shape) for c, t in zip(z.split(sizes), tensors)]
+            for r in (range(self.S) if s is None else (s,)):
+                torch.randn(M, generator=self._noise_gens[r], out=self._noise_buf[r])
+            z = self._noise_buf if s is None else self._noise_buf[s]
+        return [c.view(t.shape) for c, t in zip(z.split(sizes, dim=-1), tensors)]
 
     def _seed_closure(self, s: int) -> Tensor:
         """Loop batching: one gradient evaluation of seed ``s`` on its next minibatch (row s
         of :meth:`closure`), into the ``.grad`` of its views."""
-        g = self.g_t
-        slot = torch.div(g, self.spe, rounding_mode="floor") - self.e0_t
-        pos = (torch.remainder(g, self.spe) * self.P.batch_size + self._batch_ar) % self.N
-        idx = self.perms[s].index_select(0, slot * self.N + pos)
+        idx = self._batch_indices(s)
         views = self._seed_params[s]
         for v in views.values():
             v.grad = None
