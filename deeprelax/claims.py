@@ -18,7 +18,7 @@ def _num(v: float) -> str:
     return f"{float(v):.4g}"
 
 
-STATUSES = ("reproduced", "corrected", "pending")
+STATUSES = ("reproduced", "corrected", "differs", "pending")
 MIME = "application/vnd.deeprelax.claims+json"   # read by scripts/scorecard.py
 
 
@@ -36,7 +36,9 @@ class Claim:
     boolean: bool = False        # a yes/no fact: passes when ``ours`` is true
     strict: bool = False         # bounds exclusive ('> 0') instead of inclusive ('≥ 0')
     status: str = "reproduced"   # "reproduced", "corrected" (checks a corrected printed
-    #                              formula or constant, see the Errata page) or "pending"
+    #                              formula or constant, see the Errata page), "differs"
+    #                              (asserts our measurement where it contradicts the
+    #                              paper's statement) or "pending"
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -121,12 +123,13 @@ def by_name(claims: Iterable[Claim]) -> dict[str, Claim]:
 
 
 def _mark(c: Claim) -> str:
-    """The table's last column: ✓, ✓ corrected (a corrected printed formula), ✗ or pending."""
+    """The table's last column: ✓, ✓ corrected (a corrected printed formula), ✓ differs
+    (our measurement, which contradicts the paper's statement), ✗ or pending."""
     if c.status == "pending":
         return "pending"
     if not c.passed:
         return "✗"
-    return "✓ corrected" if c.status == "corrected" else "✓"
+    return {"corrected": "✓ corrected", "differs": "✓ differs from paper"}.get(c.status, "✓")
 
 
 def claims_frame(claims: Iterable[Claim]):

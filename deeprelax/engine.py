@@ -21,11 +21,11 @@ floating-point sums, and a checkpoint of one resumes in the other):
   per seed; the loss is the sum over seeds of each seed's mean minibatch cross-entropy,
   so one ``backward()`` gives every seed its own gradient. Fastest on the GPU (one
   kernel per layer for all seeds; CUDA graphs and ``torch.compile`` on top).
-- ``"loop"``: seed after seed, a whole optimizer step: the plain module runs forward and
-  backward on leaf views of that seed's slices of the stacked tensors, and that seed's
-  own optimizer (one per seed, :class:`SeedOptimizers`, over the views) updates them in
-  place, so each seed's weights, gradients and optimizer state stay in cache through
-  its L gradient evaluations and updates, as in a one-seed loop. Each seed runs exactly
+- ``"loop"``: seed after seed, all the steps up to the next record (at most an
+  effective epoch): the plain module runs forward and backward on leaf views of that
+  seed's slices of the stacked tensors, and that seed's own optimizer (one per seed,
+  :class:`SeedOptimizers`, over the views) updates them in place, so each seed's
+  weights, gradients and optimizer state stay in cache, as in a one-seed loop. Each seed runs exactly
   the kernels, on the same shapes, that it runs alone: seeds together equal seeds alone
   bit for bit. The optimizer state is saved in the stacked layout. With ``memory_format``
   ``"channels_last"`` the 4-d activations are in NHWC layout (the input batch is given
@@ -739,14 +739,16 @@ class MultiSeedTrainer:
 
     def _run(self, n: int) -> None:
         if self.batching == "loop":
-            # seed after seed, each seed's whole step (its L gradient evaluations and
-            # updates) while its weights are in cache; the counter restarts for each seed
-            g0 = torch.empty_like(self.g_t)
-            for _ in range(n):
-                g0.copy_(self.g_t)
-                for s, opt in enumerate(self.opt.opts):
-                    self.g_t.copy_(g0)
-                    opt.step(functools.partial(self._seed_closure, s))
+            # seed after seed, all n steps of one seed (n·L gradient evaluations and
+            # their updates; at most an effective epoch) while its weights, gradients
+            # and state are in cache: the seeds are independent, so the order is free.
+            # The gradient counter restarts at g0 for each seed and ends at g0 + n·L.
+            g0 = self.g_t.clone()
+            for s, opt in enumerate(self.opt.opts):
+                self.g_t.copy_(g0)
+                closure = functools.partial(self._seed_closure, s)
+                for _ in range(n):
+                    opt.step(closure)
             return
         if not self.P.cuda_graph:
             for _ in range(n):

@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 MIME = "application/vnd.deeprelax.claims+json"
-RANK = {"reproduced": 0, "corrected": 1, "pending": 2}
+RANK = {"reproduced": 0, "corrected": 1, "differs": 2, "pending": 3}
 MARK = {"reproduced": "reproduced", "corrected": "corrected (see Errata)",
+        "differs": "**differs** from the paper",
         "pending": "pending"}
 
 
@@ -53,7 +54,8 @@ def scorecard(chapters: Path) -> str:
     """The scorecard as MyST Markdown."""
     pages = sorted(chapters.glob("*.ipynb"))
     parts, totals = [], {s: 0 for s in RANK}
-    summary = ["| chapter | checks | reproduced | corrected | pending |", "|---|---|---|---|---|"]
+    summary = ["| chapter | checks | reproduced | corrected | differs | pending |",
+               "|---|---|---|---|---|---|"]
     for page in pages:
         title, claims = chapter_claims(page)
         if not claims:
@@ -63,7 +65,7 @@ def scorecard(chapters: Path) -> str:
             totals[s] += count[s]
         doc = f"chapters/{page.stem}"
         summary.append(f"| {{doc}}`{title} <{doc}>` | {len(claims)} | {count['reproduced']} "
-                       f"| {count['corrected']} | {count['pending']} |")
+                       f"| {count['corrected']} | {count['differs']} | {count['pending']} |")
         lines = [f"### {{doc}}`{title} <{doc}>`", "",
                  "| where | result | status | key number | checks |", "|---|---|---|---|---|"]
         for row in grouped(claims):
@@ -74,11 +76,12 @@ def scorecard(chapters: Path) -> str:
         parts.append("\n".join(lines))
     n = sum(totals.values())
     summary.append(f"| **all** | **{n}** | **{totals['reproduced']}** | "
-                   f"**{totals['corrected']}** | **{totals['pending']}** |")
+                   f"**{totals['corrected']}** | **{totals['differs']}** | **{totals['pending']}** |")
     head = ("Every row below is computed when the book is built: a check of a chapter "
             "that fails stops the build, so every number here held. *Corrected* marks "
             "checks of a printed formula or constant that the book corrects (see "
-            "{doc}`errata`); *pending* marks results that need training runs on a GPU, "
+            "{doc}`errata`); *differs* marks our measurements where they contradict what the "
+            "paper states (the chapter says how and why); *pending* marks results that need training runs on a GPU, "
             "which the chapter names with the command that produces them.")
     return "\n\n".join([head, "\n".join(summary), *parts]) + "\n"
 
