@@ -24,7 +24,7 @@ floating-point sums, and a checkpoint of one resumes in the other):
 - ``"loop"``: seed after seed, all the steps up to the next record (at most an
   effective epoch): the plain module runs forward and backward on leaf views of that
   seed's slices of the stacked tensors, and that seed's own optimizer (one per seed,
-  :class:`SeedOptimizers`, over the views) updates them in place, so each seed's
+  ``SeedOptimizers``, over the views) updates them in place, so each seed's
   weights, gradients and optimizer state stay in cache, as in a one-seed loop. Each seed runs exactly
   the kernels, on the same shapes, that it runs alone: seeds together equal seeds alone
   bit for bit. The optimizer state is saved in the stacked layout. With ``memory_format``
@@ -35,15 +35,16 @@ floating-point sums, and a checkpoint of one resumes in the other):
 
 ``"auto"`` (the default) is the loop on the CPU, with channels_last for networks with
 2-d convolutions, and vmap on the GPU. Measured on two shared CPU cores with 6 seeds
-(``benchmarks/bench_engine.py --device cpu --threads 2``; "eager" is one seed at a time
-in a plain loop): LeNet trains 1.2× faster than eager in the channels_last loop, 1.15×
-under vmap and 0.98× in the contiguous loop; mnistfc 0.8× in the loop and under vmap
-alike (its stacked optimizer update and gradient stack move six seeds' memory per step),
-and 1.02× in the loop under ``torch.compile``. The loop is the CPU default because it is
-never slower than vmap there, is less disturbed by other work in the process (vmap LeNet
-ran at 0.5× eager beside it) and makes seeds together equal seeds alone exactly.
-``compile=True`` pays on the CPU for mnistfc in long runs (about a minute of
-compilation on two cores), not for LeNet (0.66×).
+(``benchmarks/bench_engine.py --device cpu --threads 2 --warmup 12 --steps 48
+--repeats 3``, 2026-12-01; "eager" is one seed in a plain loop with ``torch.optim.SGD``):
+the default trains mnistfc 1.07× and LeNet 1.19× as fast as eager per seed (Entropy-SGD
+with L = 20: 7.6 and 5.2 s per effective epoch per seed). With 12 timed steps the
+configurations compare as: mnistfc 1.01× (default), 1.07× (vmap), 1.32× (loop under
+``torch.compile``); LeNet 1.16× (default), 1.02× (contiguous loop), 1.17× (vmap), 0.65×
+(compiled). The loop is the CPU default because it is as fast as vmap there, is less
+disturbed by other work in the process (vmap LeNet ran at 0.5× eager beside it) and
+makes seeds together equal seeds alone exactly. ``compile=True`` pays on the CPU for
+mnistfc in long runs (about a minute of compilation on two cores), not for LeNet.
 
 Randomness is keyed by seed (``rng="keyed"``). The per-seed shuffle of each data epoch
 and the dropout masks are pure functions of (seed, gradient counter, purpose, position) —
