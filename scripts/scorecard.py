@@ -35,14 +35,15 @@ def chapter_claims(path: Path) -> tuple[str, list[dict]]:
 
 
 def grouped(claims: list[dict]) -> list[dict]:
-    """One row per place in the paper: the worst status, the number of checks, the first claim."""
+    """One row per place in the paper: the worst status, the number of checks, and the
+    first claim with that status (whose statement and number the row shows)."""
     rows: dict[str, dict] = {}
     for c in claims:
         key = c["where"] or "—"
         row = rows.setdefault(key, {"where": key, "status": c["status"], "n": 0, "first": c})
         row["n"] += 1
         if RANK[c["status"]] > RANK[row["status"]]:
-            row["status"] = c["status"]
+            row["status"], row["first"] = c["status"], c
     return list(rows.values())
 
 

@@ -590,14 +590,16 @@ def source_frame(R: Result):
     return pd.DataFrame(rows).set_index("algorithm")
 
 
-def eigen_frame(R: Result):
-    """The top-k eigenvalues per algorithm, mean ± std over seeds (one row each)."""
+def eigen_frame(R: Result, k: int | None = None):
+    """The top-k eigenvalues per algorithm (all measured, or the first ``k``), mean ± std
+    over seeds (one row each)."""
     import pandas as pd
     rows = []
     for alg in ALGORITHMS:
         tops = np.array([w.top for w in R.widths[alg]])
         row = {"algorithm": LABELS[alg]}
-        row.update({f"λ{i + 1}": _ms(tops[:, i]) for i in range(tops.shape[1])})
+        row.update({f"λ{i + 1}": _ms(tops[:, i]) for i in range(min(k or tops.shape[1],
+                                                                  tops.shape[1]))})
         rows.append(row)
     return pd.DataFrame(rows).set_index("algorithm")
 
@@ -825,12 +827,14 @@ def timing_frame(R: Result):
         t = R.widths[alg][0].timings
         row = {"algorithm": LABELS[alg]}
         if R.train_s.get(alg) is not None:
-            row["training"] = f"{R.train_s[alg]:.0f}"
-        row.update({"one HVP": f"{t.get('hvp', float('nan')):.2f}",
-                    f"Lanczos ({R.params.lanczos_steps} HVPs)": f"{t.get('lanczos', float('nan')):.0f}",
-                    f"SLQ ({R.params.slq_probes}×{R.params.slq_steps})": f"{t.get('slq', float('nan')):.0f}",
-                    "slices": f"{t.get('slices', float('nan')):.0f}",
-                    "f_γ": f"{t.get('local_entropy', float('nan')):.0f}"})
+            row["training (s)"] = f"{R.train_s[alg]:.0f}"
+        sec = lambda key, fmt=".0f": format(t.get(key, float("nan")), fmt)    # noqa: E731
+        P = R.params
+        row.update({"one HVP (s)": sec("hvp", ".2f"),
+                    f"top-{P.top_k}, {P.lanczos_steps} steps (s)": sec("lanczos"),
+                    f"SLQ {P.slq_probes}×{P.slq_steps} (s)": sec("slq"),
+                    "Lanczos on ∇f (s)": sec("gradient_lanczos"),
+                    "slices (s)": sec("slices"), "f_γ (s)": sec("local_entropy")})
         rows.append(row)
     return pd.DataFrame(rows).set_index("algorithm")
 
