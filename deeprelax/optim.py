@@ -435,3 +435,25 @@ def make(algorithm: str, params: Iterable, **hyper) -> _Relaxation:
         return OPTIMIZERS[algorithm](params, **hyper)
     except TypeError as err:
         raise ParamError(f"bad hyper-parameters for {algorithm}: {err}") from None
+
+
+def inner_noise_std(n: int = 200_000, seed: int = 0, **hyper) -> float:
+    """Measured standard deviation of the noise one Entropy-SGD inner step adds to a weight.
+
+    :class:`EntropySGD` with ``hyper`` makes one inner step (L = 1) on ``n`` float64
+    weights of a zero loss, with the coupling off (γ = 1e30), α = 0, no weight decay and
+    an outer step of 1 without momentum, so that the weights end at y = x + σξ; the
+    convention of (32) gives σ = √(η_y β_ex⁻¹).
+    """
+    w = torch.zeros(n, dtype=torch.float64, requires_grad=True)
+    hyper = {**hyper, "L": 1, "gamma": 1e30, "alpha": 0.0, "momentum": 0.0,
+             "weight_decay": 0.0}
+    opt = EntropySGD([w], lr=1.0, generator=torch.Generator().manual_seed(seed), **hyper)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * 0.0).sum()
+        loss.backward()
+        return loss
+    opt.step(closure)
+    return float(w.detach().std())

@@ -110,31 +110,14 @@ class Result:
 # ---- computation ---------------------------------------------------------------------------
 def inner_noise_std(beta_ex_inv: float | None = None, net: str = "lenet",
                     n: int = 200_000) -> float:
-    """Measured standard deviation of the noise one Entropy-SGD inner step adds to a weight.
-
-    Runs ``deeprelax.optim``'s Entropy-SGD with the chapter's hyper-parameters (β_ex⁻¹
-    replaced when given) for one inner step on ``n`` weights of a zero loss, with the
-    coupling switched off (γ = 1e30), α = 0 and an outer step of 1 without momentum, so the
-    weights end at y = x + noise.
-    """
-    import torch
-
+    """Measured standard deviation of the noise one Entropy-SGD inner step adds to a weight,
+    with the chapter's hyper-parameters (β_ex⁻¹ replaced when given):
+    ``optim.inner_noise_std``."""
     from .. import optim
     hyper = table1.experiment(net, "entropy-sgd").optimizer_hyper()
-    hyper.update(L=1, gamma=1e30, alpha=0.0, momentum=0.0, weight_decay=0.0)
     if beta_ex_inv is not None:
         hyper["beta_ex_inv"] = beta_ex_inv
-    w = torch.zeros(n, dtype=torch.float64, requires_grad=True)
-    opt = optim.make("entropy-sgd", [w], lr=1.0, generator=torch.Generator().manual_seed(0),
-                     **hyper)
-
-    def closure():
-        opt.zero_grad()
-        loss = (w * 0.0).sum()
-        loss.backward()
-        return loss
-    opt.step(closure)
-    return float(w.detach().std())
+    return optim.inner_noise_std(n, **hyper)
 
 
 def smoke_sweep(device: str = "cpu") -> list[dict[str, Any]]:

@@ -191,25 +191,10 @@ def grads_per_step(opt) -> int:
 
 
 def noise_std(beta_ex_inv: float, n: int = 200_000, seed: int = 0) -> float:
-    """Measured std of the noise one Entropy-SGD inner step adds to a weight.
-
-    One inner step (L = 1) of the chapter's Entropy-SGD on ``n`` weights of a zero loss,
-    with the coupling off (γ = 1e30), α = 0 and an outer step of 1 without momentum, so
-    that the weights end at y = x + σξ.
-    """
-    w = torch.nn.Parameter(torch.zeros(n, dtype=torch.float64))
-    opt = optim.EntropySGD([w], lr=1.0, gamma=1e30, L=1, lr_y=0.1, alpha=0.0,
-                           beta_ex_inv=beta_ex_inv, momentum=0.0, inner_momentum=0.9,
-                           outer="lua", inner_form="authors",
-                           generator=torch.Generator().manual_seed(seed))
-
-    def closure():
-        opt.zero_grad()
-        loss = (w * 0.0).sum()
-        loss.backward()
-        return loss
-    opt.step(closure)
-    return float(w.detach().std())
+    """Measured std of the noise one inner step of the chapter's Entropy-SGD adds to a
+    weight (``optim.inner_noise_std``; σ = √(η_y β_ex⁻¹) by (32))."""
+    return optim.inner_noise_std(n, seed, lr_y=0.1, beta_ex_inv=beta_ex_inv,
+                                 inner_momentum=0.9, outer="lua", inner_form="authors")
 
 
 def inner_form_gap(P: Params, data: Data, inner_momentum: float, L: int = 3) -> float:
