@@ -92,8 +92,8 @@ from torch.nn.utils import parameters_to_vector
 from . import models as _models
 from . import optim as _optim
 from .data import DataError, load_mnist
-from .engine import (SCHEMA as ENGINE_SCHEMA, TensorData, TrainParams, keyed_permutation,
-                     read_checkpoint, save_checkpoint, swap_dropout)
+from .engine import (SCHEMA as ENGINE_SCHEMA, TensorData, TrainParams, _Stream,
+                     keyed_permutation, read_checkpoint, save_checkpoint, swap_dropout)
 from .params import ParamError, Params, knob, parse_overrides
 from .results import ResultError, check_dir, provenance, remove_stale_temps, write_json
 
@@ -254,14 +254,6 @@ class _Terminated(BaseException):
 # ---------------------------------------------------------------------------------------
 # One replica: a model, its optimizer and its streams
 # ---------------------------------------------------------------------------------------
-class _Counter:
-    """The keyed-dropout stream of a replica: mode and gradient counter (engine's protocol)."""
-
-    def __init__(self, device):
-        self.mode = "keyed"
-        self.counter = torch.zeros((), dtype=torch.int64, device=device)
-
-
 class Replica:
     """Replica i: the net (x̄₀ from ``seed``), its optimizer, minibatches keyed by s_i."""
 
@@ -273,7 +265,8 @@ class Replica:
         self.N = int(self.train_x.shape[0])
         self.spe = steps_per_effective_epoch(P, self.N)
         self.seed = P.seed + SEED_STRIDE * index
-        self.stream = _Counter(device)
+        # the engine's keyed-dropout stream: mode and gradient counter
+        self.stream = _Stream("keyed", torch.zeros((), dtype=torch.int64, device=device))
         torch.manual_seed(P.seed)
         net = _models.build(P.net)
         swap_dropout(net, self.seed, self.stream)

@@ -230,7 +230,7 @@ class KeyedDropout(nn.Module):
         if self.stream is None or self.stream.mode == "torch":
             return F.dropout(x, self.p, True)
         key = stream_key(self.seed_key, self.stream.counter, TAG_DROPOUT + 16 * self.layer)
-        keep = dropout_keep(key, x.numel(), self.p, getattr(self.stream, "batched", True)).reshape(x.shape)
+        keep = dropout_keep(key, x.numel(), self.p, self.stream.batched).reshape(x.shape)
         scale = torch.full((), 1.0 / (1.0 - self.p), dtype=x.dtype, device=x.device)
         keep = torch.where(keep, scale, 0.0)                       # 0 or 1/(1-p)
         return x * keep                                # = x · 1{kept} / (1 − p), exactly
@@ -614,18 +614,22 @@ class MultiSeedTrainer:
         return F.cross_entropy(self._forward_seed(params, buffers, xb), yb,
                                reduction="none").mean()
 
+    def _seed_backward(self, s: int, xb: Tensor, yb: Tensor) -> Tensor:
+        """Loop batching: seed s's loss on (xb, yb) and its gradient into the ``.grad`` of
+        its views; returns the detached loss."""
+        views = self._seed_params[s]
+        for v in views.values():
+            v.grad = None
+        loss = self._loss_fn(views, self._seed_buffers[s], xb, yb)
+        loss.backward()
+        return loss.detach()
+
     def _loop_backward(self, xb: Tensor, yb: Tensor) -> Tensor:
         """Loop batching: forward and backward seed by seed (each seed's activations are
         still in cache for its backward), then the per-seed gradients stacked into the
         ``.grad`` of the stacked tensors, which the optimizers read. Returns the (S,)
         losses."""
-        losses = []
-        for s, views in enumerate(self._seed_params):
-            for v in views.values():
-                v.grad = None
-            loss = self._loss_fn(views, self._seed_buffers[s], xb[s], yb[s])
-            loss.backward()
-            losses.append(loss.detach())
+        losses = [self._seed_backward(s, xb[s], yb[s]) for s in range(self.S)]
         for k, p in self.params.items():
             grads = [views[k].grad for views in self._seed_params]
             if all(g is None for g in grads):
@@ -708,13 +712,7 @@ class MultiSeedTrainer:
         """Loop batching: one gradient evaluation of seed ``s`` on its next minibatch (row s
         of :meth:`closure`), into the ``.grad`` of its views."""
         idx = self._batch_indices(s)
-        views = self._seed_params[s]
-        for v in views.values():
-            v.grad = None
-        loss = self._loss_fn(views, self._seed_buffers[s], self.train_x[idx],
-                             self.train_y[idx])
-        loss.backward()
-        loss = loss.detach()
+        loss = self._seed_backward(s, self.train_x[idx], self.train_y[idx])
         self.loss_acc[s] += loss
         self.g_t += 1
         return loss

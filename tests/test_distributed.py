@@ -92,7 +92,7 @@ def test_world_size_one_is_plain_nesterov_sgd():
     ref = D.Replica(P, data, 0, torch.device("cpu"))          # for its minibatch stream
     torch.manual_seed(P.seed)
     net = models.build(P.net)
-    stream = D._Counter("cpu")
+    stream = D._Stream("keyed", torch.zeros((), dtype=torch.int64))   # as a replica has
     swap_dropout(net, P.seed, stream)
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True)
     x, y = data.train_x.float(), data.train_y

@@ -18,6 +18,7 @@ functions read the result.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import hashlib
@@ -174,18 +175,16 @@ def train_params(P: Params, algorithm: str) -> engine.TrainParams:
 def train_here(P: Params, data: engine.TensorData, algorithm: str) -> tuple[dict, dict]:
     """Train ``algorithm`` with the engine; returns ({seed: model}, the engine's record)."""
     TP = train_params(P, algorithm)
-    if P.net == "lenet":        # minutes per net: a checkpoint that a rerun resumes
-        LENET_RUNS.mkdir(parents=True, exist_ok=True)
-        tag = hashlib.sha256(repr(sorted(TP.fingerprint().items())).encode()).hexdigest()[:12]
-        ckpt = LENET_RUNS / f"lenet-{algorithm}-{P.effective_epochs}ep-{tag}.pt"
-        TP = engine.TrainParams(**{**TP.as_dict(), "checkpoint_seconds": 60.0})
-        record = engine.train(NETS[P.net], data, TP, checkpoint=ckpt, show_progress=True,
-                              meta={"net": P.net, "chapter": "13"})
-        state = engine.read_checkpoint(ckpt, TP.fingerprint())
-        return models_from_checkpoint(state, P.net, TP.seeds), record
-    with tempfile.TemporaryDirectory() as tmp:
-        ckpt = Path(tmp) / "final.pt"
-        record = engine.train(NETS[P.net], data, TP, checkpoint=ckpt, show_progress=False,
+    with contextlib.ExitStack() as stack:
+        if P.net == "lenet":    # minutes per net: a checkpoint that a rerun resumes
+            LENET_RUNS.mkdir(parents=True, exist_ok=True)
+            tag = hashlib.sha256(repr(sorted(TP.fingerprint().items())).encode()).hexdigest()
+            ckpt = LENET_RUNS / f"lenet-{algorithm}-{P.effective_epochs}ep-{tag[:12]}.pt"
+            TP = engine.replace(TP, checkpoint_seconds=60.0)
+        else:
+            ckpt = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "final.pt"
+        record = engine.train(NETS[P.net], data, TP, checkpoint=ckpt,
+                              show_progress=P.net == "lenet",
                               meta={"net": P.net, "chapter": "13"})
         state = engine.read_checkpoint(ckpt, TP.fingerprint())
     return models_from_checkpoint(state, P.net, TP.seeds), record
@@ -447,8 +446,7 @@ _ARRAYS = {f.name for f in dataclasses.fields(Width)} - {"n", "loss", "grad_norm
 
 
 def _array(v) -> np.ndarray:
-    return np.array([np.nan if x is None else x for x in np.ravel(v)] if np.ndim(v) <= 1
-                    else [[np.nan if x is None else x for x in row] for row in v], float)
+    return np.array(v, dtype=float)            # None (a saved NaN) becomes NaN
 
 
 def save(R: Result, path: str | Path) -> Path:
