@@ -18,7 +18,13 @@ def _num(v: float) -> str:
     return f"{float(v):.4g}"
 
 
-STATUSES = ("reproduced", "corrected", "differs", "pending")
+#: What a claim checks. The first four are statements of a paper (``source`` "paper" or
+#: "companion"); "check" is a check of this project's own software (``source`` "ours"):
+#: parameter counts, smoke runs, checksums, bookkeeping, self-consistency.
+STATUSES = ("reproduced", "corrected", "differs", "pending", "check")
+#: Whose statement a claim checks: this paper, a companion paper (chapters 10-11, the
+#: Entropy-SGD paper), or ours (a check of our own software, status "check").
+SOURCES = ("paper", "companion", "ours")
 MIME = "application/vnd.deeprelax.claims+json"   # read by scripts/scorecard.py
 
 
@@ -38,11 +44,22 @@ class Claim:
     status: str = "reproduced"   # "reproduced", "corrected" (checks a corrected printed
     #                              formula or constant, see the Errata page), "differs"
     #                              (asserts our measurement where it contradicts the
-    #                              paper's statement) or "pending"
+    #                              paper's statement), "pending", or "check" (a check of
+    #                              our own software, not a statement of a paper)
+    source: str = ""             # "paper", "companion" or "ours"; "" = "ours" for status
+    #                              "check", else "paper"
 
     def __post_init__(self):
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+        source = self.source or ("ours" if self.status == "check" else "paper")
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
+        if (source == "ours") != (self.status == "check"):
+            raise ValueError(f"claim {self.name!r}: a check of our own software has status "
+                             f"'check' and source 'ours' (got status {self.status!r}, "
+                             f"source {source!r})")
+        object.__setattr__(self, "source", source)
 
     @property
     def passed(self) -> bool:
@@ -85,22 +102,25 @@ class Claim:
 
 
 def fact(name: str, statement: str, holds: bool, paper: str = "", where: str = "",
-         status: str = "reproduced") -> Claim:
+         status: str = "reproduced", source: str = "") -> Claim:
     """A yes/no claim (e.g. 'every margin lies above its confidence interval')."""
     return Claim(name, statement, float(bool(holds)), paper=paper, where=where, boolean=True,
-                 status=status)
+                 status=status, source=source)
 
 
 def close_to(name: str, statement: str, ours: float, target: float, tol: float,
-             paper: str = "", where: str = "", status: str = "reproduced") -> Claim:
+             paper: str = "", where: str = "", status: str = "reproduced",
+             source: str = "") -> Claim:
     """``|ours - target| <= tol``."""
     return Claim(name, statement, float(ours), target - tol, target + tol, paper, where,
-                 status=status)
+                 status=status, source=source)
 
 
-def pending(name: str, statement: str, paper: str = "", where: str = "") -> Claim:
+def pending(name: str, statement: str, paper: str = "", where: str = "",
+            source: str = "") -> Claim:
     """A claim whose numbers do not exist yet (e.g. a GPU run): shown, never asserted."""
-    return Claim(name, statement, float("nan"), paper=paper, where=where, status="pending")
+    return Claim(name, statement, float("nan"), paper=paper, where=where, status="pending",
+                 source=source)
 
 
 def check(claims: Iterable[Claim]) -> None:
@@ -153,6 +173,7 @@ def as_records(claims: Iterable[Claim]) -> list[dict]:
     """Plain dicts of the claims (for the book's scorecard)."""
     return [{"name": c.name, "statement": c.statement, "where": c.where, "paper": c.paper,
              "ours": c.ours_text, "tolerance": c.tolerance, "status": c.status,
+             "source": c.source,
              "passed": c.passed} for c in claims]
 
 
