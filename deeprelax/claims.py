@@ -7,6 +7,7 @@ function, so no threshold is written twice.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -14,10 +15,16 @@ import numpy as np
 
 
 def _num(v: float) -> str:
-    """A number for a table cell: 4 significant digits ('1e-09', '0.0271', '2.558e-13')."""
-    return f"{float(v):.4g}"
+    """A number for a table cell: 4 significant digits ('1e-09', '0.0271', '2.558e-13');
+    a whole number below 10¹⁰ in full ('1,867,786', '20')."""
+    v = float(v)
+    if math.isfinite(v) and v == int(v) and abs(v) < 1e10:
+        return f"{int(v):,}"
+    return f"{v:.4g}"
 
 
+#: The statuses of a statement of a paper (this one or a companion).
+PAPER_STATUSES = ("reproduced", "corrected", "differs", "pending")
 #: What a claim checks. The first four are statements of a paper (``source`` "paper" or
 #: "companion"); "check" is a check of this project's own software (``source`` "ours"):
 #: parameter counts, smoke runs, checksums, bookkeeping, self-consistency.
@@ -82,6 +89,8 @@ class Claim:
         """The bound as text: '≥ lo', '≤ hi', '[lo, hi]' or 'holds'."""
         if self.boolean:
             return "holds"
+        if self.lo is not None and self.hi is not None and self.lo == self.hi and not self.strict:
+            return f"= {_num(self.lo)}"
         if self.lo is not None and self.hi is not None:
             return (f"({_num(self.lo)}, {_num(self.hi)})" if self.strict
                     else f"[{_num(self.lo)}, {_num(self.hi)}]")
@@ -142,23 +151,73 @@ def by_name(claims: Iterable[Claim]) -> dict[str, Claim]:
     return out
 
 
+#: The verdict column of a chapter's claims table, by status (a claim that fails is ✗).
+VERDICTS = {"reproduced": "✓ reproduced", "corrected": "✓ with the corrected formula",
+            "differs": "our value; differs from the paper", "pending": "pending",
+            "check": "✓ check of our code"}
+
+
 def _mark(c: Claim) -> str:
-    """The table's last column: ✓, ✓ corrected (a corrected printed formula), ✓ differs
-    (our measurement, which contradicts the paper's statement), ✗ or pending."""
+    """The table's last column: what the row checks and whether it held (✗ if not)."""
     if c.status == "pending":
-        return "pending"
+        return VERDICTS["pending"]
     if not c.passed:
         return "✗"
-    return {"corrected": "✓ corrected", "differs": "✓ differs from paper"}.get(c.status, "✓")
+    mark = VERDICTS[c.status]
+    return mark + " (companion paper)" if c.source == "companion" else mark
 
 
 def claims_frame(claims: Iterable[Claim]):
-    """The chapter's claims table (pandas): statement, paper, ours, tolerance, ✓/✗."""
+    """The chapter's claims table (pandas): statement, paper, ours, tolerance, verdict."""
     import pandas as pd
     rows = [{"claim": c.statement, "where": c.where or "—", "paper": c.paper or "—",
              "ours": c.ours_text, "tolerance": c.tolerance,
-             "": _mark(c)} for c in claims]
+             "verdict": _mark(c)} for c in claims]
     return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1))
+
+
+#: Words that name a place in a paper ("Lemma 1", "eq. (12)", "Sec. 7.1", "Fig. 1", "(HL)").
+PLACE = re.compile(r"\b(Sec\.|Secs\.|Section|Lemmas?|Theorem|Thm\.|eqs?\.|Fig\.|Figure|"
+                   r"Remark|Example|Table|Appendix)|\([A-Za-z-]+\)|\(\d+\)")
+
+
+def labelling_errors(claims: Iterable[Claim]) -> list[str]:
+    """What is wrong with how the claims are labelled (empty when nothing is).
+
+    A claim counted as a paper's statement (status reproduced / corrected / differs /
+    pending) must say what that paper states (``paper``, not "—") and where; for this
+    paper, ``where`` names a place in it (a section, lemma, equation, figure, ...).
+    A check of our own software has status "check" and source "ours".
+    """
+    out = []
+    for c in claims:
+        if c.status in PAPER_STATUSES:
+            if c.paper.strip() in ("", "—", "-"):
+                out.append(f"{c.name}: counted as {c.source}'s statement ({c.status}) but "
+                           "states no result of it (paper is empty)")
+            if not c.where.strip():
+                out.append(f"{c.name}: {c.source}'s statement without where")
+            elif c.source == "paper" and not PLACE.search(c.where):
+                out.append(f"{c.name}: where {c.where!r} names no place in the paper")
+        if (c.source == "ours") != (c.status == "check"):
+            out.append(f"{c.name}: source {c.source!r} with status {c.status!r}")
+    return out
+
+
+def duplicates(claims: Iterable[Claim]) -> list[tuple[str, str]]:
+    """Pairs of numeric claims that report the same value against the same bound: one
+    check written twice, which cannot tell the two cases apart."""
+    seen: dict[tuple, str] = {}
+    out = []
+    for c in claims:
+        if c.boolean or c.status == "pending":
+            continue
+        key = (float(c.ours), c.lo, c.hi, c.strict)
+        if key in seen:
+            out.append((seen[key], c.name))
+        else:
+            seen[key] = c.name
+    return out
 
 
 def glue_claims(claims: Iterable[Claim]) -> None:

@@ -1,10 +1,14 @@
-"""Write the book's scorecard from the executed chapters.
+"""Write the book's scorecard and results summary from the executed chapters.
 
 Each chapter's last cell (``deeprelax.claims.report``) publishes its claims as JSON
 (mime type ``application/vnd.deeprelax.claims+json``). This script gathers them from
-``book/chapters/*.ipynb`` and writes ``book/_generated/scorecard.md``, which the
-introduction includes: per chapter, each result of the paper (grouped by where it stands:
-"Lemma 1", "Fig. 1", ...) as reproduced, corrected or pending, with its key number.
+``book/chapters/*.ipynb`` and writes ``book/_generated/scorecard.md`` and, beside it,
+``summary.md``, which the introduction includes. It counts the statements of the paper
+(reproduced, corrected, differs, pending: each claim's ``source`` "paper"), then
+separately the statements of companion papers (``source`` "companion") and the checks
+of our own software (status "check", ``source`` "ours"). A record without ``source``
+(written before sources existed) counts as "ours" when its status is "check", else as
+the paper's.
 
 Usage: python scripts/scorecard.py [book/chapters] [book/_generated/scorecard.md]
 """
@@ -13,10 +17,16 @@ import sys
 from pathlib import Path
 
 MIME = "application/vnd.deeprelax.claims+json"
-RANK = {"reproduced": 0, "corrected": 1, "differs": 2, "pending": 3}
-MARK = {"reproduced": "reproduced", "corrected": "corrected (see Errata)",
-        "differs": "**differs** from the paper",
-        "pending": "pending"}
+STATEMENT = ("reproduced", "corrected", "differs", "pending")
+RANK = {"check": -1, "reproduced": 0, "corrected": 1, "differs": 2, "pending": 3}
+MARK = {"reproduced": "reproduced", "corrected": "reproduced with the corrected formula",
+        "differs": "**differs** from the paper", "pending": "pending",
+        "check": "passed"}
+
+
+def source(c: dict) -> str:
+    """The claim's source; records without one: "ours" for a check, else "paper"."""
+    return c.get("source") or ("ours" if c["status"] == "check" else "paper")
 
 
 def chapter_claims(path: Path) -> tuple[str, list[dict]]:
@@ -32,6 +42,15 @@ def chapter_claims(path: Path) -> tuple[str, list[dict]]:
         for out in cell.get("outputs", []):
             claims += out.get("data", {}).get(MIME, [])
     return title, claims
+
+
+def counts(claims: list[dict]) -> dict[str, int]:
+    """The paper's statements by status, then 'companion' and 'ours' (checks)."""
+    out = {s: sum(source(c) == "paper" and c["status"] == s for c in claims)
+           for s in STATEMENT}
+    out["companion"] = sum(source(c) == "companion" for c in claims)
+    out["ours"] = sum(source(c) == "ours" for c in claims)
+    return out
 
 
 def grouped(claims: list[dict]) -> list[dict]:
@@ -51,45 +70,120 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def scorecard(chapters: Path) -> str:
-    """The scorecard as MyST Markdown."""
+def key_number(c: dict) -> str:
+    """Our value and the bound it met ('—' while pending, 'yes' for a fact)."""
+    if c["status"] == "pending":
+        return "—"
+    if c["tolerance"] == "holds":
+        return c["ours"]
+    if c["tolerance"].startswith("= "):
+        return f"{c['ours']} (exactly)"
+    return f"{c['ours']} (needs {c['tolerance']})"
+
+
+def chapter_section(title: str, doc: str, claims: list[dict]) -> str:
+    """The chapter's rows: the paper's statements, companion statements, our checks."""
+    lines = [f"### {{doc}}`{title} <{doc}>`", "",
+             "| where | result | status | key number | checks |", "|---|---|---|---|---|"]
+    for src, label in (("paper", ""), ("companion", " (companion)")):
+        for row in grouped([c for c in claims if source(c) == src]):
+            c = row["first"]
+            lines.append(f"| {_cell(row['where'])}{label} | {_cell(c['statement'])} "
+                         f"| {MARK[row['status']]} | {_cell(key_number(c))} | {row['n']} |")
+    ours = [c for c in claims if source(c) == "ours"]
+    if ours:
+        lines.append(f"| — | checks of our own software (solvers, samplers, bookkeeping) "
+                     f"| {MARK['check']} | — | {len(ours)} |")
+    return "\n".join(lines)
+
+
+def scorecard(chapters: Path) -> tuple[str, dict[str, int]]:
+    """The scorecard as MyST Markdown, and the totals."""
     pages = sorted(chapters.glob("*.ipynb"))
-    parts, totals = [], {s: 0 for s in RANK}
-    summary = ["| chapter | checks | reproduced | corrected | differs | pending |",
-               "|---|---|---|---|---|---|"]
+    parts, totals = [], {k: 0 for k in (*STATEMENT, "companion", "ours")}
+    summary = ["| chapter | paper's statements | reproduced | corrected | differs | pending "
+               "| companion papers' | checks of our software |",
+               "|---|---|---|---|---|---|---|---|"]
+
+    def row(name: str, n: dict, bold: bool = False) -> str:
+        b = "**" if bold else ""
+        cells = [sum(n[s] for s in STATEMENT), *(n[s] for s in STATEMENT),
+                 n["companion"], n["ours"]]
+        return f"| {name} | " + " | ".join(f"{b}{v}{b}" for v in cells) + " |"
+
     for page in pages:
         title, claims = chapter_claims(page)
         if not claims:
             continue
-        count = {s: sum(c["status"] == s for c in claims) for s in RANK}
-        for s in RANK:
-            totals[s] += count[s]
+        n = counts(claims)
+        for k in totals:
+            totals[k] += n[k]
         doc = f"chapters/{page.stem}"
-        summary.append(f"| {{doc}}`{title} <{doc}>` | {len(claims)} | {count['reproduced']} "
-                       f"| {count['corrected']} | {count['differs']} | {count['pending']} |")
-        lines = [f"### {{doc}}`{title} <{doc}>`", "",
-                 "| where | result | status | key number | checks |", "|---|---|---|---|---|"]
-        for row in grouped(claims):
-            c = row["first"]
-            key = "—" if c["status"] == "pending" else f"{c['ours']} (needs {c['tolerance']})"
-            lines.append(f"| {_cell(row['where'])} | {_cell(c['statement'])} "
-                         f"| {MARK[row['status']]} | {_cell(key)} | {row['n']} |")
-        parts.append("\n".join(lines))
-    n = sum(totals.values())
-    summary.append(f"| **all** | **{n}** | **{totals['reproduced']}** | "
-                   f"**{totals['corrected']}** | **{totals['differs']}** | **{totals['pending']}** |")
+        summary.append(row(f"{{doc}}`{title} <{doc}>`", n))
+        parts.append(chapter_section(title, doc, claims))
+    summary.append(row("**all**", totals, bold=True))
     head = ("Every row below is computed when the book is built: a check of a chapter "
-            "that fails stops the build, so every number here held. *Corrected* marks "
-            "checks of a printed formula or constant that the book corrects (see "
-            "{doc}`errata`); *differs* marks our measurements where they contradict what the "
-            "paper states (the chapter says how and why); *pending* marks results that need training runs on a GPU, "
-            "which the chapter names with the command that produces them.")
-    return "\n\n".join([head, "\n".join(summary), *parts]) + "\n"
+            "that fails stops the build, so every number here held. The first five "
+            "columns count statements of the paper: *reproduced*; *corrected*, reproduced "
+            "once a printed formula or constant is corrected (see {doc}`errata`); "
+            "*differs*, our measurement where it contradicts what the paper states (the "
+            "chapter says how and why); *pending*, results that need training runs on a "
+            "GPU, which the chapter names with the command that produces them. The last "
+            "two columns are counted apart: statements of the companion papers checked in "
+            "chapters 10 and 11, and checks of our own software (convergence of our "
+            "solvers, parameter counts, checksums, bookkeeping), which support the results "
+            "but state none of the paper's.")
+    return "\n\n".join([head, "\n".join(summary), *parts]) + "\n", totals
+
+
+def summary_text(totals: dict[str, int], differs: list[tuple[str, str]],
+                 pending: list[str]) -> str:
+    """The introduction's results paragraph: the counts in words."""
+    n = sum(totals[s] for s in STATEMENT)
+    text = (f"The book checks **{n} statements of the paper**. "
+            f"**{totals['reproduced']}** are reproduced as stated; "
+            f"**{totals['corrected']}** are reproduced once a printed formula or constant "
+            f"is corrected (the {{doc}}`errata`); **{totals['differs']}** "
+            f"{'differs' if totals['differs'] == 1 else 'differ'} from what we measure; "
+            f"**{totals['pending']}** {'is' if totals['pending'] == 1 else 'are'} pending, "
+            "waiting for training runs on a GPU. Counted apart are "
+            f"{totals['companion']} statements of two companion papers and "
+            f"{totals['ours']} checks of our own software.")
+    lines = [text]
+    if differs:
+        lines += ["", "Where our measurement differs from the paper:", ""]
+        lines += [f"- {statement} ({where})" for statement, where in differs]
+    if pending:
+        lines += ["", "Pending: " + "; ".join(pending) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def results(chapters: Path) -> tuple[list[tuple[str, str]], list[str]]:
+    """The paper's statements that differ (statement, chapter) and the chapters with
+    pending statements ('Table 1 (chapter 08)', ...)."""
+    differs, pending = [], []
+    for page in sorted(chapters.glob("*.ipynb")):
+        title, claims = chapter_claims(page)
+        doc = f"{{doc}}`{title} <chapters/{page.stem}>`"
+        paper = [c for c in claims if source(c) == "paper"]
+        differs += [(_cell(c["statement"]), doc) for c in paper if c["status"] == "differs"]
+        places = sorted({c["where"] for c in paper if c["status"] == "pending"})
+        if places:
+            pending.append(f"{', '.join(places)} in {doc}")
+    return differs, pending
+
+
+def write(src: Path, dst: Path) -> dict[str, int]:
+    """Write ``dst`` (the scorecard) and ``summary.md`` beside it; return the totals."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    text, totals = scorecard(src)
+    dst.write_text(text)
+    (dst.parent / "summary.md").write_text(summary_text(totals, *results(src)))
+    return totals
 
 
 if __name__ == "__main__":
     src = Path(sys.argv[1] if len(sys.argv) > 1 else "book/chapters")
     dst = Path(sys.argv[2] if len(sys.argv) > 2 else "book/_generated/scorecard.md")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    dst.write_text(scorecard(src))
-    print("wrote", dst)
+    totals = write(src, dst)
+    print("wrote", dst, "and", dst.parent / "summary.md", totals)

@@ -1,0 +1,89 @@
+"""How claims are labelled (deeprelax.claims): a claim that states no result of the paper
+is never counted as the paper's, and no check is written twice."""
+import ast
+from pathlib import Path
+
+import pytest
+
+from deeprelax.claims import (PAPER_STATUSES, Claim, close_to, duplicates, fact,
+                              labelling_errors, pending)
+
+CHAPTERS = sorted((Path(__file__).resolve().parents[1] / "deeprelax" / "chapters")
+                  .glob("ch*.py"))
+#: positional index of ``paper`` and ``where`` in each helper's signature
+POSITIONS = {"Claim": (5, 6), "close_to": (5, 6), "fact": (3, 4), "pending": (2, 3)}
+
+
+def test_a_claim_that_states_nothing_of_the_paper_is_not_the_papers():
+    bad = [Claim("mass", "the scheme conserves mass", 1e-13, hi=1e-10, paper="—",
+                 where="(FP)"),
+           fact("smoke", "the smoke run finishes", True),
+           Claim("order", "our solver's order", 1.0, 0.9, 1.1, paper="order 1",
+                 where="grid")]
+    errors = labelling_errors(bad)
+    assert len(errors) == 4
+    assert "mass: counted as paper's statement (reproduced)" in errors[0]
+    assert errors[2] == "smoke: paper's statement without where"
+    assert "order: where 'grid' names no place" in errors[3]
+    good = [Claim("mass", "the scheme conserves mass", 1e-13, hi=1e-10, status="check"),
+            Claim("l1", "(11) solves (viscous-HJ) (order)", 1.0, 0.8, 1.2,
+                  paper="(11) solves it", where="Lemma 1"),
+            close_to("ec", "GD ≈ GF", 1.0, 1.0, 0.05, paper="O(η)", where="Elkabetz–Cohen",
+                     source="companion"),
+            pending("t1", "Table 1", paper="1.17 %", where="Table 1")]
+    assert labelling_errors(good) == []
+    with pytest.raises(ValueError, match="status 'check' and source 'ours'"):
+        Claim("x", "x", 1.0, status="check", source="paper")
+
+
+def test_one_check_written_twice_is_found():
+    lin = Claim("lin", "linear scoping vs SGD", 0.92, lo=0.0, where="Sec. 7.5", paper="x")
+    exp = Claim("exp", "exponential scoping vs SGD", 0.92, lo=0.0, where="Sec. 7.5",
+                paper="x")
+    other = Claim("loss", "final loss", 0.07, lo=0.0, where="Sec. 7.5", paper="x")
+    assert duplicates([lin, exp, other]) == [("lin", "exp")]
+    assert duplicates([lin, other]) == []
+
+
+def _const(node):
+    return node.value if isinstance(node, ast.Constant) else None
+
+
+def _static_errors(path: Path) -> list[str]:
+    """Claims in a chapter module's source that a reader would count as the paper's
+    (a paper status, given or by default) while ``paper`` says "—" or nothing."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in POSITIONS and node.args):
+            continue
+        if any(k.arg is None for k in node.keywords):       # **kwargs: checked when run
+            continue
+        kw = {k.arg: k.value for k in node.keywords}
+        i_paper, i_where = POSITIONS[node.func.id]
+        paper = kw.get("paper", node.args[i_paper] if len(node.args) > i_paper else None)
+        status = ("pending" if node.func.id == "pending"
+                  else _const(kw["status"]) if "status" in kw else "reproduced")
+        if status not in PAPER_STATUSES:                    # "check", or computed
+            continue
+        name = _const(node.args[0]) or ast.unparse(node.args[0])
+        text = "" if paper is None else _const(paper)
+        if text is not None and text.strip() in ("", "—"):
+            out.append(f"{path.name}:{node.lineno} {name}: {status} but paper is "
+                       f"{text!r}")
+    return out
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_claim_that_states_nothing_is_counted_as_the_papers(path):
+    assert _static_errors(path) == []
+
+
+def test_the_static_rule_finds_the_old_unlabelled_claims(tmp_path):
+    src = tmp_path / "ch99_x.py"
+    src.write_text('Claim("mass_error", "mass", m, hi=1e-10, paper="—", where="(FP)")\n'
+                   'fact("ch_monotone", "grows", ok, paper="—", where="eq. (11)")\n'
+                   'Claim("mass_error", "mass", m, hi=1e-10, status="check")\n'
+                   'Claim("x", "x", m, 0, 1, "—", "Lemma 1", status="corrected")\n')
+    errors = _static_errors(src)
+    assert [e.split()[1] for e in errors] == ["mass_error:", "ch_monotone:", "x:"]
