@@ -386,6 +386,7 @@ class Result:
     provenance: dict = field(default_factory=dict)             # of a loaded result
     complete: bool = True
     derived: list[str] = field(default_factory=list)   # quantities derived on loading
+    kappa_stored: dict[str, list] = field(default_factory=dict)   # κ as saved, if derived
 
 
 @torch.no_grad()
@@ -537,6 +538,7 @@ def load(path: str | Path = LENET_RESULT) -> Result:
             if w.kappa_se is None:
                 w.kappa_se = np.full(len(w.gammas), np.nan)
             if legacy:
+                R.kappa_stored.setdefault(alg, []).append(np.asarray(w.kappa, float))
                 w.kappa = legacy_kappa(w, R.params.mc_samples)
     if legacy:
         R.derived.append("kappa")
@@ -764,6 +766,9 @@ def ordered_like_loss(R: Result) -> bool:
     return bool(np.array_equal(np.argsort(lam), np.argsort(loss)))
 
 
+SHORT = {"entropy-sgd": "esgd", "heat": "heat", "hj": "hj", "sgd": "sgd"}   # glue names
+
+
 def measures(R: Result) -> dict[str, float]:
     """The numbers the prose quotes (claims are glued by ``report``)."""
     S = summary(R)
@@ -782,6 +787,13 @@ def measures(R: Result) -> dict[str, float]:
            "min_ess": float(min(w.ess.min() for w in all_w)),
            "coarse_min": float(min(S[a]["coarse"].min() for a in ALGORITHMS)),
            "coarse_max": float(max(S[a]["coarse"].max() for a in ALGORITHMS)),
+           **{f"kappa_{short}": float(np.mean([w.kappa[0] for w in R.widths[a]]))
+              for a, short in SHORT.items()},
+           **{f"kappa_stored_{short}": float(np.mean([k[0] for k in R.kappa_stored.get(
+               a, [w.kappa for w in R.widths[a]])])) for a, short in SHORT.items()},
+           **{f"kappa_quadratic_{short}": float(np.mean([w.top[0] / (1 + w.gammas[0] * w.top[0])
+                                                        for w in R.widths[a]]))
+              for a, short in SHORT.items()},
            "max_relative_shift": float(max(math.sqrt(R.params.gammas[-1] / R.params.beta
                                                      * w.n) / w.theta_norm for w in all_w))}
     out.update(ratios(R))
