@@ -12,8 +12,9 @@
 #
 # - the top eigenvalues of the Hessian $\nabla^2 f(\theta)$ of the training loss, by
 #   Lanczos {cite}`golub2013matrix` on Hessian-vector products (`torch.func`), and the
-#   top eigenvalue of $\operatorname{diag}(\theta)\,\nabla^2 f\,\operatorname{diag}(\theta)$,
-#   a sharpness that does not change when the weights are rescaled without changing the
+#   top eigenvalue of
+#   $\operatorname{diag}(\theta)\,\nabla^2 f\,\operatorname{diag}(\theta)$, a
+#   sharpness that does not change when the weights are rescaled without changing the
 #   function;
 # - the mean eigenvalue $\operatorname{tr} H/n$ from Rademacher probes, with its
 #   standard error;
@@ -165,7 +166,8 @@ ch13.width_frame(R)
 # {numref}`fig-ch13-slices` shows $f(\theta + \alpha d)$ with $|d| = |\theta|$, so that
 # $\alpha = |\Delta\theta|/|\theta|$ is the relative displacement, for $d$ along the top
 # eigenvector $v_1$ and along random Gaussian directions. At $\alpha = 0$ the slice along
-# $v_1$ curves as $\lambda_1|\theta|^2$ (a claim checks its second difference), a
+# $v_1$ curves as $\lambda_1|\theta|^2$ (a check at the end compares its second
+# difference), a
 # random slice as $d^\top \nabla^2 f\, d \approx |\theta|^2 \operatorname{tr}H/n$, far
 # less: the random slices are flat over a displacement many times larger.
 
@@ -226,8 +228,9 @@ ch13.entropy_frame(R)
 # variate): it is unbiased, and exact when $f$ is the quadratic its proposal assumes
 # (tested on a quadratic and on a quartic, to the Monte Carlo error of 200 repetitions).
 # The column ± SE is its standard error. At the smallest $\gamma$ the Monte Carlo
-# $f_\gamma - f$ agrees with the quadratic model (a check at the end). Where the ESS falls to a few samples the estimate is no
-# better than the proposal: in $n$ dimensions the weights depend on
+# $f_\gamma - f$ agrees with the quadratic model (a check at the end). Where the ESS
+# falls to a few samples the estimate is no better than the proposal: in $n$
+# dimensions the weights depend on
 # $\tfrac12\gamma\,u^\top H u$ over all directions, and importance sampling fails once
 # $\gamma\,|H|_F$ is of order one. Its smallest value on this page is
 # {glue:text}`min_ess:.0f`. This is why the algorithms estimate
@@ -362,9 +365,9 @@ ch13.timing_frame(L)
 #   definite Hessian. At every final weight vector on this page, some Ritz value is
 #   negative, which proves that $\nabla^2 f$ has a negative eigenvalue (a check), and
 #   the gradient is not zero (the descent term above); how much of the spectrum is
-#   negative the quadrature does not resolve. The harmonic mean of Lemma 20 is not defined for such a
-#   spectrum, and it is dominated by the eigenvalues nearest zero, which quadrature
-#   with $m$ nodes does not resolve below about $\lambda_1/m$.
+#   negative the quadrature does not resolve. The harmonic mean of Lemma 20 is not
+#   defined for such a spectrum, and it is dominated by the eigenvalues nearest zero,
+#   which quadrature with $m$ nodes does not resolve below about $\lambda_1/m$.
 # - **A bound on $\sup_x f_{x_k x_k}$ over all of $\mathbb{R}^n$.** Lemma 18 needs
 #   $C_k = \sup_x u_{x_kx_k}(x,0)$. For a network, second derivatives in one layer's
 #   weights grow with the other layers' weights, so the supremum is infinite and the
@@ -379,7 +382,8 @@ ch13.timing_frame(L)
 #   {glue:text}`lenet_kappa_quadratic_heat:.2f`,
 #   {glue:text}`lenet_kappa_quadratic_hj:.2f` and
 #   {glue:text}`lenet_kappa_quadratic_sgd:.2f` for Entropy-SGD, HEAT, HJ and SGD),
-#   which we had read as kinks of $f$; most of that excess was the estimator's bias. Corrected, the values are
+#   which we had read as kinks of $f$; most of that excess was the estimator's bias.
+#   Corrected, the values are
 #   {glue:text}`lenet_kappa_esgd:.2f`, {glue:text}`lenet_kappa_heat:.2f`,
 #   {glue:text}`lenet_kappa_hj:.2f` and {glue:text}`lenet_kappa_sgd:.2f`; the run kept
 #   no standard error, and with 64 samples the Monte Carlo error at this $\gamma$ is of

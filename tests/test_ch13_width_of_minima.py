@@ -182,7 +182,7 @@ def test_tables_show_no_unresolvable_sign_and_the_trace_error():
     L = ch13.load()
     frame = ch13.width_frame(L)
     assert "λ < 0" not in frame.columns
-    assert all("±" in v for v in frame["tr H / n (3 probes)"])
+    assert all("±" in v for v in frame["tr H / n ± SE (3 probes)"])
     assert abs(ch13.trace_z(L, "entropy-sgd")) < 2       # not an order: within the noise
     assert set(frame["λ₁(θHθ)"]) == {"—"}                 # not measured by that run
 

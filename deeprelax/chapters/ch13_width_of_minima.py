@@ -631,10 +631,17 @@ def trace_mean(w: Width) -> tuple[float, float]:
     return float(t.mean()), float(t.std(ddof=1) / math.sqrt(t.size))
 
 
+def trace_seed_mean(ws: list[Width]) -> tuple[float, float]:
+    """tr H / n averaged over the seeds, and the probes' standard error of that mean."""
+    per = [trace_mean(w) for w in ws]
+    return (float(np.mean([m for m, _ in per])),
+            float(math.sqrt(sum(se ** 2 for _, se in per)) / len(per)))
+
+
 def trace_z(R: Result, alg: str, other: str = "sgd") -> float:
-    """(tr H/n of ``alg`` − that of ``other``) / the standard error of the difference
-    (seed 0): |z| < 2 means the probes do not order the two."""
-    (a, sa), (b, sb) = trace_mean(R.widths[alg][0]), trace_mean(R.widths[other][0])
+    """(tr H/n of ``alg`` − that of ``other``, seed means) / the probes' standard error
+    of the difference: |z| < 2 means the probes do not order the two."""
+    (a, sa), (b, sb) = trace_seed_mean(R.widths[alg]), trace_seed_mean(R.widths[other])
     return float((a - b) / math.hypot(sa, sb))
 
 
@@ -703,8 +710,8 @@ def _pm(mean: float, se: float, fmt: str = ".3g") -> str:
 
 
 def width_frame(R: Result):
-    """Width measures per algorithm (seed 0 for the standard errors): λ₁|θ|², the
-    invariant sharpness λ₁(diag θ·H·diag θ), tr H/n ± its standard error, the SLQ mass
+    """Width measures per algorithm (mean ± std over seeds): λ₁|θ|², the invariant
+    sharpness λ₁(diag θ·H·diag θ), tr H/n ± the probes' standard error, the SLQ mass
     near zero, the lowest Ritz value (≥ λ_min) over λ₁, and the width term at the middle
     γ."""
     import pandas as pd
@@ -712,12 +719,13 @@ def width_frame(R: Result):
     j = len(P.gammas) // 2
     rows = []
     for alg in ALGORITHMS:
-        s, w = S[alg], R.widths[alg][0]
+        s = S[alg]
         sharp = s["sharpness"]
         rows.append({"algorithm": LABELS[alg],
                      "|θ|": _ms(s["theta_norm"]), "λ₁|θ|²": _ms(s["lambda1_scaled"]),
                      "λ₁(θHθ)": _ms(sharp) if np.all(np.isfinite(sharp)) else "—",
-                     f"tr H / n ({P.trace_probes} probes)": _pm(*trace_mean(w)),
+                     f"tr H / n ± SE ({P.trace_probes} probes)":
+                         _pm(*trace_seed_mean(R.widths[alg])),
                      f"|λ| < {P.near_zero:g}λ₁": _ms(s["near_zero"], ".2f"),
                      "lowest Ritz / λ₁": _ms(s["ritz_min"] / s["lambda1"], ".2g"),
                      f"width term, γ={P.gammas[j]:g}": _ms(s["width_term"][:, j])})
@@ -779,7 +787,7 @@ def measures(R: Result) -> dict[str, float]:
            "lambda1_hj": float(S["hj"]["lambda1"].mean()),
            "lambda1_heat": float(S["heat"]["lambda1"].mean()),
            "trace_mean_sgd": float(S["sgd"]["trace_mean"].mean()),
-           "trace_se_sgd": float(S["sgd"]["trace_se"].mean()),
+           "trace_se_sgd": trace_seed_mean(R.widths["sgd"])[1],
            "trace_z_esgd": trace_z(R, "entropy-sgd"),
            "trace_z_hj": trace_z(R, "hj"),
            "trace_z_heat": trace_z(R, "heat"),
