@@ -205,12 +205,14 @@ def labelling_errors(claims: Iterable[Claim]) -> list[str]:
 
 
 def duplicates(claims: Iterable[Claim]) -> list[tuple[str, str]]:
-    """Pairs of numeric claims that report the same value against the same bound: one
+    """Pairs of numeric claims that report the same measured value (not a whole number,
+    which two different counts or exact zeros can share) against the same bound: one
     check written twice, which cannot tell the two cases apart."""
     seen: dict[tuple, str] = {}
     out = []
     for c in claims:
-        if c.boolean or c.status == "pending":
+        if c.boolean or c.status == "pending" or not math.isfinite(c.ours) \
+                or float(c.ours).is_integer():
             continue
         key = (float(c.ours), c.lo, c.hi, c.strict)
         if key in seen:

@@ -43,6 +43,9 @@ def test_one_check_written_twice_is_found():
     other = Claim("loss", "final loss", 0.07, lo=0.0, where="Sec. 7.5", paper="x")
     assert duplicates([lin, exp, other]) == [("lin", "exp")]
     assert duplicates([lin, other]) == []
+    zeros = [Claim("a", "a gap", 0.0, hi=0.0, where="Sec. 4", paper="x"),
+             Claim("b", "a shift", 0.0, hi=0.0, where="Sec. 4", paper="x")]
+    assert duplicates(zeros) == []               # exact zeros of two measures
 
 
 def _const(node):
