@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Figure 1: smoothing a non-convex loss
+# # The paper's Figure 1: smoothing a non-convex loss
 #
 # The paper's first figure {cite}`chaudhari2018deep` shows, on a one-dimensional loss
 # $f$, what the two PDE relaxations do. The viscous Hamilton–Jacobi equation
@@ -46,12 +46,12 @@ P.frame()
 # $x\approx-1.19$ and two shallow ones. The initial density sits over the narrow valley.
 # {numref}`fig-ch01-smoothing` is our version of the paper's Figure 1.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Figure 1 of the paper, recomputed. Top: the loss $f$ (black), its viscous-HJ smoothing $u(\\cdot,T)$ (red, convex on the plotted range) and its non-viscous HJ smoothing (blue, which keeps the narrow local minimum). Bottom: the initial density (light grey) and the terminal densities of the Fokker\u2013Planck equation with drift $-f'$ (SGD, dark grey: stuck in the narrow valley), $-u'_{\\rm viscous}$ (red) and $-u'_{\\rm HJ}$ (blue); look at where the mass ends up.", "name": "fig-ch01-smoothing"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 1, recomputed. Top: the loss $f$ (black), its viscous-HJ smoothing $u(\\cdot,T)$ (red, convex on the plotted range) and its non-viscous HJ smoothing (blue, which keeps the narrow local minimum). Bottom: the initial density (light grey) and the terminal densities of the Fokker\u2013Planck equation with drift $-f'$ (SGD, dark grey: stuck in the narrow valley), $-u'_{\\rm viscous}$ (red) and $-u'_{\\rm HJ}$ (blue); look at where the mass ends up.", "name": "fig-ch01-smoothing"}}
 ch01.figure_1(R)
 plt.show()
 
 # %% [markdown]
-# The caption of Figure 1 makes four statements that we turn into numbers:
+# The caption of the paper's Figure 1 makes four statements that we turn into numbers:
 #
 # 1. $u_{\text{viscous HJ}}(\cdot, T)$ is convex on the plotted range: its smallest
 #    second difference there is {glue:text}`min_uxx_viscous:.3f`, positive;
@@ -99,7 +99,7 @@ plt.show()
 #   over the horizon $T_{\rm fp}=8$. The paper does not state either value.
 # - **Sign of the drift.** Eq. (26) prints
 #   $\rho_t = -\nabla\cdot(\nabla u\,\rho) + \Delta\rho$, whose drift $+\nabla u$ would
-#   climb $u$. Figure 1 shows densities descending $u$, so here we use the drift
+#   climb $u$. The paper's Figure 1 shows densities descending $u$, so here we use the drift
 #   $-\nabla u$, i.e.
 #   $\rho_t = \nabla\cdot(\nabla u\,\rho) + \tfrac{\beta_{\rm fp}^{-1}}{2}\Delta\rho$, the
 #   Fokker–Planck equation (FP) of Sec. 2.3 with $f$ replaced by $u$. Chapter 05 reads

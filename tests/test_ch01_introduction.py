@@ -4,7 +4,7 @@ import pytest
 
 from deeprelax import landscapes
 from deeprelax.chapters import ch01_introduction as ch01
-from deeprelax.claims import by_name, check
+from deeprelax.claims import by_name, check, duplicates, labelling_errors
 from deeprelax.params import ParamError
 
 
@@ -17,6 +17,9 @@ def test_the_chapters_claims_hold_on_a_coarser_grid(result):
     claims = ch01.claims(result)
     check(claims)
     assert len(by_name(claims)) == 9
+    assert labelling_errors(claims) == [] and duplicates(claims) == []
+    assert {c.name for c in claims if c.status == "check"} == {
+        "ch_monotone", "ch_order", "hj_bound", "mass_error"}
 
 
 def test_the_initial_mass_sits_over_the_narrow_well(result):

@@ -132,13 +132,15 @@ def claims(fig: Figure1) -> list[Claim]:
               "(mass difference)", m["hj_mass_global_well"] - m["sgd_mass_global_well"],
               lo=0.0, strict=True, paper="global valley", where="Fig. 1"),
         Claim("mass_error", "the Fokker-Planck scheme conserves mass", m["mass_error"],
-              hi=1e-10, paper="—", where="(FP)"),
+              hi=1e-10, paper="—", where="(FP)", status="check"),
         Claim("ch_order", "Cole-Hopf u(., t) -> f at order 1 in t", c["order"], 0.9, 1.1,
-              paper="u → f", where="eq. (11)"),
+              paper="u → f", where="eq. (11)", status="check"),
         fact("hj_bound", "Hopf-Lax error within 0 ≤ f - u ≤ t Lip(f)²/2",
-             bool(np.all(c["hj"] <= hj_bound + 1e-12)), paper="u → f", where="eq. (HL)"),
+             bool(np.all(c["hj"] <= hj_bound + 1e-12)), paper="u → f", where="eq. (HL)",
+             status="check"),
         fact("ch_monotone", "the Cole-Hopf error grows with t at every step",
-             bool(np.all(np.diff(c["viscous"]) > 0)), paper="—", where="eq. (11)"),
+             bool(np.all(np.diff(c["viscous"]) > 0)), paper="—", where="eq. (11)",
+             status="check"),
     ]
 
 
