@@ -77,7 +77,7 @@ P.frame()
 # correlation time $O(\varepsilon)$, so the trajectory error $\sup_{s\le T}|x(s)-X(s)|$
 # is a central-limit effect of size $O(\sqrt\varepsilon)$ (order $1/2$), while the error
 # of the *mean* trajectory (weak error) is $O(\varepsilon)$. We start particles at four
-# points of the Figure 1 loss and at four points of a smooth random 2-D loss
+# points of the loss of the paper's Figure 1 and at four points of a smooth random 2-D loss
 # (`landscapes.two_d("fourier")`), run (Entropy-SGD) with $y(0)=x(0)$ and
 # $dt = \varepsilon/$`ratio`, and compare with the RK4 flow of $f_\gamma$ interpolated
 # from a grid ({numref}`fig-ch04-paths`). The fast variable is integrated with the
@@ -87,7 +87,7 @@ P.frame()
 # stiff narrow wells (curvature about 80) does not put a floor under the error. Plain
 # Euler–Maruyama (`scheme="em"`) is available as a parameter.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "(Entropy-SGD) on the Figure 1 loss: five particle paths $x(s)$ from each of the four starts, at the largest $\\varepsilon$ (orange) and the smallest (red), and the gradient flow of $f_\\gamma$ at $2\\beta$ (black). Look at how the red paths hug the flow more tightly than the orange ones.", "name": "fig-ch04-paths"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "(Entropy-SGD) on the loss of the paper's Figure 1: five particle paths $x(s)$ from each of the four starts, at the largest $\\varepsilon$ (orange) and the smallest (red), and the gradient flow of $f_\\gamma$ at $2\\beta$ (black). Look at how the red paths hug the flow more tightly than the orange ones.", "name": "fig-ch04-paths"}}
 ch04.figure_paths(R)
 plt.show()
 
@@ -128,7 +128,7 @@ plt.show()
 # {glue:text}`esgd_ascent_1D:.2f` (1-D) and {glue:text}`esgd_ascent_2D:.2f` (2-D) away
 # from the flow of $+\nabla f_\gamma$ that the printed proof would give.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The two forms of eq. (12) on the Figure 1 loss at $\\gamma$ and Gibbs temperature $2\\beta$: the Cole\u2013Hopf gradient $\\nabla f_\\gamma$ (black), $\\gamma^{-1}(x-\\langle y\\rangle)$ (red circles), $\\int\\nabla f(x-y)\\rho_2^\\infty$ (blue crosses) and the first form as printed, $\\int\\gamma^{-1}(y-x)\\rho_1^\\infty$ (orange squares). Look at the orange squares: they are the mirror image of the curve.", "name": "fig-ch04-eq12"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The two forms of eq. (12) on the loss of the paper's Figure 1 at $\\gamma$ and Gibbs temperature $2\\beta$: the Cole\u2013Hopf gradient $\\nabla f_\\gamma$ (black), $\\gamma^{-1}(x-\\langle y\\rangle)$ (red circles), $\\int\\nabla f(x-y)\\rho_2^\\infty$ (blue crosses) and the first form as printed, $\\int\\gamma^{-1}(y-x)\\rho_1^\\infty$ (orange squares). Look at the orange squares: they are the mirror image of the curve.", "name": "fig-ch04-eq12"}}
 ch04.figure_eq12(R)
 plt.show()
 
@@ -174,7 +174,7 @@ plt.show()
 # $|y_1(s)-y_2(s)| \le |y_1(0)-y_2(0)|\,e^{-\lambda s}$ for every pair, which bounds the
 # Wasserstein distance to equilibrium. Beyond $\gamma^*$ no such bound exists and pairs in
 # different wells separate only by hopping. We couple 400 pairs started uniformly in
-# $x\pm1.5$, with $x=-1$ next to the narrow well of Figure 1
+# $x\pm1.5$, with $x=-1$ next to the narrow well of the paper's Figure 1
 # ({numref}`fig-ch04-coupling`).
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Remark 6 by synchronous coupling: mean distance of 400 pairs of inner chains driven by the same noise, for $\\gamma$ below the threshold $\\gamma^*$ (0.5 and 0.9 $\\gamma^*$), above it (2 $\\gamma^*$) and at the chapter's $\\gamma$; dashed: the bound $e^{-\\lambda s}$ where $\\lambda>0$; the legend gives $\\lambda$ and the fitted decay rate. Look at how the two convex cases fall under their bounds while the last curve levels off.", "name": "fig-ch04-coupling"}}
@@ -182,7 +182,7 @@ ch04.figure_coupling(R)
 plt.show()
 
 # %% [markdown]
-# The Figure 1 loss has $\lambda_{\min}=$ {glue:text}`r6_lam_min:.1f` (the narrow
+# The loss of the paper's Figure 1 has $\lambda_{\min}=$ {glue:text}`r6_lam_min:.1f` (the narrow
 # wells), so $\gamma^* =$ {glue:text}`r6_gstar:.4f`. Below the threshold every coupled
 # pair obeys the $e^{-\lambda s}$ bound (checked pathwise) and the mean distance decays
 # at rate {glue:text}`r6_rate_convex:.0f` $\ge \lambda =$
@@ -240,7 +240,7 @@ plt.show()
 # measure both the RMS error and the weak error $\sup_t|\mathbb E\,x(t) - X(t)|$ (the
 # bias, largest over the starting points), in {numref}`fig-ch04-elastic-paths`.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Elastic-SGD along paths, on the Figure 1 loss: Elastic-SGD at $\\varepsilon_0$ with $n_p$ replicas (circles) against Entropy-SGD at $\\varepsilon_0/n_p$ (squares). Top: RMS trajectory error, with the fitted slope of Elastic-SGD. Bottom: weak error with 95% intervals. Look at the bottom panel: the replicas do not lower the weak error, a smaller $\\varepsilon$ does.", "name": "fig-ch04-elastic-paths"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Elastic-SGD along paths, on the loss of the paper's Figure 1: Elastic-SGD at $\\varepsilon_0$ with $n_p$ replicas (circles) against Entropy-SGD at $\\varepsilon_0/n_p$ (squares). Top: RMS trajectory error, with the fitted slope of Elastic-SGD. Bottom: weak error with 95% intervals. Look at the bottom panel: the replicas do not lower the weak error, a smaller $\\varepsilon$ does.", "name": "fig-ch04-elastic-paths"}}
 ch04.figure_elastic_paths(R)
 plt.show()
 
@@ -280,7 +280,7 @@ plt.show()
 # $f = \frac c2 |y|^2$ its Gibbs measure gives the drift $-x/(\gamma + 1/(n_p c))$, the
 # local entropy of $n_p f$, rather than $-x/(\gamma + 1/c)$.)
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Elastic-SGD ($n_p=4$, $\\varepsilon_0$) from the four starts of the Figure 1 loss: mean path over particles of the corrected system (red), of the printed sign $dx=+(x-\\bar y)/\\gamma\\,ds$ (orange) and of the printed coupling (21) of the replicas to $\\bar y$ (purple), with the flows of $-\\nabla f_\\gamma$ (solid black) and $+\\nabla f_\\gamma$ (dashed). Look at which flow each colour follows: red the solid one, orange the dashed one, purple neither.", "name": "fig-ch04-elastic-printed"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Elastic-SGD ($n_p=4$, $\\varepsilon_0$) from the four starts of the loss of the paper's Figure 1: mean path over particles of the corrected system (red), of the printed sign $dx=+(x-\\bar y)/\\gamma\\,ds$ (orange) and of the printed coupling (21) of the replicas to $\\bar y$ (purple), with the flows of $-\\nabla f_\\gamma$ (solid black) and $+\\nabla f_\\gamma$ (dashed). Look at which flow each colour follows: red the solid one, orange the dashed one, purple neither.", "name": "fig-ch04-elastic-printed"}}
 ch04.figure_elastic_printed(R)
 plt.show()
 
@@ -311,7 +311,7 @@ plt.show()
 # error {glue:text}`heat_weak:.4f`, band {glue:text}`heat_band:.4f`) and not the one with
 # variance $\gamma/\beta$ ({glue:text}`heat_printed:.3f`).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Weak errors on the Figure 1 loss. Green: (HEAT) against the heat flow with kernel variance $\\gamma/(2\\beta)$ (solid), with the printed variance $\\gamma/\\beta$ (dotted) and against the flow of $f_\\gamma$ (dashed). Red: (Entropy-SGD-2) against the flow of $f_\\gamma$ (solid) and against the heat flow (dashed). Look at the solid lines falling with $\\varepsilon$ while all others level off: each system follows its own PDE.", "name": "fig-ch04-heat"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Weak errors on the loss of the paper's Figure 1. Green: (HEAT) against the heat flow with kernel variance $\\gamma/(2\\beta)$ (solid), with the printed variance $\\gamma/\\beta$ (dotted) and against the flow of $f_\\gamma$ (dashed). Red: (Entropy-SGD-2) against the flow of $f_\\gamma$ (solid) and against the heat flow (dashed). Look at the solid lines falling with $\\varepsilon$ while all others level off: each system follows its own PDE.", "name": "fig-ch04-heat"}}
 ch04.figure_heat(R)
 plt.show()
 
@@ -326,7 +326,7 @@ plt.show()
 # Hopf–Lax solution $u_{\rm HJ}$ (the limit $\beta'\to\infty$), with $\beta' = 2\beta$,
 # $10\beta$ and $50\beta$. We measure
 #
-# - the *location of the global minimizer* (on the Figure 1 loss and on a loss whose
+# - the *location of the global minimizer* (on the loss of the paper's Figure 1 and on a loss whose
 #   global minimum is a narrow well next to a wide, shallower one, `narrow_global`);
 # - the *width* through the semiconcavity constant $\sup u_{xx}$, which Lemma 18 bounds
 #   by $1/(1/\sup f'' + \gamma)$ for (viscous-HJ) at every viscosity;
@@ -337,7 +337,7 @@ plt.show()
 # where the global minimizer leaves the basin of $f$'s global minimum (the smallest
 # $\gamma$ of the grid where it does) and how far it moves over all $\gamma$.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Sec. 4.4. Top: the narrow-global-well loss $f$ (black) and, at $\\gamma\\approx0.3$, its heat smoothing $v$ (green), local entropy $f_\\gamma$ (red) at $\\beta'=10\\beta$, and Hopf\u2013Lax (blue). Bottom: local minima of $v$ (green circles) and $f_\\gamma$ (red crosses) of the Figure 1 loss against $\\gamma$ at $\\beta'=2\\beta$. Look at the top panel: $f_\\gamma$ keeps the narrow global well deepest, heat has already filled it.", "name": "fig-ch04-smoothing"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Sec. 4.4. Top: the narrow-global-well loss $f$ (black) and, at $\\gamma\\approx0.3$, its heat smoothing $v$ (green), local entropy $f_\\gamma$ (red) at $\\beta'=10\\beta$, and Hopf\u2013Lax (blue). Bottom: local minima of $v$ (green circles) and $f_\\gamma$ (red crosses) of the loss of the paper's Figure 1 against $\\gamma$ at $\\beta'=2\\beta$. Look at the top panel: $f_\\gamma$ keeps the narrow global well deepest, heat has already filled it.", "name": "fig-ch04-smoothing"}}
 ch04.figure_smoothing(R)
 plt.show()
 
@@ -347,7 +347,7 @@ ch04.smoothing_table(R)
 # %% [markdown]
 # {numref}`fig-ch04-curvature` compares the widths.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Semiconcavity constant $\\sup u_{xx}$ of the Figure 1 loss smoothed by heat (green) and local entropy (red) at $\\beta'=2\\beta$ (solid) and $10\\beta$ (dashed) against $\\gamma$, with the Lemma 18 bound $1/(1/\\sup f''+\\gamma)$ (dotted). Look at the red curves staying under the dotted bound at both temperatures, while the dashed green curve rises above it.", "name": "fig-ch04-curvature"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Semiconcavity constant $\\sup u_{xx}$ of the loss of the paper's Figure 1 smoothed by heat (green) and local entropy (red) at $\\beta'=2\\beta$ (solid) and $10\\beta$ (dashed) against $\\gamma$, with the Lemma 18 bound $1/(1/\\sup f''+\\gamma)$ (dotted). Look at the red curves staying under the dotted bound at both temperatures, while the dashed green curve rises above it.", "name": "fig-ch04-curvature"}}
 ch04.figure_curvature(R)
 plt.show()
 
@@ -357,7 +357,7 @@ plt.show()
 # - **Location of the global minimum.** Hopf–Lax keeps it exactly, for every $\gamma$
 #   ($u_{\rm HJ}(x^*) \le f(x^*) = \min f \le u_{\rm HJ}$; largest shift
 #   {glue:text}`hj_shift:.3f`). The local entropy keeps it approximately: on the
-#   Figure 1 loss its minimizer moves by at most {glue:text}`shift_le_fig1:.3f` over
+#   loss of the paper's Figure 1 its minimizer moves by at most {glue:text}`shift_le_fig1:.3f` over
 #   $\gamma\in[0.002,5]$, the heat-smoothed loss's by
 #   {glue:text}`shift_heat_fig1:.3f`. When the global minimum is a narrow well, both
 #   smoothings eventually prefer the wide valley (that is the point of local entropy),

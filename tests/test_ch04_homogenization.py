@@ -5,7 +5,7 @@ import pytest
 
 from deeprelax import grid, landscapes, sde
 from deeprelax.chapters import ch04_homogenization as ch04
-from deeprelax.claims import by_name, check
+from deeprelax.claims import by_name, check, duplicates, labelling_errors
 from deeprelax.landscapes import Quadratic
 from deeprelax.params import ParamError
 
@@ -21,6 +21,10 @@ def test_the_chapters_claims_hold_on_a_smaller_run(result):
     check(claims)
     assert len(by_name(claims)) >= 24
     assert sum(c.status == "corrected" for c in claims) >= 10
+    assert labelling_errors(claims) == [] and duplicates(claims) == []
+    assert {c.name for c in claims if c.status == "check"} == {
+        "r6_convex_pattern", "el_slope_sp", "el_slope_tp", "el_divides", "el_zflat",
+        "el_zfloor", "jensen_max", "jensen_resolved_min"}
 
 
 def test_the_printed_first_form_of_eq12_is_minus_the_gradient(result):
@@ -124,8 +128,21 @@ def test_convexity_threshold_and_coupling_contraction():
     assert ch04.convexity_threshold(Quadratic(((1.0,),)), x) == (1.0, np.inf)
     cd = ch04.coupling_decay(land, [-1.0], [0.5 * gstar, 10 * gstar], 1.0, S=1.0,
                              dt=0.002, n_pairs=100, spread=1.0, seed=0, lam_min=lam)
-    assert cd.worst_ratio[0] <= 1 + 1e-9 and cd.rates[0] >= cd.lam[0]
-    assert cd.lam[1] < 0 and cd.rates[1] < cd.rates[0]
+    assert cd.rate_ratio[0] >= 1 - 1e-9 and cd.rates[0] >= cd.lam[0]
+    assert cd.lam[1] < 0 and cd.rates[1] < cd.rates[0] and np.isnan(cd.rate_ratio[1])
+
+
+def test_remark6s_bound_is_a_measured_margin_not_the_identity_at_s_0(result):
+    """The slowest mean contraction rate over λ is a measurement (> 1 here), and falls below
+    1 when λ is overstated; the old largest ratio |Δy(s)|/(|Δy(0)|e^{−λs}) took s = 0,
+    where it is 1 by definition, so it read 1 whatever the margin."""
+    c = by_name(ch04.claims(result))["r6_worst"]
+    assert c.passed and c.ours > 1 + 1e-3
+    land = landscapes.figure1()
+    lam, gstar = ch04.convexity_threshold(land, np.linspace(-3, 3, 1201))
+    cd = ch04.coupling_decay(land, [-1.0], [0.5 * gstar], 1.0, S=1.0, dt=0.002,
+                             n_pairs=100, spread=1.0, seed=0, lam_min=-0.5 * lam)
+    assert cd.rate_ratio[0] < 1                # λ = 1/γ + |λ_min|/2: overstated, fails
 
 
 def test_smoothing_comparison_invariants():
