@@ -26,7 +26,7 @@
 #    \tfrac12\mathbb E\int_0^T|\alpha|^2$, by Monte Carlo with confidence intervals on
 #    three losses, two horizons and two temperatures;
 # 3. compares **scoping** ($\gamma$ decreasing in time, Sec. 1 and 7.5) with a fixed
-#    $\gamma$ on the loss of Figure 1.
+#    $\gamma$ on the loss of the paper's Figure 1.
 #
 # Two printed formulas are used in a corrected form: the Fokker–Planck line of (26)
 # ({ref}`below <errata-eq26-csgd-density>`) and the generator in the proof of
@@ -55,18 +55,18 @@ P.frame()
 # %% [markdown]
 # ## (HJB) and the forward–backward system (26)
 #
-# On the Figure 1 loss with $V = f$, $T=$ {glue:text}`fb_T:g` and
+# On the loss of the paper's Figure 1 with $V = f$, $T=$ {glue:text}`fb_T:g` and
 # $\beta=$ {glue:text}`fb_beta:g` we solve (HJB) backward by the Godunov scheme of
 # `deeprelax.fd` (monotone, explicit, CFL-limited; run forward in the time-to-go
 # $\tau = T-t$ with the advection $\nabla f$). {numref}`fig-ch05-hjb` shows the value
 # function and the optimal control it gives.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The solution of (HJB) on the Figure 1 loss with terminal cost $V=f$. Left: the value function $u(\\cdot,t)$ at the start, the middle and the end $t=T$ (where $u=f$). Right: the optimal control $\\alpha=\\partial_x u$ (eq. (25)) at the same times; look at the earlier times: $u$ is smoother than $f$, and over the narrow well at $x\\approx-1.2$ the control is negative, so the drift $-f'-\\alpha$ pushes the particles right, towards the global valley.", "name": "fig-ch05-hjb"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The solution of (HJB) on the loss of the paper's Figure 1 with terminal cost $V=f$. Left: the value function $u(\\cdot,t)$ at the start, the middle and the end $t=T$ (where $u=f$). Right: the optimal control $\\alpha=\\partial_x u$ (eq. (25)) at the same times; look at the earlier times: $u$ is smoother than $f$, and over the narrow well at $x\\approx-1.2$ the control is negative, so the drift $-f'-\\alpha$ pushes the particles right, towards the global valley.", "name": "fig-ch05-hjb"}}
 ch05.figure_hjb(R)
 plt.show()
 
 # %% [markdown]
-# We then carry $\rho_0 = \mathcal N(-1.4, 0.35^2)$ (Figure 1's initial density) forward
+# We then carry $\rho_0 = \mathcal N(-1.4, 0.35^2)$ (the initial density of the paper's Figure 1) forward
 # with the finite-volume scheme of `deeprelax.fokker_planck` (upwind fluxes, zero flux at
 # the walls: mass is conserved to round-off), and we simulate the same start by Monte
 # Carlo, (SGD) and (CSGD) with the control $\alpha=\nabla u$ on the same Brownian paths.
@@ -174,11 +174,26 @@ ch05.value_frame(R)
 # (HJB) as printed, which is what we solve. The Feynman–Kac agreement in the table
 # above is the check at the consistent $\beta$. For the other reading we solve (HJB)
 # with $\tfrac12\Delta$ and simulate the SDEs at $\beta=$ {glue:text}`beta_sim:g`
-# ($T=$ {glue:text}`T_sim:g`, Figure 1 loss): the PDE value $u(x_0,0)=$
+# ($T=$ {glue:text}`T_sim:g`, loss of the paper's Figure 1): the PDE value $u(x_0,0)=$
 # {glue:text}`u_proof:.4f` misses the Feynman–Kac value {glue:text}`u_fk_sim:.4f`
 # (the consistent scheme gives {glue:text}`u_consistent:.4f`), the control costs
 # {glue:text}`cost_proof:.4f` against {glue:text}`cost_consistent:.4f` on the same
 # paths, and the margin of Theorem 12 becomes negative, {glue:text}`margin_proof:.4f`.
+#
+# (errata-thm12-proof-step)=
+# **The step of the proof.** The proof then writes
+# $u_t = \mathcal L u - \tfrac12|\nabla u|^2 \le 0$. (HJB) says
+# $-u_t = \mathcal L u - \tfrac12|\nabla u|^2$, that is
+# $u_t + \mathcal L u = \tfrac12|\nabla u|^2 \ge 0$: $u$ is a subsolution of the backward
+# equation $v_t + \mathcal L v = 0$ of $v(x,t) = \mathbb E[V(x(T))\mid x(t)=x]$, with the
+# same terminal values, and the comparison principle gives (27), $u \le v$. The printed
+# line has the sign of $u_t$ reversed, and $u_t \le 0$ does not hold. On our solution of
+# (HJB) (the grid of the table above, centred differences, $|x| \le 2.5$, before the
+# terminal layer $T - 0.25$) the corrected identity leaves a relative residual of
+# {glue:text}`proof_step_corrected:.3f`, which shrinks as the grid is refined, the printed
+# one {glue:text}`proof_step_printed:.2f` (it is $2u_t$ where the corrected one holds), and
+# $u_t$ reaches {glue:text}`proof_step_sign:.2f` of its largest magnitude with the positive
+# sign. The theorem stands; only the line of the proof is misprinted.
 #
 # ## Scoping: $\gamma$ decreasing in time
 #
@@ -189,13 +204,13 @@ ch05.value_frame(R)
 # $u$ the solution of (viscous-HJ): a gradient of the local entropy at a $\gamma$ that
 # shrinks to zero.
 #
-# We run $N$ particles from Figure 1's initial density under
+# We run $N$ particles from the initial density of the paper's Figure 1 under
 # $dx = -\nabla f_{\gamma(t)}(x)\,dt + \beta_{\rm fp}^{-1/2}dW$ (the homogenized
-# Entropy-SGD of Theorem 5, plus SGD noise), with $f_\gamma$ from Cole–Hopf at Figure 1's
-# $\beta$, for
+# Entropy-SGD of Theorem 5, plus SGD noise), with $f_\gamma$ from Cole–Hopf at the
+# $\beta$ of the paper's Figure 1, for
 #
 # - $\gamma = 0$ (plain SGD), a small fixed $\gamma = \gamma_0/10$, the fixed
-#   $\gamma = \gamma_0$ of Figure 1;
+#   $\gamma = \gamma_0$ of the paper's Figure 1;
 # - linear scoping $\gamma(t) = \gamma_0(1 - t/T)$ (Sec. 1 with $u(\cdot,T-t)$ rescaled
 #   to $\gamma_0$);
 # - exponential scoping $\gamma(t) = \gamma_0 e^{-5t/T}$ (the continuous form of
@@ -205,7 +220,7 @@ ch05.value_frame(R)
 # whether $x(T)$ lies in the basin of attraction of the global minimum (between its
 # neighbouring maxima), {numref}`fig-ch05-scoping`.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Scoping on the Figure 1 loss. Left: empirical distribution function of the final excess loss $f(x(T))-\\min f$ for each schedule (further left and higher is better). Right: fraction of the particles that end in the basin of the global minimum, with 95% intervals. Look at the two scoping schedules: as many particles in the global basin as the fixed large $\\gamma$, at a much lower final loss.", "name": "fig-ch05-scoping"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Scoping on the loss of the paper's Figure 1. Left: empirical distribution function of the final excess loss $f(x(T))-\\min f$ for each schedule (further left and higher is better). Right: fraction of the particles that end in the basin of the global minimum, with 95% intervals. Look at the two scoping schedules: as many particles in the global basin as the fixed large $\\gamma$, at a much lower final loss.", "name": "fig-ch05-scoping"}}
 ch05.figure_scoping(R)
 plt.show()
 
@@ -214,13 +229,16 @@ ch05.scoping_frame(R)
 
 # %% [markdown]
 # SGD leaves only {glue:text}`sc_frac_sgd:.1%` of the particles in the global basin (the
-# rest stay in the narrow well they started in, as in Figure 1). A fixed $\gamma=$
+# rest stay in the narrow well they started in, as in the paper's Figure 1). A fixed $\gamma=$
 # {glue:text}`gamma0:g` brings {glue:text}`sc_frac_big:.1%` there, but the particles
 # then follow the wide, flat minimum of $f_\gamma$ and the noise spreads them over it
 # instead of the sharper minimum of $f$: their mean excess loss is
 # {glue:text}`sc_loss_big:.4f`. Scoping gets both: {glue:text}`sc_frac_lin:.1%`
 # (linear) and {glue:text}`sc_frac_exp:.1%` (exponential) in the global basin, with mean
-# excess losses {glue:text}`sc_loss_lin:.4f` and {glue:text}`sc_loss_exp:.4f`. A small
+# excess losses {glue:text}`sc_loss_lin:.4f` and {glue:text}`sc_loss_exp:.4f`. The two
+# schedules' fractions in the basin coincide (they reach it while $\gamma$ is still
+# large), so one claim compares both with SGD and with the fixed $\gamma_0$; only the
+# final losses tell them apart. A small
 # fixed $\gamma$ reaches {glue:text}`sc_frac_small:.1%` with excess
 # {glue:text}`sc_loss_small:.4f`.
 #
@@ -231,19 +249,19 @@ ch05.scoping_frame(R)
 #   $\rho_t = \nabla\cdot((\nabla f+\nabla u)\rho) + \tfrac{\beta^{-1}}{2}\Delta\rho$,
 #   not (26) as printed. Both corrections are on the [Errata](../errata.md) page.
 # - **Another reading of (26).** [Chapter 01](01_introduction.ipynb) reads the
-#   Fokker–Planck line of (26) differently, for another purpose: Figure 1's densities
+#   Fokker–Planck line of (26) differently, for another purpose: the densities of the paper's Figure 1
 #   are carried by the drift $-\nabla u$ alone, (FP) of Sec. 2.3 with $f$ replaced by
 #   $u$, whereas here the density is that of (CSGD), with drift $-\nabla f-\nabla u$.
 # - **Sign of the control**: with (CSGD) written with $-\alpha\,ds$, the optimal control
 #   is $\alpha = +\nabla u$ (eq. (25)); the drift is $-\nabla(f+u)$.
 # - **Terminal cost** $V = f$ and fixed starts $x_0$ in non-global wells: $x_0=-1.4$
-#   (Figure 1), $(-0.8, 0.6)$ (2-D wells), $(1,1)$ (2-D Fourier).
+#   (the paper's Figure 1), $(-0.8, 0.6)$ (2-D wells), $(1,1)$ (2-D Fourier).
 # - **Discretisation**: (HJB) and (26) are first order in space and time (monotone,
 #   CFL-limited), with `n_times` snapshots of $u$ linearly interpolated in time for the
 #   feedback control; Euler–Maruyama with step `dt` for the SDEs; the running cost uses
 #   the same left-point rule.
 # - **Scoping dynamics**: $f_\gamma$ tabulated on a geometric grid of $\gamma$ (linear
-#   interpolation in $\gamma$), Figure 1's $\beta=2$ for the smoothing and
+#   interpolation in $\gamma$), the $\beta=2$ of the paper's Figure 1 for the smoothing and
 #   $\beta_{\rm fp}=20$ for the noise, horizon $T=8$; the paper does not give these
 #   values for this experiment.
 #

@@ -5,7 +5,7 @@ import pytest
 
 from deeprelax import landscapes
 from deeprelax.chapters import ch05_stochastic_control as ch05
-from deeprelax.claims import by_name, check
+from deeprelax.claims import by_name, check, duplicates, labelling_errors
 from deeprelax.fokker_planck import mass
 from deeprelax.hjb import solve_hjb
 from deeprelax.landscapes import Quadratic
@@ -23,10 +23,32 @@ def test_the_chapters_claims_hold_on_a_smaller_run(result):
     claims = ch05.claims(result)
     check(claims)
     named = by_name(claims)
-    assert len(named) == 27
+    assert len(named) == 28
     assert {c.name for c in claims if c.status == "corrected"} == {
         "mc_vs_fp_EV_csgd", "mc_vs_fp_energy", "printed_26_misfit", "generator_gap",
-        "generator_margin", "generator_u_fk"}
+        "generator_margin", "generator_u_fk", "proof_step_corrected", "proof_step_printed",
+        "proof_step_sign"}
+    assert labelling_errors(claims) == []
+    assert {c.name for c in claims if c.status == "check"} == {
+        "fb_mass_error", "fb_rho_min", "gap_ratio", "identity_gap_fine", "u_pde_vs_fk"}
+
+
+def test_no_scoping_check_is_written_twice(result):
+    """The linear and exponential schedules bring the same particles to the global basin:
+    a claim per schedule reported the same number against the same bound twice."""
+    assert duplicates(ch05.claims(result)) == []
+
+
+def test_the_proof_step_of_theorem12_on_an_exact_solution():
+    """f = 0, V = x²/2: u = x²/(2(1 + T − t)) + (β⁻¹/2) log(1 + T − t) solves (HJB); it has
+    u_t + ℒu = ½|∇u|² and u_t > 0, against the printed u_t = ℒu − ½|∇u|² ≤ 0."""
+    from deeprelax.hjb import HJBSolution
+    flat = Quadratic(((0.0,),))
+    x, t, beta, T = np.linspace(-3.5, 3.5, 701), np.linspace(0, 1, 401), 2.0, 1.0
+    tau = 1 + T - t[:, None]
+    u = x ** 2 / (2 * tau) + np.log(tau) / (2 * beta)
+    r = ch05.proof_identity(flat, HJBSolution((x,), t, u, beta))
+    assert r["corrected"] < 1e-3 and r["printed"] > 1.9 and r["ut_max"] > 0.5
 
 
 def test_tables_show_mean_and_interval(result):
