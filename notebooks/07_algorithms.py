@@ -10,7 +10,7 @@
 # $L$ times (in training, each call draws a fresh minibatch and back-propagates) and then
 # updates the weights once.
 #
-# This chapter checks, on the one-dimensional loss of Figure 1, that one update of each
+# This chapter checks, on the one-dimensional loss of the paper's Figure 1, that one update of each
 # optimizer moves $x$ along the gradient of the PDE solution it stands for. With step
 # $\eta=1$, no momentum and no scoping, the update direction is $d(x) = x - x^+$. The
 # optimizers act element-wise, so a tensor holding many copies of the 1-D problem runs
@@ -51,7 +51,7 @@ P.frame()
 # Every optimizer of `deeprelax.optim` is called the same way: build it on the
 # parameters, then pass `step` a closure that writes the gradient into `.grad` and
 # returns the loss. Here the parameter holds three copies of the 1-D problem, and the
-# chapter's `closure` evaluates the exact $\nabla f$ of the Figure 1 loss at each entry.
+# chapter's `closure` evaluates the exact $\nabla f$ of the loss of the paper's Figure 1 at each entry.
 # One step of HJ with the chapter's $\gamma$ and $L$ moves each copy by the Hopf–Lax
 # gradient $\nabla u(x,\gamma) = (x-\mathrm{prox}_{\gamma f}(x))/\gamma$, here with the
 # proximal point solved by Newton's method:
@@ -123,42 +123,50 @@ plt.show()
 # gradient at $y_4$, close to $\nabla f(x)$.
 #
 # (errata-noise-variances)=
-# ## Two sources of noise add variances
+# ## Two sources of noise in the inner chain
 #
 # With minibatch gradients the inner chain (32) carries two independent noises: the
-# minibatch error of $\nabla f_{\rm mb}$, of coefficient $\beta_{\rm mb}^{-1}$, and the
-# extrinsic Gaussian term $\sqrt{\eta_y\beta_{\rm ex}^{-1}}\,\varepsilon^k$. Sec. 7.1
-# says this is (31) with $\beta^{-1/2} = \beta_{\rm mb}^{-1/2} + \beta_{\rm ex}^{-1/2}$,
-# which adds standard deviations. Independent noises add variances:
+# minibatch error of $\nabla f_{\rm mb}$, of variance $\beta_{\rm mb}^{-1}$ (Sec. 2.3),
+# and the extrinsic Gaussian term $\sqrt{\eta_y\beta_{\rm ex}^{-1}}\,\varepsilon^k$.
+# Sec. 7.1 says this is (31) with $\beta^{-1/2} = \beta_{\rm mb}^{-1/2} +
+# \beta_{\rm ex}^{-1/2}$, which adds standard deviations. Independent noises add
+# variances, and the minibatch error enters (32) multiplied by the step $\eta_y$, while
+# (31)'s noise is $\sqrt{\eta_y\beta^{-1}}$: one step has variance
+# $\eta_y^2\beta_{\rm mb}^{-1} + \eta_y\beta_{\rm ex}^{-1} = \eta_y\beta^{-1}$, so
 #
-# $$ \beta^{-1} = \beta_{\rm mb}^{-1} + \beta_{\rm ex}^{-1}. $$
+# $$ \beta^{-1} = \eta_y\,\beta_{\rm mb}^{-1} + \beta_{\rm ex}^{-1}. $$
 #
-# {numref}`fig-ch07-noise` decides between the two by sampling two independent Gaussians
-# with variances $\beta_{\rm mb}^{-1} = 1$ and $\beta_{\rm ex}^{-1}$ for four ratios.
-# The standard deviation of their sum is within {glue:text}`noise_z_variances:.1f`
-# standard errors of $\sqrt{\beta_{\rm mb}^{-1}+\beta_{\rm ex}^{-1}}$ and at least
-# {glue:text}`noise_z_printed:.0f` standard errors from the printed rule, which
-# overestimates it by up to {glue:text}`noise_printed_excess:.0%`. For the experiments of
-# Sec. 8, Sec. 7.1 prints $\beta_{\rm ex}^{-1} = 10^8$, which we read as $10^{-8}$ (the
-# MNIST chapter explains why); either rule then gives $\beta \approx \beta_{\rm mb}$,
-# since the extrinsic noise is negligible next to the minibatch noise.
+# {numref}`fig-ch07-noise` decides between this, the sum of variances without $\eta_y$
+# and the printed rule by simulating one step of (32) at the paper's
+# $\eta_y =$ {glue:text}`noise_lr_y:g`, with true minibatch gradients of a finite sum
+# (batches of 16 of 1000 terms, drawn with replacement, scaled to
+# $\beta_{\rm mb}^{-1} = 1$), for four ratios $\beta_{\rm ex}^{-1}/\beta_{\rm mb}^{-1}$.
+# The measured $\beta^{-1/2}$ is within {glue:text}`noise_z_eta:.1f` standard errors of
+# $\sqrt{\eta_y\beta_{\rm mb}^{-1}+\beta_{\rm ex}^{-1}}$ at every ratio, and at least
+# {glue:text}`noise_z_variances:.0f` standard errors from
+# $\sqrt{\beta_{\rm mb}^{-1}+\beta_{\rm ex}^{-1}}$ (too large by up to
+# {glue:text}`noise_variances_excess:.0%`) and {glue:text}`noise_z_printed:.0f` from the
+# printed rule (too large by up to {glue:text}`noise_printed_excess:.0%`). For the
+# experiments of Sec. 8, Sec. 7.1 prints $\beta_{\rm ex}^{-1} = 10^8$, which we read as
+# $2\cdot10^{-8}$ (the MNIST chapter explains why); then
+# $\beta^{-1} \approx \eta_y\beta_{\rm mb}^{-1}$: the minibatch noise dominates.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Standard deviation of the sum of two independent Gaussian noises, of variances $\\beta_{\\rm mb}^{-1}=1$ and $\\beta_{\\rm ex}^{-1}$, against their ratio: sampled (dots, error bars 2 standard errors), the sum of variances (solid) and the printed rule of Sec. 7.1, the sum of standard deviations (dashed). The dots lie on the solid curve.", "name": "fig-ch07-noise"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The noise of one step of (32) with minibatch gradients ($\\beta_{\\rm mb}^{-1}=1$, $\\eta_y = 0.1$), as the $\\beta^{-1/2}$ of (31), against $\\beta_{\\rm ex}^{-1}/\\beta_{\\rm mb}^{-1}$: simulated (circles, error bars 2 standard errors); $\\beta^{-1} = \\eta_y\\beta_{\\rm mb}^{-1} + \\beta_{\\rm ex}^{-1}$ (solid); the sum of variances without $\\eta_y$ (dotted); the printed rule of Sec. 7.1, the sum of standard deviations (dashed). The circles lie on the solid curve.", "name": "fig-ch07-noise"}}
 ch07.figure_noise(R)
 plt.show()
 
 # %% [markdown]
 # ## Choices we made
 #
-# - **The same loss as Figure 1** (`landscapes.figure1`), whose wells have curvatures
+# - **The same loss as the paper's Figure 1** (`landscapes.figure1`), whose wells have curvatures
 #   between about −35 and 80; $\gamma = 0.02$ lies below the convexity bound
 #   {glue:text}`convexity_bound:.4f`.
 # - **$\alpha = 0.99$** for the exponential average in this chapter (0.75 in the
 #   experiments, as the paper).
 # - **Gradient without minibatch noise.** Here $\nabla f$ is exact; the noise of the inner
 #   chain is only the extrinsic $\beta_{\rm ex}^{-1}$. In training, minibatch gradients
-#   add the intrinsic noise $\beta_{\rm mb}^{-1}$ of Sec. 7.1, and the two add variances
-#   (the section above).
+#   add the intrinsic noise $\beta_{\rm mb}^{-1}$ of Sec. 7.1, which counts with the
+#   factor $\eta_y$ (the section above).
 # - **The HJ update of form (34)** uses the last gradient the inner loop computed,
 #   $\nabla f(x - y^{L-1})$, so both forms cost $L$ back-propagations per update
 #   (Remark 22); read literally, (34) would reset $y$ to 0 and step with $\nabla f(x)$.

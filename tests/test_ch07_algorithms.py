@@ -5,7 +5,7 @@ import torch
 
 from deeprelax import landscapes, optim
 from deeprelax.chapters import ch07_algorithms as ch07
-from deeprelax.claims import by_name, check
+from deeprelax.claims import by_name, check, duplicates, labelling_errors
 from deeprelax.params import ParamError
 
 
@@ -20,9 +20,29 @@ def result():
 def test_the_chapters_claims_hold_on_a_smaller_run(result):
     claims = ch07.claims(result)
     check(claims)
-    assert len(by_name(claims)) == 12
+    assert len(by_name(claims)) == 13
     assert {c.name for c in claims if c.status == "corrected"} == {
-        "noise_z_variances", "noise_z_printed"}
+        "noise_z_eta", "noise_z_variances", "noise_z_printed"}
+    assert labelling_errors(claims) == [] and duplicates(claims) == []
+    assert {c.name for c in claims if c.status == "check"} == {
+        "gamma_convex", "esgd_vs_grad_f", "heat_vs_grad_f", "hj_L5_gain_err"}
+
+
+def test_the_noise_check_simulates_32_and_rejects_the_sum_without_eta_y(result):
+    """One step of (32) with minibatch gradients has β⁻¹ = η_yβ_mb⁻¹ + β_ex⁻¹. The old
+    check sampled the sum of two Gaussians with variances 1 and r, which agrees with
+    β⁻¹ = β_mb⁻¹ + β_ex⁻¹ by construction and could not see the factor η_y."""
+    m = ch07.measures(result)
+    assert result.params.noise_lr_y == 0.1
+    assert m["noise_z_eta"] <= ch07.Z_MAX and m["noise_z_variances"] >= 10
+
+
+def test_one_step_of_32_has_variance_eta_y_squared_beta_mb_plus_eta_y_beta_ex():
+    r = np.array([0.0, 0.5])
+    for lr_y in (0.1, 1.0):
+        std, se = ch07.inner_step_noise(r, 40_000, lr_y, seed=3)
+        assert np.all(np.abs(std - np.sqrt(lr_y + r)) < 4.5 * se)
+        assert np.allclose(se, std / np.sqrt(2 * 40_000), rtol=0.05)   # near Gaussian
 
 
 def test_converged_hj_is_the_proximal_gradient_on_a_quadratic():

@@ -16,8 +16,10 @@ mean of d over the copies is compared with the PDE object the algorithm discreti
 - HEAT (eq. (35)): d = mean of ∇f(x + ε) → ∇(G_γ * f)(x), the heat equation (eq. (23)).
 
 Sec. 7.1's total noise of the inner chain with minibatch gradients is checked by
-sampling: independent noises add variances, β⁻¹ = β_mb⁻¹ + β_ex⁻¹ (the paper prints
-β^{-1/2} = β_mb^{-1/2} + β_ex^{-1/2}, which adds standard deviations).
+simulating one step of (32) with true minibatch gradients of a finite sum: it is (31)
+with β⁻¹ = η_y β_mb⁻¹ + β_ex⁻¹ (the minibatch error enters multiplied by η_y, the
+extrinsic term by √η_y), not the printed β^{-1/2} = β_mb^{-1/2} + β_ex^{-1/2}, nor
+β⁻¹ = β_mb⁻¹ + β_ex⁻¹.
 
 :func:`compute` runs everything into an :class:`Updates`; :func:`claims` states the
 checks; :func:`figure_directions` and :func:`figure_noise` draw them.
@@ -62,6 +64,8 @@ class Params(BaseParams):
     noise_ratios: tuple[float, ...] = knob((0.01, 0.1, 1.0, 10.0), doc="β_ex⁻¹/β_mb⁻¹ of "
                                                                         "the noise check")
     noise_samples: int = knob(200_000, lo=1000, hi=10**7, doc="samples per noise ratio")
+    noise_lr_y: float = knob(0.1, lo=1e-4, hi=1.0, doc="η_y of the noise check (Sec. 7.1: "
+                                                     "0.1)")
     seed: int = knob(0, lo=0, doc="random seed")
     device: str = knob("cpu", choices=("cpu", "cuda"), doc="unused: small CPU computations")
 
@@ -85,7 +89,8 @@ class Updates:
     convexity_bound: float         # 1/max(-f''): H(x, .) convex for gamma below it
     dx: float                      # spacing of the reference grid
     noise_ratio: np.ndarray        # beta_ex^-1 / beta_mb^-1 (beta_mb^-1 = 1)
-    noise_std: np.ndarray          # empirical std of the sum of the two noises
+    noise_std: np.ndarray          # std of one step of (32) about its mean, / sqrt(eta_y)
+    noise_se: np.ndarray           # its standard error (from the sample's 4th moment)
     noise_n: int                   # samples per ratio
 
 
@@ -162,11 +167,30 @@ def convexity_bound() -> float:
     return float(1.0 / max(1e-12, -landscapes.figure1().hess(xs[:, None])[:, 0, 0].min()))
 
 
-def noise_sum_std(ratios, n: int, seed: int = 0) -> np.ndarray:
-    """Empirical std of ξ_mb + ξ_ex, independent, Var ξ_mb = 1, Var ξ_ex = ratio (Sec. 7.1)."""
-    rng = np.random.default_rng(seed)
-    return np.array([np.std(rng.standard_normal(n) + np.sqrt(r) * rng.standard_normal(n),
-                            ddof=1) for r in ratios])
+def inner_step_noise(ratios, n: int, lr_y: float, seed: int = 0, n_data: int = 1000,
+                     batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """One step of (32) from y = x, with minibatch gradients: the std of y¹ about its mean
+    over √η_y, i.e. the β^{-1/2} of (31), and its standard error, for each β_ex⁻¹/β_mb⁻¹.
+
+    f(y) = (1/N) Σᵢ (y − aᵢ)²/2, so ∇f_mb(y) = y − (mean of a minibatch of ``batch`` aᵢ
+    drawn uniformly with replacement); the aᵢ are scaled so that β_mb⁻¹ = Var ∇f_mb = 1
+    exactly. The step y¹ = y − η_y[∇f_mb(y) + (y − x)/γ] + √(η_y β_ex⁻¹) ε has variance
+    η_y² β_mb⁻¹ + η_y β_ex⁻¹ = η_y β⁻¹ with β⁻¹ = η_y β_mb⁻¹ + β_ex⁻¹.
+    """
+    rng = np.random.default_rng([seed, 71])
+    a = rng.standard_normal(n_data)
+    a = (a - a.mean()) * np.sqrt(batch) / a.std()            # Var of a batch mean = 1
+    y = 0.3                                                  # y = x: no coupling term
+    std, se = [], []
+    for r in ratios:
+        grad_mb = y - a[rng.integers(0, n_data, (n, batch))].mean(axis=1)
+        step = y - lr_y * grad_mb + np.sqrt(lr_y * r) * rng.standard_normal(n)
+        z = (step - step.mean()) / np.sqrt(lr_y)
+        s2 = float(np.mean(z ** 2)) * n / (n - 1)
+        m4 = float(np.mean(z ** 4))
+        std.append(np.sqrt(s2))
+        se.append(np.sqrt(max(m4 - s2 ** 2, 0.0) / (4 * s2 * n)))   # delta method
+    return np.array(std), np.array(se)
 
 
 def compute(P: Params) -> Updates:
@@ -194,7 +218,8 @@ def compute(P: Params) -> Updates:
     ratios = np.asarray(P.noise_ratios, float)
     return Updates(P, x, ref, x_fine, ref_fine, mean, se, convexity_bound(),
                    float(xs[1] - xs[0]), ratios,
-                   noise_sum_std(ratios, P.noise_samples, P.seed), P.noise_samples)
+                   *inner_step_noise(ratios, P.noise_samples, P.noise_lr_y, P.seed),
+                   P.noise_samples)
 
 
 def _rms(a: np.ndarray) -> float:
@@ -213,10 +238,12 @@ def hj_short_gain(P: Params, hess: np.ndarray | float = 0.0, L: int = 5):
 
 
 def noise_predictions(R: Updates) -> dict[str, np.ndarray]:
-    """Std of the total noise (β_mb⁻¹ = 1) by the two rules, and a sample std's s.e."""
-    r = R.noise_ratio
-    return {"variances": np.sqrt(1.0 + r), "printed": 1.0 + np.sqrt(r),
-            "se": np.sqrt(1.0 + r) / np.sqrt(2.0 * (R.noise_n - 1))}
+    """β^{-1/2} of (31) for (32)'s noise (β_mb⁻¹ = 1) by three rules, and the sample's s.e.:
+    ``eta`` β⁻¹ = η_y β_mb⁻¹ + β_ex⁻¹; ``variances`` β⁻¹ = β_mb⁻¹ + β_ex⁻¹; ``printed``
+    β^{-1/2} = β_mb^{-1/2} + β_ex^{-1/2} (Sec. 7.1)."""
+    r, eta = R.noise_ratio, R.params.noise_lr_y
+    return {"eta": np.sqrt(eta + r), "variances": np.sqrt(1.0 + r),
+            "printed": 1.0 + np.sqrt(r), "se": R.noise_se}
 
 
 def measures(R: Updates) -> dict[str, float]:
@@ -245,9 +272,12 @@ def measures(R: Updates) -> dict[str, float]:
         "hj_L5_ratio_max": float(ratio.max()),
         "hj_L5_gain_err": float(np.max(np.abs(ratio / hj_short_gain(P, ref["hess_f"][big])
                                               - 1.0))),
-        "noise_z_variances": float(np.max(z("variances"))),
+        "noise_z_eta": float(np.max(z("eta"))),
+        "noise_z_variances": float(np.min(z("variances"))),
         "noise_z_printed": float(np.min(z("printed"))),
         "noise_printed_excess": float(np.max(pred["printed"] / R.noise_std - 1.0)),
+        "noise_variances_excess": float(np.max(pred["variances"] / R.noise_std - 1.0)),
+        "noise_lr_y": P.noise_lr_y,
     }
 
 
@@ -260,15 +290,16 @@ def claims(R: Updates) -> list[Claim]:
     printed = "β^-1/2 = β_mb^-1/2 + β_ex^-1/2"
     return [
         Claim("gamma_convex", "γ < 1/max(−f''): H(x, ·) is convex", P.gamma,
-              hi=R.convexity_bound, strict=True, paper="fast mixing", where="Remark 6"),
+              hi=R.convexity_bound, strict=True, paper="fast mixing", where="Remark 6",
+              status="check"),
         Claim("esgd_z", "Entropy-SGD → Cole–Hopf ∇f_γ (max dev., s.e.)", m["esgd_z"],
               hi=Z_MAX, paper="→ ∇f_γ", where="Lemma 1, (32)–(33)"),
         Claim("esgd_vs_grad_f", "… far from ∇f (RMS distance ratio)", m["esgd_vs_grad_f"],
-              lo=3.0, paper="—", where="Lemma 1"),
+              lo=3.0, paper="—", where="Lemma 1", status="check"),
         Claim("heat_z", "HEAT → ∇(G_γ * f) (max dev., s.e.)", m["heat_z"], hi=Z_MAX,
               paper="→ ∇(G_γ * f)", where="eqs. (23), (35)"),
         Claim("heat_vs_grad_f", "… far from ∇f (RMS distance ratio)", m["heat_vs_grad_f"],
-              lo=3.0, paper="—", where="eq. (35)"),
+              lo=3.0, paper="—", where="eq. (35)", status="check"),
         Claim("hj_forms", "HJ's two forms agree when converged (max dev.)", m["hj_forms"],
               hi=1e-9, paper="equivalent", where="Remark 21"),
         Claim("hj_vs_hopf_lax", "HJ → Hopf–Lax ∇u on the grid (max dev.)",
@@ -277,11 +308,15 @@ def claims(R: Updates) -> list[Claim]:
         Claim("hj_vs_prox", "HJ → (x − prox_γ x)/γ, Newton prox (max dev.)",
               m["hj_vs_prox"], hi=1e-9, paper="→ ∇u", where="eq. (14)"),
         Claim("hj_forms_L5", "HJ forms differ after L = 5 steps (max dev.)",
-              m["hj_forms_L5"], lo=1.0, paper="equivalent", where="Remark 21, L = 5"),
+              m["hj_forms_L5"], lo=1.0, paper="equivalent", where="Remark 21, L = 5",
+              status="differs"),
         Claim("hj_L5_gain_err", "L = 5: descent on H's quadratic model (rel. err.)",
-              m["hj_L5_gain_err"], hi=0.03, paper="—", where="Sec. 7.2"),
-        Claim("noise_z_variances", "noise sum: variances add (max dev., s.e.)",
-              m["noise_z_variances"], hi=Z_MAX, paper=printed, where="Sec. 7.1",
+              m["hj_L5_gain_err"], hi=0.03, paper="—", where="Sec. 7.2", status="check"),
+        Claim("noise_z_eta", "(32) is (31) at β⁻¹ = η_yβ_mb⁻¹ + β_ex⁻¹ (max dev., s.e.)",
+              m["noise_z_eta"], hi=Z_MAX, paper=printed, where="Sec. 7.1",
+              status="corrected"),
+        Claim("noise_z_variances", "β⁻¹ = β_mb⁻¹ + β_ex⁻¹ rejected (min dev., s.e.)",
+              m["noise_z_variances"], lo=10.0, paper=printed, where="Sec. 7.1",
               status="corrected"),
         Claim("noise_z_printed", "printed rule (stds add) rejected (min dev., s.e.)",
               m["noise_z_printed"], lo=10.0, paper=printed, where="Sec. 7.1",
@@ -354,19 +389,22 @@ def _figure_directions(R: Updates):
 
 
 def figure_noise(R: Updates):
-    """Std of the sum of two independent noises against both rules of Sec. 7.1."""
+    """The noise of one step of (32), over √η_y, against the three rules of Sec. 7.1."""
     pred = noise_predictions(R)
     r = np.geomspace(R.noise_ratio.min(), R.noise_ratio.max(), 200)
+    eta = R.params.noise_lr_y
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(r, np.sqrt(1 + r), color=COLORS["viscous"], lw=1.8,
-            label=r"variances add: $\sqrt{\beta_{\rm mb}^{-1}+\beta_{\rm ex}^{-1}}$")
+    ax.plot(r, np.sqrt(eta + r), color="k", lw=1.8,
+            label=r"$\sqrt{\eta_y\beta_{\rm mb}^{-1}+\beta_{\rm ex}^{-1}}$")
+    ax.plot(r, np.sqrt(1 + r), color=COLORS["viscous"], ls=":", lw=1.8,
+            label=r"$\sqrt{\beta_{\rm mb}^{-1}+\beta_{\rm ex}^{-1}}$")
     ax.plot(r, 1 + np.sqrt(r), color=COLORS["hj"], ls="--", lw=1.8,
             label=r"printed: $\beta_{\rm mb}^{-1/2}+\beta_{\rm ex}^{-1/2}$")
-    ax.errorbar(R.noise_ratio, R.noise_std, yerr=2 * pred["se"], fmt="o", ms=5, color="k",
-                label=f"sampled ({R.noise_n:,} draws each)")
+    ax.errorbar(R.noise_ratio, R.noise_std, yerr=2 * pred["se"], fmt="o", ms=6,
+                mfc="white", color="k", label=f"one step of (32), {R.noise_n:,} draws each")
     ax.set_xscale("log")
     ax.set_xlabel(r"$\beta_{\rm ex}^{-1}/\beta_{\rm mb}^{-1}$")
-    ax.set_ylabel(r"std of the total noise / $\beta_{\rm mb}^{-1/2}$")
+    ax.set_ylabel(r"std of $y^1$ / $\sqrt{\eta_y}$ (that is, $\beta^{-1/2}$)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=10, loc="upper left")
     fig.tight_layout()
