@@ -112,8 +112,9 @@ plt.show()
 # and match the Hopf–Lax gradient of the grid solution to
 # {glue:text}`hj_vs_hopf_lax:.3f` (the grid allows {glue:text}`hj_grid_bound:.3f`), and
 # $(x-\mathrm{prox}_{\gamma f}(x))/\gamma$ with the proximal point solved by Newton's
-# method to {glue:text}`hj_vs_prox:.1e`. After only $L = 5$ inner steps they are different
-# algorithms: they differ by up to {glue:text}`hj_forms_L5:.1f`. The form (32)–(33)
+# method to {glue:text}`hj_vs_prox:.1e`. Remark 21 calls the two forms equivalent; at
+# the $L = 5$ inner steps of Sec. 7.2 they are different algorithms, which differ by up
+# to {glue:text}`hj_forms_L5:.1f` (our claim marked *differs*). The form (32)–(33)
 # returns $(x-y_5)/\gamma$, which after five steps of size $\eta_y$ against the pull
 # $(y-x)/\gamma$ is $1-(1-\eta_y/\gamma)^5 =$ {glue:text}`hj_L5_gain:.3f` times
 # $\nabla f$ where $f$ is flat; over the 25 points the ratio ranges from
