@@ -2,11 +2,11 @@
 
 Every optimizer here calls ``closure()`` ``L`` times per ``step`` (``L`` = back-props per
 weight update, Remark 22); the closure must draw a *fresh* minibatch, zero the gradients,
-compute the loss, call ``backward()`` and return the loss::
+compute the loss, call ``backward()`` and return the loss. The book's settings are one
+line, a named recipe per Table 1 setting (:data:`RECIPES`; ``"mnist"``: mnistfc and LeNet,
+``"cifar10"``: All-CNN), with the first learning rate of the Table 1 schedule::
 
-    opt = EntropySGD(model.parameters(), lr=1.0, gamma=1e4,
-                     outer="lua", momentum=0.0,
-                     inner_momentum=0.9, inner_form="authors")
+    opt = EntropySGD.recipe(model.parameters(), "mnist")   # or HJ.recipe, HEAT.recipe
     def closure():
         xb, yb = next(batches)
         opt.zero_grad()
@@ -59,6 +59,22 @@ authors' research code one more after the update (L+1, L+2 per update); here an 
 costs L gradients in either form (``grads_per_step``, Remark 22). The Lua scoping
 g₀(1+g₁)^(k+1) is 1/γ_k here with γ₀ = 1/(g₀(1+g₁)) and γ₁ = g₁/(1+g₁).
 
+As in ``torch.optim``, a parameter whose ``.grad`` is ``None`` after the first closure call
+of a step (``requires_grad=False``, or not used by the loss) is left as it is for that step;
+HEAT perturbs only parameters that require a gradient. ``state_dict()`` holds the noise
+generator's state when one is given (``generator``), so that save → load → continue
+repeats the uninterrupted run exactly (the default ``torch.randn`` draws from torch's
+global generator, whose state is the caller's to save).
+
+Settings that cannot work are refused with a :class:`~deeprelax.params.ParamError`
+(:func:`stable_fraction`): an inner step with η_y/γ₀ above the bound (the coupling alone
+then amplifies y − x at every inner step), at construction; an outer step of Entropy-SGD/HJ
+that moves x a fraction h = η/γ₀ (``"local-entropy"``) or h = η (``"lua"``) of the way to
+⟨y⟩ with h above the bound, from the second ``step`` on (one step, e.g. reading the
+direction x − x⁺ at η = 1, is allowed); 1 < h ≤ the bound (x lands past ⟨y⟩) gives a
+warning. The bounds are necessary, not sufficient (γ_k shrinks with scoping, so the ratios
+grow; chapter 12 shows a run with h = 1 and outer momentum 0.9 that diverges).
+
 Hyper-parameters ``lr`` may be a Python float or a 0-dim tensor (so that a CUDA graph can
 capture a step and the caller changes the tensor in place); every other per-step quantity
 (γ_k, the step count) lives in device tensors, so a step never synchronises with the host.
@@ -70,7 +86,8 @@ closure recomputes it at every call).
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable
+import warnings
+from typing import Any, Callable, Iterable
 
 import torch
 from torch import Tensor
@@ -85,6 +102,31 @@ ALGORITHMS = ("entropy-sgd", "heat", "hj", "sgd")
 #: The two inner-step forms of Entropy-SGD/HJ (``inner_form``; see the module docstring).
 INNER_FORMS = ("paper", "authors")   # inner Nesterov on the whole direction / on ∇f_mb only
 
+_LUA = dict(lr=1.0, momentum=0.0, inner_momentum=0.9, outer="lua", inner_form="authors",
+            lr_y=0.1)
+_MNIST = dict(weight_decay=0.0, gamma_decay=1e-3)
+_CIFAR = dict(weight_decay=1e-3)
+#: The book's settings of each algorithm per Table 1 setting (``recipe``): ``"mnist"``
+#: (mnistfc and LeNet, Secs. 8.2.1–8.2.2) and ``"cifar10"`` (All-CNN, Sec. 8.3); ``lr`` is
+#: the first value of the Table 1 schedule. Their sources are in ``deeprelax.table1``: the
+#: authors' code for Entropy-SGD/HJ (outer and inner steps, γ₀ = 1/g₀, the noise
+#: β_ex⁻¹ = 2ε²), Secs. 7.1–7.5 for L, η_y, α, HEAT and the momentum.
+RECIPES: dict[str, dict[str, dict[str, Any]]] = {
+    "entropy-sgd": {
+        "mnist": dict(_LUA, **_MNIST, gamma=1e4, L=20, alpha=0.75, beta_ex_inv=2e-8),
+        "cifar10": dict(_LUA, **_CIFAR, gamma=1 / 0.03, gamma_decay=1e-4, L=20, alpha=0.75,
+                        beta_ex_inv=2e-8)},
+    "hj": {
+        "mnist": dict(_LUA, **_MNIST, gamma=1e4, L=5, form="prox"),
+        "cifar10": dict(_LUA, **_CIFAR, gamma=1 / 0.03, gamma_decay=1e-4, L=5, form="prox")},
+    "heat": {
+        "mnist": dict(_MNIST, lr=0.1, gamma=1e-4, L=20, momentum=0.9),
+        "cifar10": dict(_CIFAR, lr=0.1, gamma=1e-4, gamma_decay=1e-3, L=20, momentum=0.9)},
+    "sgd": {
+        "mnist": dict(lr=0.1, momentum=0.9, weight_decay=0.0),
+        "cifar10": dict(lr=0.1, momentum=0.9, weight_decay=1e-3)},
+}
+
 
 def _check(cond: bool, msg: str) -> None:
     if not cond:
@@ -95,6 +137,26 @@ def _lr_ok(lr) -> bool:
     if isinstance(lr, Tensor):
         return lr.numel() == 1
     return isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr >= 0
+
+
+def stable_fraction(delta: float) -> float:
+    """Largest h for which x ← x − h (x − x*) with Nesterov momentum δ (Sec. 7.4) converges.
+
+    With e = x − x* and u = η v the momentum buffer, one step is u ← δu + h e,
+    e ← e − h e − δu: the characteristic polynomial λ² − (1+δ)(1−h)λ + δ(1−h) has both roots
+    inside the unit circle iff 0 < h < 2(1 + δ)/(1 + 2δ) (2 without momentum; 1.357 at
+    δ = 0.9). h > 1 moves x past x* even without momentum. It applies to the outer step of
+    Entropy-SGD/HJ with x* = ⟨y⟩: in a direction of curvature λ ≥ 0 of a quadratic f the
+    converged inner loop gives ⟨y⟩ = x/(1 + γλ), so the outer step is this map with
+    h = (η/γ)·γλ/(1 + γλ) → η/γ for stiff directions (γλ ≫ 1); and to the inner coupling,
+    y ← y − η_y (y − x)/γ, with h = η_y/γ.
+    """
+    return 2.0 * (1.0 + delta) / (1.0 + 2.0 * delta)
+
+
+def _pick(xs: list, idx: list[int]) -> list:
+    """The entries ``idx`` of ``xs`` (``xs`` itself when nothing is left out)."""
+    return xs if len(idx) == len(xs) else [xs[i] for i in idx]
 
 
 def _scaled_sub_(xs: list[Tensor], ds: list[Tensor], lr) -> None:
@@ -143,6 +205,37 @@ class _Relaxation(Optimizer):
         self.L = L
         self._noise = noise
         self.generator = generator
+        self._steps = 0             # step() calls of this object (the outer-step check)
+
+    @classmethod
+    def recipe(cls, params: Iterable, setting: str = "mnist", **changes):
+        """The optimizer with the book's settings for ``setting`` (:data:`RECIPES`: Table 1's,
+        ``"mnist"`` or ``"cifar10"``), with ``changes`` (e.g. ``lr``, ``generator``) on top."""
+        table = RECIPES[cls.name]
+        if setting not in table:
+            raise ParamError(f"no {cls.__name__} recipe {setting!r}; choose one of "
+                             f"{sorted(table)}")
+        return cls(params, **{**table[setting], **changes})
+
+    def state_dict(self) -> dict[str, Any]:
+        """``torch.optim``'s state_dict, plus ``"generator"``: the noise generator's state
+        when a ``generator`` was given (so that a resumed run repeats the draws)."""
+        sd = super().state_dict()
+        if self.generator is not None:
+            sd["generator"] = self.generator.get_state()
+        return sd
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a :meth:`state_dict`, the generator's state included."""
+        state_dict = dict(state_dict)
+        gen = state_dict.pop("generator", None)
+        if gen is not None:
+            if self.generator is None:
+                raise ParamError(f"this {type(self).__name__} state holds a noise generator's "
+                                 f"state: construct the optimizer with generator="
+                                 f"torch.Generator() to restore it")
+            self.generator.set_state(gen.cpu())
+        super().load_state_dict(state_dict)
 
     @property
     def grads_per_step(self) -> int:
@@ -166,8 +259,13 @@ class _Relaxation(Optimizer):
             return closure()
 
     @staticmethod
-    def _grads(group) -> list[Tensor]:
-        return [p.grad if p.grad is not None else torch.zeros_like(p) for p in group["params"]]
+    def _grads(ps: list[Tensor]) -> list[Tensor]:
+        return [p.grad if p.grad is not None else torch.zeros_like(p) for p in ps]
+
+    @staticmethod
+    def _with_grad(ps: list[Tensor]) -> list[int]:
+        """Indices of the parameters that have a gradient (after the first closure call)."""
+        return [i for i, p in enumerate(ps) if p.grad is not None]
 
     def _state(self, p: Tensor, key: str, like: Tensor | None = None) -> Tensor:
         st = self.state[p]
@@ -193,14 +291,18 @@ class _Relaxation(Optimizer):
         """Current scoped γ_k of a parameter group (host value; synchronises)."""
         return float(self._gamma_t(self.param_groups[group_index]))
 
-    def _outer_update(self, group, xs: list[Tensor], ds: list[Tensor]) -> None:
-        """x ← x − η·(Nesterov-δ of d); then the weights are set to x (Sec. 7.4)."""
-        delta = group["momentum"]
-        if delta > 0:
-            bufs = [self._state(p, "outer_buf") for p in group["params"]]
-            ds = _nesterov_(bufs, ds, delta)
-        _scaled_sub_(xs, ds, group["lr"])
-        torch._foreach_copy_(group["params"], xs)
+    def _outer_update(self, group, xs: list[Tensor], ds: list[Tensor],
+                      ps: list[Tensor] | None = None) -> None:
+        """x ← x − η·(Nesterov-δ of d); then the weights ``ps`` (default: the group's) are
+        set to x (Sec. 7.4); the group's step count k grows by one."""
+        ps = group["params"] if ps is None else ps
+        if ps:
+            delta = group["momentum"]
+            if delta > 0:
+                bufs = [self._state(p, "outer_buf") for p in ps]
+                ds = _nesterov_(bufs, ds, delta)
+            _scaled_sub_(xs, ds, group["lr"])
+            torch._foreach_copy_(ps, xs)
         self._counter(group).add_(1)
 
     def _anchor(self, group) -> list[Tensor]:
@@ -248,10 +350,44 @@ class EntropySGD(_Relaxation):
                         weight_decay=weight_decay, gamma_decay=gamma_decay, outer=outer,
                         inner_form=inner_form)
         super().__init__(params, defaults, L, noise, generator)
+        self._check_inner(lr_y, gamma, inner_momentum if inner_form == "paper" else 0.0)
+
+    def _check_inner(self, lr_y: float, gamma: float, delta: float) -> None:
+        """Refuse η_y/γ₀ above :func:`stable_fraction` (δ: the momentum on the coupling)."""
+        h, bound = lr_y / gamma, stable_fraction(delta)
+        _check(h <= bound, f"lr_y/gamma = {h:.4g} exceeds {bound:.4g}: the inner coupling "
+                           f"step y <- y - lr_y (y - x)/gamma multiplies y - x by "
+                           f"{1 - h:.4g} per inner step, so the inner loop diverges; take "
+                           f"lr_y <= {bound:.4g} * gamma, or start from "
+                           f"{type(self).__name__}.recipe(params, 'mnist')")
+
+    def _check_outer(self) -> None:
+        """Refuse an outer step whose fraction h of the way to ⟨y⟩ (η/γ₀ or η) exceeds
+        :func:`stable_fraction`; warn for 1 < h (x lands past ⟨y⟩). Float lr only."""
+        for g in self.param_groups:
+            if isinstance(g["lr"], Tensor):
+                continue
+            local = g["outer"] == "local-entropy"
+            h = g["lr"] / g["gamma"] if local else g["lr"]
+            what = "lr/gamma" if local else "lr (outer='lua')"
+            bound = stable_fraction(g["momentum"])
+            name = type(self).__name__
+            _check(h <= bound, f"{what} = {h:.4g} exceeds {bound:.4g}: the outer step "
+                               f"x <- x - {h:.4g} (x - <y>) overshoots <y> and diverges "
+                               f"(bound 2(1 + momentum)/(1 + 2 momentum)); take a smaller "
+                               f"lr, or start from {name}.recipe(params, 'mnist')")
+            if h > 1.0 and not getattr(self, "_warned", False):
+                self._warned = True
+                warnings.warn(f"{name}: {what} = {h:.4g} > 1: each outer step moves x "
+                              f"past <y> (it converges in the quadratic model only below "
+                              f"{bound:.4g})", stacklevel=3)
 
     @torch.no_grad()
     def step(self, closure=None):
         """One outer step: L inner steps of (32) (each calls ``closure``), then (33)."""
+        if self._steps:
+            self._check_outer()
+        self._steps += 1
         groups = self.param_groups
         xs = [self._anchor(g) for g in groups]
         mus = []
@@ -262,13 +398,19 @@ class EntropySGD(_Relaxation):
             if g["inner_momentum"] > 0:
                 torch._foreach_zero_([self._state(p, "inner_buf") for p in g["params"]])
         inv_gammas = [1.0 / self._gamma_t(g) for g in groups]
+        pss = [g["params"] for g in groups]
         first = None
         for _ in range(self.L):
             loss = self._closure(closure)
-            first = loss if first is None else first
-            for g, x, mu, ig in zip(groups, xs, mus, inv_gammas):
-                ps = g["params"]
-                ds = self._grads(g)                 # used in place as scratch
+            if first is None:                   # skip parameters without a gradient
+                first = loss
+                keep = [self._with_grad(ps) for ps in pss]
+                pss, xs, mus = ([_pick(v, k) for v, k in zip(vs, keep)]
+                                for vs in (pss, xs, mus))
+            for g, ps, x, mu, ig in zip(groups, pss, xs, mus, inv_gammas):
+                if not ps:
+                    continue
+                ds = self._grads(ps)                # used in place as scratch
                 authors = g["inner_form"] == "authors"
                 if authors and g["inner_momentum"] > 0:     # Lua: Nesterov on ∇f_mb only
                     ds = _nesterov_([self._state(p, "inner_buf") for p in ps], ds,
@@ -286,11 +428,11 @@ class EntropySGD(_Relaxation):
                 if sigma > 0:
                     torch._foreach_add_(ps, self._randn(list(ps)), alpha=sigma)
                 torch._foreach_lerp_(mu, ps, 1.0 - g["alpha"])
-        for g, x, mu, ig in zip(groups, xs, mus, inv_gammas):
-            ds = torch._foreach_sub(x, mu)
-            if g["outer"] == "local-entropy":
+        for g, ps, x, mu, ig in zip(groups, pss, xs, mus, inv_gammas):
+            ds = torch._foreach_sub(x, mu) if ps else []
+            if ps and g["outer"] == "local-entropy":
                 torch._foreach_mul_(ds, ig)
-            self._outer_update(g, x, ds)
+            self._outer_update(g, x, ds, ps)
         return first
 
 
@@ -338,22 +480,29 @@ class HJ(EntropySGD):
             torch._foreach_zero_(z)
             zs.append(z)
         shrink = [1.0 - g["lr_y"] / self._gamma_t(g) for g in groups]
+        pss = [g["params"] for g in groups]
         first, last = None, [None] * len(groups)
         for _ in range(self.L):
-            for g, x, z in zip(groups, xs, zs):
-                torch._foreach_copy_(g["params"], torch._foreach_sub(x, z))
+            for ps, x, z in zip(pss, xs, zs):
+                if ps:
+                    torch._foreach_copy_(ps, torch._foreach_sub(x, z))
             loss = self._closure(closure)
-            first = loss if first is None else first
-            for i, (g, z, s) in enumerate(zip(groups, zs, shrink)):
-                ps = g["params"]
-                grad = self._grads(g)               # used in place as scratch
+            if first is None:                   # skip parameters without a gradient
+                first = loss
+                keep = [self._with_grad(ps) for ps in pss]
+                pss, xs, zs = ([_pick(v, k) for v, k in zip(vs, keep)]
+                               for vs in (pss, xs, zs))
+            for i, (g, ps, z, s) in enumerate(zip(groups, pss, zs, shrink)):
+                if not ps:
+                    continue
+                grad = self._grads(ps)              # used in place as scratch
                 if g["weight_decay"]:
                     torch._foreach_add_(grad, ps, alpha=g["weight_decay"])
                 torch._foreach_mul_(z, s)
                 torch._foreach_add_(z, grad, alpha=g["lr_y"])
                 last[i] = grad
-        for g, x, grad in zip(groups, xs, last):
-            self._outer_update(g, x, grad)
+        for g, ps, x, grad in zip(groups, pss, xs, last):
+            self._outer_update(g, x, grad or [], ps)
         return first
 
 
@@ -380,22 +529,36 @@ class HEAT(_Relaxation):
             torch._foreach_zero_(acc)
             accs.append(acc)
         stds = [torch.sqrt(self._gamma_t(g)) for g in groups]
+        moved = [[i for i, p in enumerate(g["params"]) if p.requires_grad] for g in groups]
+        pss, xs, accs = ([_pick(v, k) for v, k in zip(vs, moved)]
+                         for vs in ([g["params"] for g in groups], xs, accs))
         first = None
         for _ in range(self.L):
-            for g, x, std in zip(groups, xs, stds):
-                eps = self._randn(list(g["params"]))
+            for ps, x, std in zip(pss, xs, stds):
+                if not ps:
+                    continue
+                eps = self._randn(list(ps))
                 torch._foreach_mul_(eps, std)
                 torch._foreach_add_(eps, x)
-                torch._foreach_copy_(g["params"], eps)
+                torch._foreach_copy_(ps, eps)
             loss = self._closure(closure)
-            first = loss if first is None else first
-            for g, acc in zip(groups, accs):
-                torch._foreach_add_(acc, self._grads(g))
-        for g, x, acc in zip(groups, xs, accs):
-            ds = torch._foreach_mul(acc, 1.0 / self.L)
-            if g["weight_decay"]:
+            if first is None:       # skip (and put back) parameters without a gradient
+                first = loss
+                keep = [self._with_grad(ps) for ps in pss]
+                for ps, x, k in zip(pss, xs, keep):
+                    out = sorted(set(range(len(ps))) - set(k))
+                    if out:
+                        torch._foreach_copy_(_pick(ps, out), _pick(x, out))
+                pss, xs, accs = ([_pick(v, k) for v, k in zip(vs, keep)]
+                                 for vs in (pss, xs, accs))
+            for ps, acc in zip(pss, accs):
+                if ps:
+                    torch._foreach_add_(acc, self._grads(ps))
+        for g, ps, x, acc in zip(groups, pss, xs, accs):
+            ds = torch._foreach_mul(acc, 1.0 / self.L) if ps else []
+            if ps and g["weight_decay"]:
                 torch._foreach_add_(ds, x, alpha=g["weight_decay"])
-            self._outer_update(g, x, ds)
+            self._outer_update(g, x, ds, ps)
         return first
 
 
@@ -414,9 +577,11 @@ class NesterovSGD(_Relaxation):
         """x ← x − η (Nesterov-δ of ∇f_mb(x) + wd·x); one closure call (or the current grads)."""
         loss = None if closure is None else self._closure(closure)
         for g in self.param_groups:
-            ps = g["params"]
-            ds = torch._foreach_add(self._grads(g), ps, alpha=g["weight_decay"]) \
-                if g["weight_decay"] else self._grads(g)       # not modified below
+            ps = _pick(g["params"], self._with_grad(g["params"]))   # as torch.optim.SGD
+            if not ps:
+                continue
+            ds = torch._foreach_add(self._grads(ps), ps, alpha=g["weight_decay"]) \
+                if g["weight_decay"] else self._grads(ps)      # not modified below
             delta = g["momentum"]
             if delta > 0:
                 ds = _nesterov_([self._state(p, "outer_buf") for p in ps], ds, delta)

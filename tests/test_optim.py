@@ -106,7 +106,8 @@ def test_heat_step_by_hand_with_given_noise():
 
 def test_gamma_scoping():
     w = torch.nn.Parameter(torch.ones(3))
-    opt = optim.EntropySGD([w], lr=0.1, gamma=0.03, gamma_decay=1e-3, L=2, beta_ex_inv=0.0)
+    opt = optim.EntropySGD([w], lr=0.01, gamma=0.03, gamma_decay=1e-3, L=2, lr_y=0.01,
+                           beta_ex_inv=0.0)
     clo = quadratic_closure(opt, w)
     assert opt.gamma() == pytest.approx(0.03)
     for _ in range(7):
