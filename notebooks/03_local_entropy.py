@@ -225,9 +225,9 @@ ch03.figure_beta_limit(R)
 plt.show()
 
 # %% [markdown]
-# The viscous solution converges to the Hopf–Lax one at order
-# {glue:text}`beta_order:.2f` in $\beta$, and at order {glue:text}`beta_order_c:.2f`
-# once Laplace's correction is removed.
+# The viscous solution converges to the Hopf–Lax one like $\beta^{-k}$ with
+# $k =$ {glue:text}`beta_order:.2f`, and like $\beta^{-k}$ with
+# $k =$ {glue:text}`beta_order_c:.2f` once Laplace's correction is removed.
 #
 # ### Lemma 3: dynamics for the gradient
 #
@@ -253,7 +253,8 @@ ch03.figure_lemma3(R)
 plt.show()
 
 # %% [markdown]
-# Every run obeys the bound (worst ratio {glue:text}`l3_ratio:.6f` $\le 1$), reaches
+# Every run obeys the bound: its mean rate $-\log(|y(s)-p|/|y(0)-p|)/s$ is at least
+# {glue:text}`l3_ratio:.2f` $\lambda(t)$ at every recorded $s > 0$. Every run reaches
 # $p$, and decays at the local rate $t(1+tf''(y^*))$ to a relative
 # {glue:text}`l3_dev:.0e`. The bound $\lambda(t)$ is a worst case over all $x$: it
 # peaks at $t = 1/(2\kappa) =$ {glue:text}`t_half:.3f` and vanishes at $1/\kappa$.
@@ -312,8 +313,8 @@ plt.show()
 # {glue:text}`l4_cov_z:.2f`). Their distance to $\beta^{-1}\Sigma$ falls with $dt$ at
 # order {glue:text}`l4_order:.2f` (closed form: {glue:text}`l4_order_em:.2f`), down to
 # the sampling floor {glue:text}`l4_rel_se:.3f`. The Neumann approximation's errors
-# fall at order {glue:text}`l4_neumann:.2f` (covariance) and
-# {glue:text}`l4_neumann_mu:.2f` (mean) in $\gamma$, the $O(\gamma^{-3})$ of the lemma
+# fall like $\gamma^{-k}$ with $k =$ {glue:text}`l4_neumann:.2f` (covariance) and
+# {glue:text}`l4_neumann_mu:.2f` (mean), the $O(\gamma^{-3})$ of the lemma
 # ({numref}`fig-ch03-neumann`).
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Lemma 4's Neumann approximation $\\Sigma_N = \\gamma^{-1}I - \\gamma^{-2}Q$: errors of the covariance (circles) and of the mean $x - \\Sigma_N p$ (squares) against $\\gamma$, from $2|Q|_2$ to $200|Q|_2$. The slopes are close to $-3$: the leading error is $\\gamma^{-3}Q^2$.", "name": "fig-ch03-neumann"}}

@@ -5,7 +5,7 @@ import pytest
 
 from deeprelax import prox
 from deeprelax.chapters import ch03_local_entropy as ch03
-from deeprelax.claims import by_name, check
+from deeprelax.claims import by_name, check, duplicates, labelling_errors
 from deeprelax.params import ParamError
 
 SMALL = {"grids_1d": (101, 201, 401), "grids_2d": (41, 81), "n_particles": 20_000,
@@ -29,6 +29,23 @@ def test_the_chapters_claims_hold_on_smaller_grids(result):
     corrected = {c.name for c in claims if c.status == "corrected"}
     assert corrected == {"heat_coefficient", "heat_gap_ratio", "sign_printed",
                          "sign_corrected", "rho2_mean"}
+    assert labelling_errors(claims) == [] and duplicates(claims) == []
+    assert {c.name for c in claims if c.status == "check"} == {
+        "l1_monotone_1d", "l1_monotone_2d", "ch_refine", "no_shock_at_t", "shock_at_t_shock",
+        "p15_sides", "p15_kink", "beta_order_c", "l3_dev", "l3_n_limits", "l3_missed",
+        "l4_cov_z", "l4_order_em"}
+
+
+def test_lemma3s_bound_is_a_measured_margin_not_the_identity_at_s_0(result, land):
+    """The slowest mean rate over λ is a measurement (> 1 here), and falls below 1 when λ is
+    overstated; the old worst ratio |y(s) − p|/(|y(0) − p|e^{−λs}) was 1 at s → 0 whatever
+    the margin."""
+    c = by_name(ch03.claims(result))["l3_ratio"]
+    assert c.passed and c.ours > 1 + 1e-3
+    assert result.lemma3["mean_rate_ratio"].min() == pytest.approx(c.ours)
+    over = ch03.lemma3_rates(land, np.linspace(-2.5, 2.5, 9), np.linspace(-4, 4, 4), (0.25,),
+                             result.kappa / 4)         # λ(t) overstated: the bound fails
+    assert over["mean_rate_ratio"].min() < 1
 
 
 def test_lemma1_errors_on_the_finest_grids(result):
