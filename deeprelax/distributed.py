@@ -6,6 +6,7 @@ eqs. (21)–(22); Zhang, Choromanska and LeCun 2015; Parle, Chaudhari et al. 201
 code path serves gloo (CPU) and NCCL (GPU); torchrun starts the processes, forms the
 rendezvous and handles failures::
 
+    python -m deeprelax elastic --nproc-per-node 4 --net lenet       # starts torchrun
     torchrun --standalone --nproc-per-node 4 -m deeprelax elastic --net lenet
     torchrun --nnodes 2 --nproc-per-node 2 --rdzv-backend c10d \\
         --rdzv-endpoint HOST:29400 --rdzv-id job1 --rdzv-conf join_timeout=60 \\
@@ -23,12 +24,27 @@ by one all_reduce, ȳ = (1/n) Σ y_i, and the elastic term (y_i − x̄)/γ of (
 the τ rounds as one Euler step of size c_k = min(1, τ η_k / γ_k) (η_k the scheduled step,
 γ_k = γ₀(1 − γ₁)^k scoped per round as in Sec. 7.5; ρ = 1/γ is Zhang et al.'s coupling):
 
-- ``reference="mean"`` (eq. (21) as printed, and Parle's x̄): x̄ = ȳ and
+- ``reference="centre"`` (the default for Elastic-SGD: Zhang et al.'s centre variable,
+  the corrected form of (21)-(22) on the Errata page): every process holds the same x̄,
+  moved by dx = −(x − ȳ)/γ ds, i.e. y_i ← y_i − c_k (y_i − x̄) and
+  x̄ ← x̄ − c_k (x̄ − ȳ) (both from the values before the move);
+- ``reference="mean"`` (eq. (21) as printed, which the Errata calls misprinted; the
+  default for Parle, whose x̄ is the replicas' mean): x̄ = ȳ and
   y_i ← y_i − c_k (y_i − ȳ). The move keeps ȳ; with one replica it is exactly zero, so
-  n = 1 is plain Nesterov SGD (Parle: plain Entropy-SGD);
-- ``reference="centre"`` (Zhang et al.'s centre variable, the corrected form of chapter
-  04): every process holds the same x̄, moved by dx = −(x − ȳ)/γ ds, i.e.
-  y_i ← y_i − c_k (y_i − x̄) and x̄ ← x̄ − c_k (x̄ − ȳ) (both from the values before the move).
+  n = 1 is plain Nesterov SGD (Parle: plain Entropy-SGD). With the centre, one replica
+  is still coupled to a lagging x̄ and is not SGD.
+
+The sums over replicas (``reduction``): ``"all_reduce"`` (the default) is one
+``all_reduce``, whose order of additions is the backend's (gloo's ring, NCCL's trees);
+``"rank-order"`` gathers the n vectors (``all_gather``, n/2 times the ring's traffic) and
+adds them in rank order, ((y_0 + y_1) + y_2) + ..., the order of :func:`simulate`. Every
+other operation of a replica is the same code on the same data in both, so a rank-order
+run equals the simulation bit for bit (with one thread per process, as ``launch_local``
+and the simulation use); an ``all_reduce`` run differs from it by the round-off of the
+sums: each differs from the exact one by at most γ_{n−1} Σ_i |y_i|, γ_k = ku/(1 − ku)
+(u the unit round-off, any order of the additions; Higham, Accuracy and Stability of
+Numerical Algorithms, eq. (4.4)), zero for n ≤ 2 (a + b = b + a),
+and training then amplifies that difference.
 
 The elastic move acts beside the optimizer's momentum, not inside it, as in EAMSGD.
 x̄ is what is evaluated: its BN statistics are re-estimated on the training set (dropout
@@ -44,7 +60,8 @@ Parle's Gaussian noise from its own generator. A run is therefore a pure functio
 Bookkeeping (Remark 22). An effective epoch is ceil(N/b) gradient evaluations summed over
 all replicas: a round costs n·L of them. Records are taken at the first round boundary at
 or after each whole effective epoch: the replicas' mean training loss, the spread
-sqrt((1/n) Σ |y_i − x̄|²) of the replicas around x̄ and |x̄|, the validation error of
+sqrt((1/n) Σ |y_i − x̄|²) of the replicas around x̄, their dispersion sqrt((1/n) Σ |y_i − ȳ|²)
+around their mean (the same for x̄ = ȳ) and |x̄|, the validation error of
 x̄, the wall time spent in rounds, and the bytes all-reduced. A world size with n·L > ceil(N/b)
 (one round more than an effective epoch) is refused.
 
@@ -56,13 +73,29 @@ SHA-256, hyper-parameter fingerprint); the previous round's file is removed only
 every rank has written the new one, so a kill at any moment leaves a round that all ranks
 hold, and a restart resumes from the latest such round to identical numbers.
 
+A result file that holds the record of another run (another world size or other
+settings) is refused before any work (rerun with another ``--out``, or delete it); a
+rerun of a finished run writes its record again (from the last checkpoint).
+
 Failures. A collective that fails (a replica died: its sockets close; or hung: the
 process-group timeout ``timeout_s``) raises :class:`ReplicaLost` in the others, with one
 message naming the rank, the round and the wait; SIGTERM (torchrun stopping the group
-after a failure) raises it too. Bad input (an unknown backend, NCCL without a GPU, a
-world size larger than the data allows) is a ParamError before any process group forms.
-A rendezvous that never forms is torchrun's to bound: ``--rdzv-conf join_timeout=S``
-ends it after S seconds with ``RendezvousTimeoutError``.
+after a failure) raises it too. The first of these stops the process: later SIGTERMs are
+ignored while rank 0 writes the record with the error, so the record always says why the
+run stopped (torchrun waits 30 s after its SIGTERM before a SIGKILL). Bad input (an
+unknown backend, NCCL without a GPU, a world size larger than the data allows, a result
+file of another run) is a ParamError before any process group forms. A rendezvous that
+never forms is torchrun's to bound: ``--rdzv-conf join_timeout=S`` ends it after S seconds
+with ``RendezvousTimeoutError``.
+
+Exit status. Each process returns 0 (complete), 2 (bad input), 3 (incomplete:
+``--stop-after``) or 5 (replica lost). Under torchrun these are the ranks' statuses:
+torchrun itself exits 1 (with its own ChildFailedError report) when any rank exits
+non-zero. ``python -m deeprelax elastic --nproc-per-node N`` (without torchrun) starts
+torchrun itself and exits with the ranks' outcome: 2 if any rank refused its input, else
+5 if any lost a replica, else 3 if any stopped early, else 0 when all completed; 1 when
+torchrun failed with no rank's outcome recorded (e.g. a rendezvous that never formed),
+after torchrun's last lines.
 
 Fault injection (tests): ``DEEPRELAX_FAULT=rank:round`` makes that rank kill itself with
 SIGKILL at the start of that round (0-based), after writing the time to ``<out>.fault``;
@@ -104,7 +137,10 @@ BACKENDS = ("auto", "gloo", "nccl")
 NETS = ("lenet", "mnistfc")
 SEED_STRIDE = 1_000_003
 FAULT_ENV = "DEEPRELAX_FAULT"
+REDUCTIONS = ("all_reduce", "rank-order")
 EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_REPLICA_LOST = 2, 3, 5
+EXIT_LAUNCH_FAILED = 1
+EXIT_DIR_ENV = "DEEPRELAX_EXIT_DIR"          # where each rank records its exit status
 
 
 @dataclass(frozen=True)
@@ -125,8 +161,10 @@ class ElasticParams(Params):
     gamma: float = knob(1.0, lo=1e-9, hi=1e12, doc="γ₀ of the elastic term (y−x̄)/γ; ρ = 1/γ")
     gamma_decay: float = knob(0.0, lo=0.0, hi=0.5, doc="γ₁: scoping γ₀(1−γ₁)^k per round")
     tau: int = knob(1, lo=1, hi=100_000, doc="communication period: rounds per all_reduce")
-    reference: str = knob("mean", choices=REFERENCES,
-                          doc="x̄ = mean of the replicas (21), or a centre variable")
+    reference: str = knob("centre", choices=REFERENCES,
+                          doc="x̄ a centre variable (corrected (21)), or the replicas' mean")
+    reduction: str = knob("all_reduce", choices=REDUCTIONS,
+                          doc="sums over replicas: all_reduce, or gathered in rank order")
     L: int = knob(1, lo=1, hi=10_000, doc="gradients per replica step (parle; elastic: 1)")
     inner_gamma: float = knob(1e4, lo=1e-9, hi=1e12, doc="parle: Entropy-SGD's γ₀")
     inner_gamma_decay: float = knob(1e-3, lo=0.0, hi=0.5, doc="parle: Entropy-SGD's γ₁")
@@ -151,7 +189,7 @@ class ElasticParams(Params):
         "paper": dict(effective_epochs=100, lr_schedule=((0, 0.1), (30, 0.02), (60, 0.004))),
     }
     PARLE = dict(algorithm="parle", L=20, lr_schedule=((0, 1.0), (40, 0.1), (80, 0.01)),
-                 momentum=0.0, gamma=10.0)
+                 momentum=0.0, gamma=10.0, reference="mean")
 
     def __post_init__(self) -> None:
         sched = self.lr_schedule
@@ -352,21 +390,27 @@ class Replica:
 # Communication: torch.distributed in a process group, or all replicas in one process
 # ---------------------------------------------------------------------------------------
 class _Group:
-    """Sums over replicas: ``all_reduce`` across processes (one local replica each)."""
+    """Sums over replicas across processes (one local replica each): one ``all_reduce``,
+    or ``all_gather`` and the sum in rank order (``reduction="rank-order"``)."""
 
-    def __init__(self, world_size: int, rank: int, timeout_s: float):
+    def __init__(self, world_size: int, rank: int, timeout_s: float,
+                 reduction: str = "all_reduce"):
         self.n, self.rank, self.timeout_s = world_size, rank, timeout_s
+        self.reduction = reduction
         self.bytes = 0             # payload bytes all-reduced by this process
         self.round = 0
+        self.stopping = False      # a failure or SIGTERM arrived: the process is stopping
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         t0 = time.monotonic()
         try:
             return fn()
         except _Terminated:
+            self.stopping = True
             raise ReplicaLost(self._lost("stopped by SIGTERM from the launcher (another "
                                          "replica failed)", what, t0)) from None
         except Exception as err:                    # noqa: BLE001 (gloo/NCCL error types)
+            self.stopping = True
             text = " ".join(str(err).split())
             text = re.sub(r"^\[[^\]]*\]\s*", "", text)         # gloo's source location
             first = text.split(". ")[0][:160]
@@ -384,6 +428,13 @@ class _Group:
         ``count`` adds its payload to :attr:`bytes` (not for bookkeeping calls)."""
         t = tensors[0].clone()
         self.bytes += t.numel() * t.element_size() * count
+        if op == "sum" and self.reduction == "rank-order":
+            parts = [torch.empty_like(t) for _ in range(self.n)]
+            self._call("all_gather", lambda: torch.distributed.all_gather(parts, t))
+            out = parts[0]
+            for part in parts[1:]:                   # as _Local.sum: ((y0 + y1) + y2) + ...
+                out = out + part
+            return out
         red = {"sum": torch.distributed.ReduceOp.SUM, "min": torch.distributed.ReduceOp.MIN,
                "max": torch.distributed.ReduceOp.MAX}[op]
         self._call("all_reduce", lambda: torch.distributed.all_reduce(t, op=red))
@@ -437,7 +488,7 @@ class ElasticRun:
         self.centre = x0.clone() if P.reference == "centre" else None
         self.records: dict[str, list] = {k: [] for k in (
             "effective_epoch", "grads", "rounds", "lr", "gamma", "train_loss", "spread",
-            "val_error", "xbar_norm", "train_s", "bytes")}
+            "dispersion", "val_error", "xbar_norm", "train_s", "bytes")}
         self.train_s = 0.0
         self.grads_window = 0
         if self.lead:
@@ -508,6 +559,7 @@ class ElasticRun:
         ybar = self.comm.sum([r.flat() for r in self.replicas]) / self.n
         xbar = self._reference(ybar)
         local = [torch.stack([r.loss_acc, ((r.flat() - xbar) ** 2).sum().double(),
+                              ((r.flat() - ybar) ** 2).sum().double(),
                               torch.tensor(float(stop), dtype=torch.float64,
                                            device=self.device)])
                  for r in self.replicas]
@@ -524,11 +576,12 @@ class ElasticRun:
         rec["gamma"].append(P.gamma_at(self.k))
         rec["train_loss"].append(float(tot[0]) / window)
         rec["spread"].append(math.sqrt(float(tot[1]) / self.n))
+        rec["dispersion"].append(math.sqrt(float(tot[2]) / self.n))
         rec["val_error"].append(self.evaluate(xbar) if self.lead else None)
         rec["xbar_norm"].append(float(xbar.double().norm()))
         rec["train_s"].append(self.train_s)
         rec["bytes"].append(self.comm.bytes)
-        return float(tot[2]) > 0
+        return float(tot[3]) > 0
 
     def run_effective_epoch(self) -> None:
         """Rounds up to the first boundary at or after the next whole effective epoch."""
@@ -664,8 +717,8 @@ def _loop(run: ElasticRun, out: Path | None, ckpt: Path | None,
     """Effective epochs until the budget is spent or a stop is agreed; write and save."""
     done = 0
     resumed = ckpt is not None and run.resume(ckpt)
-    if run.lead and out is not None and not resumed:
-        write_json(out, run.result())
+    if run.lead and out is not None and (not resumed or run.finished):
+        write_json(out, run.result())            # a finished run's record, written again
     while not run.finished:
         before = run.effective_epochs_done
         run.run_effective_epoch()
@@ -688,20 +741,28 @@ def _loop(run: ElasticRun, out: Path | None, ckpt: Path | None,
 # ---------------------------------------------------------------------------------------
 def simulate(P: ElasticParams, world_size: int, data: TensorData | None = None, *,
              checkpoint: str | os.PathLike | None = None,
-             stop_after: int | None = None) -> dict[str, Any]:
+             stop_after: int | None = None, threads: int | None = 1) -> dict[str, Any]:
     """All ``world_size`` replicas in this process, summed in rank order: the reference the
-    distributed run is tested against (same streams, same arithmetic up to the order of the
-    all_reduce sums)."""
+    distributed run is tested against (same streams; the same arithmetic as a rank-order
+    run, and as an all_reduce run up to the order of its sums). ``threads``: torch's
+    intra-op threads meanwhile (1, as each process that ``launch_local`` starts: a sum
+    split across threads is added in another order; None: leave it)."""
     data = load_data(P) if data is None else data
     check_world(P, world_size, int(data.train_x.shape[0]))
     dev = torch.device("cuda" if P.device == "cuda" else "cpu")
-    reps = [Replica(P, data, i, dev) for i in range(world_size)]
-    run = ElasticRun(P, data, _Local(world_size), reps, {"backend": "none (one process)",
-                                                         "nnodes": 1})
-    ck = Path(checkpoint) if checkpoint is not None else None
-    if ck is not None:
-        ck.mkdir(parents=True, exist_ok=True)
-    return _loop(run, None, ck, stop_after)
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        reps = [Replica(P, data, i, dev) for i in range(world_size)]
+        run = ElasticRun(P, data, _Local(world_size), reps,
+                         {"backend": "none (one process)", "nnodes": 1})
+        ck = Path(checkpoint) if checkpoint is not None else None
+        if ck is not None:
+            ck.mkdir(parents=True, exist_ok=True)
+        return _loop(run, None, ck, stop_after)
+    finally:
+        torch.set_num_threads(before)
 
 
 def _launch_info(world: int, backend: str) -> dict[str, Any]:
@@ -709,6 +770,29 @@ def _launch_info(world: int, backend: str) -> dict[str, Any]:
     return {"backend": backend, "nnodes": max(1, world // max(1, local)),
             "nproc_per_node": local, "torchrun": "TORCHELASTIC_RUN_ID" in os.environ,
             "rdzv_run_id": os.environ.get("TORCHELASTIC_RUN_ID")}
+
+
+def check_out(P: ElasticParams, out: Path, world: int) -> None:
+    """Refuse a result file that holds the record of another run (another world size or
+    other settings): it would be overwritten (ParamError, before any work)."""
+    if not out.is_file():
+        return
+    from .results import read_json
+    rec = read_json(out)                             # ResultError when corrupt
+    if not isinstance(rec, dict) or rec.get("schema") != SCHEMA:
+        raise ParamError(f"result file {out} is not an Elastic-SGD record; give another "
+                         f"--out, or delete it")
+    theirs = {k: v for k, v in (rec.get("params") or {}).items()
+              if k not in ElasticParams.RUN_CONTROL}
+    same = json_safe(theirs) == json_safe(P.fingerprint())
+    if rec.get("world_size") != world or not same:
+        diff = sorted(k for k in set(theirs) | set(P.fingerprint())
+                      if json_safe(theirs.get(k)) != json_safe(P.fingerprint().get(k)))
+        what = (f"world size {rec.get('world_size')}, not {world}"
+                if rec.get("world_size") != world else f"other settings: {', '.join(diff)}")
+        raise ParamError(f"result file {out} holds the {rec.get('status', '?')} record of "
+                         f"another run ({what}); give another --out, or delete it to "
+                         f"replace it")
 
 
 def run_distributed(P: ElasticParams, out: str | os.PathLike | None = None,
@@ -729,6 +813,7 @@ def run_distributed(P: ElasticParams, out: str | os.PathLike | None = None,
         if out.is_dir():
             raise ParamError(f"result file {out} is a folder; give a file name")
         check_dir(out.parent, f"result file {out} needs a folder, but")
+        check_out(P, out, world)
         if rank == 0:
             remove_stale_temps(out)
     if ckpt is not None:
@@ -749,12 +834,16 @@ def run_distributed(P: ElasticParams, out: str | os.PathLike | None = None,
             dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1,
                                     timeout=timeout)
     world, rank = dist.get_world_size(), dist.get_rank()
-    comm = _Group(world, rank, P.timeout_s)
+    comm = _Group(world, rank, P.timeout_s, P.reduction)
     meta = {**_launch_info(world, backend), "out": str(out) if out else None}
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_term(signum, frame):
-        raise _Terminated
+        """The first SIGTERM stops the process (ReplicaLost); later ones are ignored, so
+        that the record of why it stopped is always written."""
+        if not comm.stopping:
+            comm.stopping = True
+            raise _Terminated
 
     if previous is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, on_term)
@@ -767,15 +856,17 @@ def run_distributed(P: ElasticParams, out: str | os.PathLike | None = None,
             raise ReplicaLost(comm._lost("stopped by SIGTERM from the launcher (another "
                                          "replica failed)", "training", time.monotonic()))
     except ReplicaLost as err:
+        comm.stopping = True
         if run is not None and run.lead and out is not None:
             try:
                 write_json(out, run.result("incomplete", error=str(err)))
-            except (OSError, _Terminated):
-                pass
+            except OSError as werr:
+                print(f"deeprelax elastic: could not record the error in {out}: {werr}",
+                      file=sys.stderr)
         raise
     finally:
-        if signal.getsignal(signal.SIGTERM) is on_term:
-            signal.signal(signal.SIGTERM, previous)
+        if signal.getsignal(signal.SIGTERM) is on_term:      # a stopping process ignores
+            signal.signal(signal.SIGTERM, signal.SIG_IGN if comm.stopping else previous)
         if own and dist.is_initialized():
             try:
                 dist.destroy_process_group()
@@ -811,11 +902,14 @@ def launch_local(P: ElasticParams, nproc: int, out: str | os.PathLike, *, nnodes
                  check: bool = True) -> dict[str, Any]:
     """Run ``P`` under torchrun on this machine as ``nnodes`` local 'nodes' of ``nproc``
     processes each (one torchrun agent per node, c10d rendezvous on 127.0.0.1); returns
-    rank 0's JSON with the agents' exit statuses added (``launch_exit``). A failed launch
-    raises RuntimeError with the agents' last lines, unless ``check`` is False (then the
-    JSON as the failure left it, and ``launch_stderr``: our lines of every agent)."""
+    rank 0's JSON with the agents' exit statuses (``launch_exit``), the ranks' recorded
+    ones (``rank_exit``, rank -> status; a killed rank records none) and their
+    :func:`outcome` (``exit``) added. A failed launch raises RuntimeError with the agents'
+    last lines, unless ``check`` is False (then the JSON as the failure left it, and
+    ``launch_stderr``: our lines of every agent)."""
     import socket
     import subprocess
+    import tempfile
     from .results import read_json
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -824,8 +918,9 @@ def launch_local(P: ElasticParams, nproc: int, out: str | os.PathLike, *, nnodes
                          endpoint=f"127.0.0.1:{port}", run_id=f"local{port}",
                          join_timeout=int(min(timeout_s, 60)), module="deeprelax.distributed")
     argv = [sys.executable, "-m", "torch.distributed.run", *argv[1:]]
+    codes_dir = tempfile.TemporaryDirectory()
     full_env = {**os.environ, "OMP_NUM_THREADS": "1", "DEEPRELAX_PROGRESS": "0",
-                **(env or {})}
+                EXIT_DIR_ENV: codes_dir.name, **(env or {})}
     agents = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=full_env, cwd=Path(__file__).resolve().parents[1])
               for _ in range(nnodes)]
@@ -840,12 +935,16 @@ def launch_local(P: ElasticParams, nproc: int, out: str | os.PathLike, *, nnodes
             if a.poll() is None:
                 a.kill()
                 a.wait()
+        codes = _rank_codes(codes_dir.name)
+        codes_dir.cleanup()
     bad = [(rc, e) for rc, e in logs if rc != 0]
     if bad and check:
         raise RuntimeError(f"torchrun ({nnodes} node(s) × {nproc}) failed with exit status "
                            f"{bad[0][0]}: " + " | ".join(bad[0][1].strip().splitlines()[-3:]))
     res = read_json(out)
     res["launch_exit"] = [rc for rc, _ in logs]
+    res["rank_exit"] = dict(sorted(codes.items()))
+    res["exit"] = outcome(codes, next((rc for rc, _ in logs if rc != 0), 0))
     res["launch_stderr"] = [ln for _, e in logs for ln in e.splitlines()
                             if ln.startswith("deeprelax elastic:")]
     return res
@@ -854,10 +953,18 @@ def launch_local(P: ElasticParams, nproc: int, out: str | os.PathLike, *, nnodes
 # ---------------------------------------------------------------------------------------
 # Command line: python -m deeprelax elastic ... (under torchrun)
 # ---------------------------------------------------------------------------------------
-USAGE = """torchrun --standalone --nproc-per-node N -m deeprelax elastic [options]
+USAGE = """python -m deeprelax elastic --nproc-per-node N [options]      (starts torchrun)
+   or: torchrun --standalone --nproc-per-node N -m deeprelax elastic [options]
 
 Elastic-SGD (or Parle, --algorithm parle) with one replica per process; see
-deeprelax.distributed. Rank 0 writes the JSON record; rerun the same command to resume."""
+deeprelax.distributed. Rank 0 writes the JSON record; rerun the same command to resume.
+Exit status: 0 complete, 2 bad input, 3 incomplete (--stop-after), 5 replica lost: the
+command's with --nproc-per-node (1: torchrun failed before any rank said why); under
+torchrun each rank's (torchrun then exits 1)."""
+
+#: the launcher's own options (with their values), not passed on to the ranks
+LAUNCH_FLAGS = ("--nproc-per-node", "--nnodes", "--rdzv-endpoint", "--rdzv-id",
+                "--join-timeout")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -877,23 +984,140 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", help="result JSON (default runs/elastic/<label>.json)")
     ap.add_argument("--checkpoint-dir", help="checkpoint folder (default: beside --out)")
     ap.add_argument("--stop-after", type=int, help="stop after this many effective epochs")
+    ap.add_argument("--nproc-per-node", type=int, help="start torchrun with N processes "
+                    "here and exit with the ranks' outcome (without torchrun)")
+    ap.add_argument("--nnodes", type=int, default=1, help="with --nproc-per-node: machines "
+                    "(the same command on each, with --rdzv-endpoint)")
+    ap.add_argument("--rdzv-endpoint", help="with --nproc-per-node: HOST:PORT of the c10d "
+                    "rendezvous (default: --standalone on one machine)")
+    ap.add_argument("--rdzv-id", default="deeprelax", help="with --rdzv-endpoint: run id")
+    ap.add_argument("--join-timeout", type=int, default=60,
+                    help="with --rdzv-endpoint: seconds for the rendezvous to form")
     return ap
 
 
+def _settings(args) -> ElasticParams:
+    """The run's ElasticParams from the command line (ParamError on bad input)."""
+    over = parse_overrides(args.set)
+    flags = dict(net=args.net, tau=args.tau, gamma=args.gamma, reference=args.reference,
+                 backend=args.backend, device=args.device, timeout_s=args.timeout,
+                 seed=args.seed)
+    flags = {k: v for k, v in flags.items() if v is not None}
+    both = sorted(set(flags) & set(over))
+    if both:
+        raise ParamError(f"{both} given twice: as a flag and in --set; give one")
+    return params_for(args.preset, args.algorithm, **{**over, **flags})
+
+
+def outcome(codes: dict[int, int], returncode: int) -> int:
+    """The launch's exit status from the ranks' recorded ones: 2 if any rank refused its
+    input, else 5 if any lost a replica, else 3 if any stopped early, else 0 when torchrun
+    succeeded; 1 when torchrun failed and no rank recorded why."""
+    for code in (EXIT_BAD_INPUT, EXIT_REPLICA_LOST, EXIT_INCOMPLETE):
+        if code in codes.values():
+            return code
+    return 0 if returncode == 0 and codes else EXIT_LAUNCH_FAILED
+
+
+def _rank_codes(folder: str | os.PathLike) -> dict[int, int]:
+    """The exit statuses the ranks recorded in ``folder`` (:data:`EXIT_DIR_ENV`)."""
+    out = {}
+    for f in Path(folder).glob("rank-*"):
+        try:
+            out[int(f.name[5:])] = int(f.read_text())
+        except ValueError:
+            pass
+    return out
+
+
+def _record_exit(code: int) -> None:
+    """Record this rank's exit status for the launcher (when it asked for it)."""
+    folder = os.environ.get(EXIT_DIR_ENV)
+    if folder:
+        try:
+            Path(folder, f"rank-{os.environ.get('RANK', '0')}").write_text(f"{code}\n")
+        except OSError:
+            pass
+
+
+def _without_launch_flags(argv: list[str]) -> list[str]:
+    """``argv`` less the launcher's options and their values."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in LAUNCH_FLAGS:
+            skip = True
+        elif not a.startswith(tuple(f"{f}=" for f in LAUNCH_FLAGS)):
+            out.append(a)
+    return out
+
+
+def launch(args, argv: list[str]) -> int:
+    """``--nproc-per-node N`` without torchrun: check the options, run torchrun on this
+    command's other options, show the ranks' one-line messages (not torchrun's report),
+    and return :func:`outcome` of the ranks' recorded statuses."""
+    import subprocess
+    import tempfile
+    try:
+        if "RANK" in os.environ or "TORCHELASTIC_RUN_ID" in os.environ:
+            raise ParamError("--nproc-per-node starts torchrun; under torchrun leave it out")
+        if args.nproc_per_node < 1 or args.nnodes < 1 or args.join_timeout < 1:
+            raise ParamError(f"--nproc-per-node, --nnodes and --join-timeout must be >= 1, "
+                             f"got {args.nproc_per_node}, {args.nnodes}, {args.join_timeout}")
+        if args.nnodes > 1 and not args.rdzv_endpoint:
+            raise ParamError("--nnodes > 1 needs --rdzv-endpoint HOST:PORT (the same on "
+                             "every machine)")
+        _settings(args)
+    except (ParamError, DataError, ResultError) as err:
+        print(f"deeprelax elastic: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.rdzv_endpoint:
+        rdzv = ["--rdzv-backend", "c10d", "--rdzv-endpoint", args.rdzv_endpoint,
+                "--rdzv-id", args.rdzv_id, "--rdzv-conf", f"join_timeout={args.join_timeout}"]
+    else:
+        rdzv = ["--standalone"]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(args.nnodes),
+           "--nproc-per-node", str(args.nproc_per_node), *rdzv, "-m", "deeprelax.distributed",
+           *_without_launch_flags(argv)]
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, EXIT_DIR_ENV: tmp})
+        forward = {sig: signal.signal(sig, lambda signum, _: proc.send_signal(signum))
+                   for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            _, err = proc.communicate()
+        finally:
+            for sig, handler in forward.items():
+                signal.signal(sig, handler)
+        codes = _rank_codes(tmp)
+    for line in dict.fromkeys(ln for ln in err.splitlines()
+                              if ln.startswith("deeprelax elastic:")):
+        print(line, file=sys.stderr)
+    code = outcome(codes, proc.returncode)
+    if code == EXIT_LAUNCH_FAILED:
+        last = " | ".join(err.strip().splitlines()[-3:])
+        print(f"deeprelax elastic: torchrun failed with exit status {proc.returncode} "
+              f"before any rank recorded an outcome: {last}", file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m deeprelax elastic``: one replica of a torchrun group (or a group of one)."""
+    """``python -m deeprelax elastic``: one replica of a torchrun group (or a group of one);
+    with ``--nproc-per-node`` (without torchrun) the launcher of such a group."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
+    if args.nproc_per_node is not None:
+        return launch(args, argv)
+    code = _rank_main(args)
+    _record_exit(code)
+    return code
+
+
+def _rank_main(args) -> int:
     rank = int(os.environ.get("RANK", "0"))
     try:
-        over = parse_overrides(args.set)
-        flags = dict(net=args.net, tau=args.tau, gamma=args.gamma, reference=args.reference,
-                     backend=args.backend, device=args.device, timeout_s=args.timeout,
-                     seed=args.seed)
-        flags = {k: v for k, v in flags.items() if v is not None}
-        both = sorted(set(flags) & set(over))
-        if both:
-            raise ParamError(f"{both} given twice: as a flag and in --set; give one")
-        P = params_for(args.preset, args.algorithm, **{**over, **flags})
+        P = _settings(args)
         world = int(os.environ.get("WORLD_SIZE", "1"))
         label = (f"{P.net}-{P.algorithm}-n{world}-tau{P.tau}-{P.reference}"
                  + ("-fast" if args.preset == "fast" else ""))
