@@ -8,7 +8,7 @@ import torch
 
 from deeprelax import stats
 from deeprelax.chapters import ch10_gd_vs_gf as gdgf
-from deeprelax.claims import by_name, check
+from deeprelax.claims import by_name, check, duplicates, labelling_errors
 from deeprelax.params import ParamError
 
 
@@ -24,6 +24,14 @@ def test_the_chapters_claims_hold_on_a_smaller_problem(result):
     claims = gdgf.claims(result)
     check(claims)
     assert len(by_name(claims)) == 34
+    assert labelling_errors(claims) == [] and duplicates(claims) == []
+    assert {c.name for c in claims if c.status == "check"} == {
+        "flip_growth", "gap_growth", "gron_minus_ec", "int_change", "int_rel",
+        "lanczos_rel", "lmax_rel", "nfev_ratio", "noise_factor", "ref_ratio", "ritz_shift",
+        "slope_sde", "slope_sgd", "spline_hess_error", "t_probe_frac", "tight_lin"}
+    paper = {"ratio_lo", "ratio_hi", "lmin_step"}
+    assert {c.name for c in claims if c.source == "paper"} == paper    # the rest:
+    assert {c.source for c in claims if c.source != "paper"} == {"companion", "ours"}
 
 
 def test_measures_are_consistent_with_the_runs(result):

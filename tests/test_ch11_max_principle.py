@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from deeprelax.chapters import ch11_max_principle as msa
-from deeprelax.claims import by_name, check
+from deeprelax.claims import by_name, check, duplicates, labelling_errors
 from deeprelax.params import ParamError
 
 P = msa.Params.from_preset("fast")
@@ -21,6 +21,13 @@ def test_the_chapters_claims_hold(result):
     claims = msa.claims(result)
     check(claims)
     assert len(by_name(claims)) == 29
+    assert labelling_errors(claims) == [] and duplicates(claims) == []
+    assert {c.name for c in claims if c.status == "check"} == {
+        "disc_cost_err", "emsa_lq_err", "emsa_lq_rate", "emsa_vs_bp_best", "grad_scale",
+        "large_vs_emsa_best", "mu_imag", "mu_min", "rate_formula_err", "slope_v"}
+    paper = {"csgd_err", "csgd_mc_err", "csgd_gain"}
+    assert {c.name for c in claims if c.source == "paper"} == paper    # the rest:
+    assert {c.source for c in claims if c.source != "paper"} == {"companion", "ours"}
 
 
 def test_measures_label_largest_and_final_weight_norms(result):

@@ -849,96 +849,106 @@ def claims(r: Result) -> list[Claim]:
     return [
         # the linear network against the DOP853 flow
         Claim("ref_ratio", "tolerances ×1000 move the DOP853 flow by < 10% of the smallest "
-              "gap (ratio)", m["ref_ratio"], hi=0.1, strict=True, paper="—", where="reference"),
+              "gap (ratio)", m["ref_ratio"], hi=0.1, strict=True, paper="—", where="reference",
+              status="check"),
         Claim("slope_lin", "linear net: gap at t = T is of order 1 in η", m["slope_lin"],
-              0.95, 1.05, strict=True, paper="O(η)", where=ec),
+              0.95, 1.05, strict=True, paper="O(η)", where=ec, source="companion"),
         Claim("order_lin_dev", "linear net: order 1 at every checkpoint t ≥ T/10 "
               "(max |order − 1|)", m["order_lin_dev"], hi=0.05, strict=True,
-              paper="O(η)", where=ec),
+              paper="O(η)", where=ec, source="companion"),
         Claim("collapse_spread", "linear net: gap/η at t = T is the same for every η "
               "(spread / value)", m["collapse_spread"], hi=0.05, strict=True,
-              paper="GD ≈ GF", where=ec),
+              paper="GD ≈ GF", where=ec, source="companion"),
         # the ReLU network
         Claim("t_probe_frac", "ReLU: DOP853 stalls before T/10 within its budget "
               "(t reached / T)", m["t_probe_frac"], hi=0.1, strict=True, paper="—",
-              where="Filippov flow"),
+              where="Filippov flow", status="check"),
         Claim("nfev_ratio", "linear: the whole flow costs < 3 probe budgets "
               "(evaluations / budget)", m["nfev_ratio"], hi=3.0, strict=True, paper="—",
-              where="reference"),
+              where="reference", status="check"),
         Claim("flip_growth", "ReLU: flips of the most active unit grow ≥ 3× from η₀ to "
               f"η₀/{m['eta_ratio']:g}", m["flip_growth"], lo=3.0, paper="—",
-              where="chattering"),
+              where="chattering", status="check"),
         Claim("order_relu_dev", "ReLU: successive differences of order 1 for t ∈ "
               "[T/20, T/4] (max |order − 1|)", m["order_relu_dev"], hi=0.1, strict=True,
-              paper="O(η) needs C²", where=ec),
+              paper="O(η) needs C²", where=ec, source="companion"),
         # Lanczos convergence
         Claim("ritz_shift", "Lanczos: the Ritz value approaches λ_min from above "
               "(λ_k − λ_2k)", m["ritz_shift"], lo=-1e-12, paper="Ritz ≥ λ_min",
-              where="Golub–Van Loan 10.1"),
+              where="Golub–Van Loan 10.1", status="check"),
         Claim("lanczos_rel", "Lanczos: doubling the iterations moves λ_min by < 5% "
               "(relative)", m["lanczos_rel"], hi=0.05, strict=True, paper="—",
-              where="Lanczos"),
+              where="Lanczos", status="check"),
         Claim("lmax_rel", "Lanczos: λ_max has converged (relative change with 2k)",
-              m["lmax_rel"], hi=1e-6, strict=True, paper="—", where="Lanczos"),
+              m["lmax_rel"], hi=1e-6, strict=True, paper="—", where="Lanczos",
+              status="check"),
         # curvature and the bounds
         Claim("lmin0_lin", "linear net: λ_min < 0 at initialisation", m["lmin0_lin"],
-              hi=0.0, strict=True, paper="λ_min < 0", where=ec),
+              hi=0.0, strict=True, paper="λ_min < 0", where=ec, source="companion"),
         Claim("lmin0_relu", "ReLU net: λ_min < 0 at initialisation", m["lmin0_relu"],
-              hi=0.0, strict=True, paper="λ_min < 0", where=ec),
+              hi=0.0, strict=True, paper="λ_min < 0", where=ec, source="companion"),
         Claim("rise_lin", "linear net: |λ_min| falls below 30% of its initial value "
               "(|λ_T| / |λ_0|)", m["rise_lin"], hi=0.3, strict=True,
-              paper="λ_min → 0", where=ec),
+              paper="λ_min → 0", where=ec, source="companion"),
         Claim("rise_relu", "ReLU net: |λ_min| falls below 30% of its initial value "
               "(|λ_T| / |λ_0|)", m["rise_relu"], hi=0.3, strict=True,
-              paper="λ_min → 0", where=ec),
+              paper="λ_min → 0", where=ec, source="companion"),
         Claim("gap_bound_lin", "linear net: gap/η stays under the Grönwall bound "
               "(max ratio, 2% slack)", m["gap_bound_lin"], hi=1.02,
-              paper="bound holds", where=ec),
+              paper="bound holds", where=ec, source="companion"),
         Claim("gron_minus_ec", "the Grönwall bound is below Elkabetz–Cohen's form "
-              "(max difference)", m["gron_minus_ec"], hi=1e-12, paper="—", where=ec),
+              "(max difference)", m["gron_minus_ec"], hi=1e-12, paper="—", where=ec,
+              status="check"),
         Claim("tight_lin", "Xavier weights: the bound is loose at t = T (bound / gap)",
-              m["tight_lin"], lo=5.0, strict=True, paper="—", where=ec),
+              m["tight_lin"], lo=5.0, strict=True, paper="—", where=ec, status="check"),
         # near the saddle
         Claim("gap_bound_small", "near-saddle: gap/η stays under the Grönwall bound "
               "(max ratio, 2% slack)", m["gap_bound_small"], hi=1.02,
-              paper="bound holds", where=ec),
+              paper="bound holds", where=ec, source="companion"),
         Claim("growth", "near-saddle: gap/η grows > 100× during the escape",
-              m["growth"], lo=100.0, strict=True, paper="e^{−∫λ₋}", where=ec),
+              m["growth"], lo=100.0, strict=True, paper="e^{−∫λ₋}", where=ec,
+              source="companion"),
         Claim("ratio_max", "near-saddle: the bound is tight during the growth "
               "(max bound / gap)", m["ratio_max"], hi=1.35, strict=True,
-              paper="e^{−∫λ₋}", where=ec),
+              paper="e^{−∫λ₋}", where=ec, source="companion"),
         Claim("lmin_phase_max", "near-saddle: λ_min < −0.5 throughout the growth",
-              m["lmin_phase_max"], hi=-0.5, strict=True, paper="λ_min < 0", where=ec),
+              m["lmin_phase_max"], hi=-0.5, strict=True, paper="λ_min < 0", where=ec,
+              source="companion"),
         # SGD and its diffusion model
         Claim("slope_gd", f"GD's distance from the flow at t = {m['sgd_T']:g} is of order 1 "
               "in η",
-              m["slope_gd"], 0.95, 1.05, strict=True, paper="O(η)", where=ec),
+              m["slope_gd"], 0.95, 1.05, strict=True, paper="O(η)", where=ec,
+              source="companion"),
         Claim("slope_sgd", "SGD's rms distance from the flow is of order ½ in η",
-              m["slope_sgd"], 0.35, 0.7, strict=True, paper="O(η^½)", where=s23),
+              m["slope_sgd"], 0.35, 0.7, strict=True, paper="O(η^½)", where=s23,
+              status="check"),
         Claim("slope_sde", "the SDE model's rms distance is of order ½ in η",
-              m["slope_sde"], 0.35, 0.7, strict=True, paper="O(η^½)", where=s23),
+              m["slope_sde"], 0.35, 0.7, strict=True, paper="O(η^½)", where=s23,
+              status="check"),
         Claim("ratio_lo", "the SDE reproduces SGD's spread (smallest rms ratio)",
               m["ratio_lo"], lo=0.8, strict=True, paper="SDE ≈ SGD", where=s23),
         Claim("ratio_hi", "the SDE reproduces SGD's spread (largest rms ratio)",
               m["ratio_hi"], hi=1.25, strict=True, paper="SDE ≈ SGD", where=s23),
         Claim("noise_factor", "SGD is > 5× farther from the flow than GD (smallest ratio)",
-              m["noise_factor"], lo=5.0, strict=True, paper="noise dominates", where=s23),
+              m["noise_factor"], lo=5.0, strict=True, paper="noise dominates", where=s23,
+              status="check"),
         # local entropy on the two-weight network
         Claim("spline_hess_error", "spline Hessian of f matches the analytic one "
               "along the flow", m["spline_hess_error"], hi=1e-5, strict=True, paper="—",
-              where="grid"),
+              where="grid", status="check"),
         Claim("lmin_step", "smoothing raises the worst λ_min along the path at each γ "
               "(smallest rise)", m["lmin_step"], lo=0.0, strict=True,
               paper="smoother", where=le),
         Claim("int_change", "but ∫λ₋ does not rise: it falls (u at γ_max minus f)",
-              m["int_change"], hi=0.0, strict=True, paper="—", where=le),
+              m["int_change"], hi=0.0, strict=True, paper="—", where=le, status="check"),
         Claim("int_rel", "∫λ₋ changes by < 20% over all γ (relative)", m["int_rel"],
-              hi=0.2, strict=True, paper="—", where=le),
+              hi=0.2, strict=True, paper="—", where=le, status="check"),
         Claim("gap_growth", "the GD–GF gap of u(·, γ_max) exceeds f's at every η "
-              "(smallest ratio)", m["gap_growth"], lo=1.0, strict=True, paper="—", where=le),
+              "(smallest ratio)", m["gap_growth"], lo=1.0, strict=True, paper="—", where=le,
+              status="check"),
         Claim("smooth_order_dev", "two-weight net: every gap is of order 1 in η "
               "(max |order − 1|)", m["smooth_order_dev"], hi=0.05, strict=True,
-              paper="O(η)", where=ec),
+              paper="O(η)", where=ec, source="companion"),
     ]
 
 

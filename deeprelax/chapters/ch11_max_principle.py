@@ -651,68 +651,76 @@ def claims(r: Result) -> list[Claim]:
     k, li, pmp = m["k_early"], "Li et al., toy", "PMP"
     out = [
         Claim("costate_err", "the costate is back-propagation: max |p_n + ∂L/∂x_n|",
-              m["costate_err"], hi=1e-8, strict=True, paper="p = −∂L/∂x", where=pmp),
+              m["costate_err"], hi=1e-8, strict=True, paper="p = −∂L/∂x", where=pmp,
+              source="companion"),
         Claim("ham_err", "∇_θ H_n = −∂L/∂θ_n (max error)", m["ham_err"], hi=1e-8,
-              strict=True, paper="gradient = ∇H", where=pmp),
+              strict=True, paper="gradient = ∇H", where=pmp, source="companion"),
         Claim("grad_scale", "the identity check is not empty (gradient scale)",
-              m["grad_scale"], lo=1e-2, strict=True, paper="—", where=pmp),
+              m["grad_scale"], lo=1e-2, strict=True, paper="—", where=pmp, status="check"),
     ]
     out += [Claim(f"emsa_vs_{b.lower()}_k", f"after {k} iterations E-MSA's loss is below "
                   f"{b}'s (ratio)", m[f"emsa_vs_{b.lower()}_k"], hi=1.0, strict=True,
-                  paper="faster per iteration", where=li) for b in BACKPROP]
+                  paper="faster per iteration", where=li, source="companion")
+            for b in BACKPROP]
     out += [
         Claim("emsa_vs_bp_best", "E-MSA's best loss is below every back-propagation run's "
-              "(ratio)", m["emsa_vs_bp_best"], hi=1.0, strict=True, paper="—", where=li),
+              "(ratio)", m["emsa_vs_bp_best"], hi=1.0, strict=True, paper="—", where=li,
+              status="check"),
         Claim("basic_vs_emsa_best", "basic MSA does not converge: its best loss is > 10× "
               "E-MSA's", m["basic_vs_emsa_best"], lo=10.0, strict=True,
-              paper="basic MSA diverges", where=li),
+              paper="basic MSA diverges", where=li, source="companion"),
         Claim("theta_blowup", "basic MSA's weights blow up: largest |θ| > 5× E-MSA's",
-              m["theta_blowup"], lo=5.0, strict=True, paper="basic MSA diverges", where=li),
+              m["theta_blowup"], lo=5.0, strict=True, paper="basic MSA diverges", where=li,
+              source="companion"),
         Claim("ups_large", f"with ρ = {m['rho_large']:g} no iteration raises the loss by "
               "> 0.1%", m["ups_large"], hi=0.0, paper="descent for large ρ",
-              where="Li et al., error estimate"),
+              where="Li et al., error estimate", source="companion"),
         Claim("ups_small_minus_large", f"ρ = {m['rho_small']:g} raises the loss more "
               f"often than ρ = {m['rho_large']:g} (difference of counts)",
               m["ups_small_minus_large"], lo=0.0, strict=True, paper="descent for large ρ",
-              where="Li et al., error estimate"),
+              where="Li et al., error estimate", source="companion"),
         Claim("ups_basic", "basic MSA (ρ = 0) raises the loss at least once",
-              m["ups_basic"], lo=0.0, strict=True, paper="basic MSA diverges", where=li),
+              m["ups_basic"], lo=0.0, strict=True, paper="basic MSA diverges", where=li,
+              source="companion"),
         Claim("large_vs_emsa_best", f"ρ = {m['rho_large']:g} is slower: its best loss "
               "is above E-MSA's (ratio)", m["large_vs_emsa_best"], lo=1.0, strict=True,
-              paper="—", where=li),
+              paper="—", where=li, status="check"),
         Claim("mu_imag", "LQ net: the basic-MSA map has real eigenvalues (max |Im|)",
-              m["mu_imag"], hi=1e-10, strict=True, paper="—", where="LQ"),
+              m["mu_imag"], hi=1e-10, strict=True, paper="—", where="LQ", status="check"),
         Claim("mu_min", "LQ net: its eigenvalues are −μ_i with μ_i ≥ 0 (smallest μ)",
-              m["mu_min"], lo=-1e-10, strict=True, paper="—", where="LQ"),
+              m["mu_min"], lo=-1e-10, strict=True, paper="—", where="LQ", status="check"),
         Claim("mu_max", "LQ net: μ_max > 1, so basic MSA diverges", m["mu_max"], lo=1.0,
-              strict=True, paper="basic MSA diverges", where="LQ"),
+              strict=True, paper="basic MSA diverges", where="LQ", source="companion"),
         Claim("rate_formula_err", "LQ net: spectral radii match max|a − μ_i|/(1 + a) "
               "(max error)", m["rate_formula_err"], hi=1e-8, strict=True, paper="—",
-              where="LQ"),
+              where="LQ", status="check"),
         Claim("rate_below", "LQ net: E-MSA diverges at 0.9 ρ* (spectral radius)",
               m["rate_below"], lo=1.0, strict=True, paper="ρ large enough",
-              where="Li et al., error estimate"),
+              where="Li et al., error estimate", source="companion"),
         Claim("rate_above", "LQ net: E-MSA converges at 1.1 ρ* (spectral radius)",
               m["rate_above"], hi=1.0, strict=True, paper="ρ large enough",
-              where="Li et al., error estimate"),
+              where="Li et al., error estimate", source="companion"),
         Claim("basic_lq_growth", "LQ net: basic MSA's error grows > 1000× in 12 iterations",
               m["basic_lq_growth"], lo=1e3, strict=True, paper="basic MSA diverges",
-              where="LQ"),
+              where="LQ", source="companion"),
         Claim("emsa_lq_err", "LQ net: E-MSA at ρ_opt reaches the Riccati control "
               "(max |u − u*|)", m["emsa_lq_err"], hi=1e-8, strict=True, paper="—",
-              where="LQ"),
+              where="LQ", status="check"),
         close_to("emsa_lq_rate", "LQ net: E-MSA contracts at the predicted rate per "
-                 "iteration", m["emsa_lq_rate"], m["rate_opt"], 0.02, paper="—", where="LQ"),
+                 "iteration", m["emsa_lq_rate"], m["rate_opt"], 0.02, paper="—", where="LQ",
+                 status="check"),
         Claim("disc_err", "discrete costate = −∇V_n = −P_n x_n on the optimal path "
               "(max error)", m["disc_err"], hi=1e-12, strict=True, paper="p = −∇V",
-              where="PMP ↔ HJB"),
+              where="PMP ↔ HJB", source="companion"),
         Claim("disc_cost_err", "the discrete cost of the Riccati control is V_0(x_0) "
               "(error)", m["disc_cost_err"], hi=1e-12, strict=True, paper="—",
-              where="PMP ↔ HJB"),
+              where="PMP ↔ HJB", status="check"),
         Claim("cont_err", "continuous costate p(t) = −P(t)x(t) (max error)",
-              m["cont_err"], hi=1e-8, strict=True, paper="p = −∇V", where="PMP ↔ HJB"),
+              m["cont_err"], hi=1e-8, strict=True, paper="p = −∇V", where="PMP ↔ HJB",
+              source="companion"),
         Claim("slope_v", "the N-layer value converges to the continuous one at order 1 "
-              "in δ", m["slope_v"], 0.95, 1.05, strict=True, paper="—", where="Euler"),
+              "in δ", m["slope_v"], 0.95, 1.05, strict=True, paper="—", where="Euler",
+              status="check"),
         Claim("csgd_err", "(CSGD) as LQ: the costate is −∇u along the optimal path "
               "(max error)", m["csgd_err"], hi=1e-8, strict=True, paper="α = ∇u",
               where="eq. (25)"),
