@@ -102,7 +102,7 @@ plt.show()
 #   climb $u$. The paper's Figure 1 shows densities descending $u$, so here we use the drift
 #   $-\nabla u$, i.e.
 #   $\rho_t = \nabla\cdot(\nabla u\,\rho) + \tfrac{\beta_{\rm fp}^{-1}}{2}\Delta\rho$, the
-#   Fokker–Planck equation (FP) of Sec. 2.3 with $f$ replaced by $u$. Chapter 05 reads
+#   Fokker–Planck equation (FP) of Sec. 2.3 with $f$ replaced by $u$. The chapter on Sec. 5 reads
 #   (26) differently, for another purpose: there the density is that of the controlled
 #   SDE (CSGD), whose drift is $-\nabla f - \nabla u$. Both readings are on the
 #   {doc}`../errata` page.

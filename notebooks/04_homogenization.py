@@ -111,7 +111,7 @@ plt.show()
 # %% [markdown]
 # (errata-sec4-eq12-sign)=
 # **The sign of the first form of (12).** Lemma 1 prints
-# $\nabla u(x,t) = \int \frac{y-x}{t}\,\rho_1^\infty(dy;x)$ (chapter 03 checks the
+# $\nabla u(x,t) = \int \frac{y-x}{t}\,\rho_1^\infty(dy;x)$ (the chapter on Sec. 3 checks the
 # lemma itself), Sec. 4.2 repeats it as
 # "Recall (12): $\nabla f_\gamma(x) = -\gamma^{-1}\int (x-y)\,\rho_1^\infty(y;x)\,dy$",
 # and the proof of Theorem 5 calls the homogenized field

@@ -192,8 +192,9 @@ ch05.value_frame(R)
 # terminal layer $T - 0.25$) the corrected identity leaves a relative residual of
 # {glue:text}`proof_step_corrected:.3f`, which shrinks as the grid is refined, the printed
 # one {glue:text}`proof_step_printed:.2f` (it is $2u_t$ where the corrected one holds), and
-# $u_t$ reaches {glue:text}`proof_step_sign:.2f` of its largest magnitude with the positive
-# sign. The theorem stands; only the line of the proof is misprinted.
+# $u_t$ is positive where it is largest in magnitude (largest $u_t$ over largest $|u_t|$:
+# {glue:text}`proof_step_sign:.2f`). The theorem stands; only the line of the proof is
+# misprinted.
 #
 # ## Scoping: $\gamma$ decreasing in time
 #
@@ -248,7 +249,7 @@ ch05.scoping_frame(R)
 #   $\tfrac12\Delta$ is $\beta=1$); the Fokker–Planck equation of (CSGD) is
 #   $\rho_t = \nabla\cdot((\nabla f+\nabla u)\rho) + \tfrac{\beta^{-1}}{2}\Delta\rho$,
 #   not (26) as printed. Both corrections are on the [Errata](../errata.md) page.
-# - **Another reading of (26).** [Chapter 01](01_introduction.ipynb) reads the
+# - **Another reading of (26).** [The chapter on Figure 1](01_introduction.ipynb) reads the
 #   Fokker–Planck line of (26) differently, for another purpose: the densities of the paper's Figure 1
 #   are carried by the drift $-\nabla u$ alone, (FP) of Sec. 2.3 with $f$ replaced by
 #   $u$, whereas here the density is that of (CSGD), with drift $-\nabla f-\nabla u$.
