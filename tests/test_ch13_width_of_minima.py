@@ -50,6 +50,40 @@ def test_measurements_are_consistent(result):
         assert w.slice_top.min() >= 0
 
 
+def test_matched_loss_snapshots(result):
+    P = result.params
+    found = 0
+    for alg, ws in result.widths.items():
+        w = ws[0]
+        if not np.isfinite(w.matched_epoch):
+            assert w.loss > P.matched_loss * 0.5          # a net that never got there
+            continue
+        found += 1
+        assert 0 < w.matched_epoch <= P.effective_epochs
+        assert w.matched_f <= P.matched_loss and w.matched_lambda1 > 0
+        assert w.matched_sharpness > 0
+    assert found >= 3
+    frame = ch13.matched_frame(result)
+    assert list(frame.columns)[:2] == ["epoch", "f there"]
+
+
+def test_snapshots_leave_the_training_unchanged():
+    # stopping every 2 effective epochs (to evaluate f) gives the same final weights as
+    # one uninterrupted run: the same-budget numbers do not depend on the snapshots
+    data = ch13.mnist_subset(ch13.Params.from_preset("fast", n_train=200, n_test=100))
+    out = {}
+    for f_star in (0.0, 100.0):
+        P = ch13.Params.from_preset("fast", seeds=(0,), n_train=200, n_test=100,
+                                    effective_epochs=4, matched_loss=f_star)
+        nets, record, matched = ch13.train_here(P, data, "sgd")
+        out[f_star] = nets[0].state_dict()
+        assert record["status"] == "complete"
+        assert (matched == {}) == (f_star == 0.0)
+    assert matched[0][0] == 2.0                     # the first snapshot: f ≤ 100 at once
+    for k, v in out[0.0].items():
+        assert torch.equal(v, out[100.0][k]), k
+
+
 def test_one_seed_tables_have_no_std(result):
     eig = ch13.eigen_frame(result)
     assert list(eig.index) == ["Entropy-SGD", "HEAT", "HJ", "SGD"]
@@ -144,6 +178,10 @@ def test_thesis_claims_come_from_the_lenet_result(result, tmp_path):
     assert named["hj_over_sgd"].source == "companion"      # not this paper's statement
     # the fast result measured the invariant sharpness: the thesis claims use it
     assert named["hj_over_sgd"].ours == r["ratio_sharpness_hj"]
+    # and at matched training loss, from the snapshots
+    m = {a: result.widths[a][0].matched_sharpness for a in ("entropy-sgd", "sgd")}
+    assert named["esgd_over_sgd_matched"].ours == m["entropy-sgd"] / m["sgd"]
+    assert named["esgd_over_sgd_matched"].source == "companion"
     assert named["sgd_flattest"].ours == float(ch13.sgd_flattest(result))
     assert named["lenet_near_zero_min"].statement.startswith("LeNet: ")
     assert "lenet_slice_curvature_error" not in named
@@ -199,7 +237,7 @@ def test_only_the_paper_preset_writes_the_committed_result(tmp_path, monkeypatch
     L = ch13.load()
     monkeypatch.setattr(ch13, "LENET_RUNS", tmp_path)
     monkeypatch.setattr(ch13, "mnist_subset", lambda P: None)
-    monkeypatch.setattr(ch13, "train_here", lambda P, data, alg: ({0: ch13.mlp7()}, {}))
+    monkeypatch.setattr(ch13, "train_here", lambda P, data, alg: ({0: ch13.mlp7()}, {}, {}))
     monkeypatch.setattr(ch13, "measure", lambda model, data, P, seed=0, dense=False:
                         L.widths["sgd"][0])
     monkeypatch.setattr(ch13, "validation_error", lambda model, data, device: 1.0)

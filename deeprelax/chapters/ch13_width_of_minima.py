@@ -98,6 +98,10 @@ class Params(BaseParams):
     slice_random: float = knob(1.0, lo=1e-3, hi=10.0, doc="half-width |Δθ|/|θ|, random")
     n_random: int = knob(3, lo=1, hi=50, doc="random directions per net")
     dense_check: bool = knob(True, doc="check against the exact Hessian (n ≤ 5000)")
+    matched_loss: float = knob(1.1, lo=0.0, hi=100.0,
+                               doc="f* (0: off): also measure at the first f ≤ f*")
+    snapshot_every: int = knob(2, lo=1, hi=1000,
+                               doc="effective epochs between snapshots of f")
     device: str = knob("cpu", doc="'cpu' or 'cuda' (training and curvature)")
 
     def __post_init__(self) -> None:
@@ -122,7 +126,7 @@ class Params(BaseParams):
                   "trace_probes": 100,
                   "beta": 1e6, "mc_samples": 64,
                   "slice_top": 0.05, "slice_random": 0.5, "n_random": 2, "chunk": 1000,
-                  "dense_check": False},
+                  "dense_check": False, "matched_loss": 0.02, "snapshot_every": 1},
     }
 
 
@@ -192,9 +196,17 @@ def train_params(P: Params, algorithm: str) -> engine.TrainParams:
                              checkpoint_seconds=1e7, checkpoint_every=100_000)
 
 
-def train_here(P: Params, data: engine.TensorData, algorithm: str) -> tuple[dict, dict]:
-    """Train ``algorithm`` with the engine; returns ({seed: model}, the engine's record)."""
+def train_here(P: Params, data: engine.TensorData, algorithm: str
+               ) -> tuple[dict, dict, dict]:
+    """Train ``algorithm`` with the engine; returns ({seed: model}, the engine's record,
+    {seed: (effective epoch, f, model)} at the first snapshot with f ≤ P.matched_loss).
+
+    With ``matched_loss`` > 0 the run stops every ``snapshot_every`` effective epochs
+    (``stop_after``; the engine resumes it bit for bit) and f is evaluated at each
+    stop, BN re-estimated as in :func:`measure`. A LeNet run resumed from a finished
+    checkpoint has no snapshots (then no matched-loss measurement)."""
     TP = train_params(P, algorithm)
+    matched: dict[int, tuple[float, float, nn.Module]] = {}
     with contextlib.ExitStack() as stack:
         if P.net == "lenet":    # minutes per net: a checkpoint that a rerun resumes
             LENET_RUNS.mkdir(parents=True, exist_ok=True)
@@ -203,11 +215,45 @@ def train_here(P: Params, data: engine.TensorData, algorithm: str) -> tuple[dict
             TP = engine.replace(TP, checkpoint_seconds=60.0)
         else:
             ckpt = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "final.pt"
-        record = engine.train(NETS[P.net], data, TP, checkpoint=ckpt,
-                              show_progress=P.net == "lenet",
-                              meta={"net": P.net, "chapter": "13"})
-        state = engine.read_checkpoint(ckpt, TP.fingerprint())
-    return models_from_checkpoint(state, P.net, TP.seeds), record
+        step = P.snapshot_every if P.matched_loss > 0 else None
+        while True:
+            record = engine.train(NETS[P.net], data, TP, checkpoint=ckpt, stop_after=step,
+                                  show_progress=P.net == "lenet",
+                                  meta={"net": P.net, "chapter": "13"})
+            state = engine.read_checkpoint(ckpt, TP.fingerprint())
+            if record.get("status") == "complete" or step is None:
+                break
+            epoch = float(int(state["g"]) // math.ceil(data.train_x.shape[0] / TP.batch_size))
+            for seed, model in models_from_checkpoint(state, P.net, TP.seeds).items():
+                if seed not in matched:
+                    f = loss_at(model, data, P)
+                    if f <= P.matched_loss:
+                        matched[seed] = (epoch, f, model)
+    return models_from_checkpoint(state, P.net, TP.seeds), record, matched
+
+
+def loss_at(model: nn.Module, data: engine.TensorData, P: Params) -> float:
+    """f at the model's weights, as :func:`measure` defines it (BN re-estimated)."""
+    dev = torch.device(P.device)
+    model = model.to(dev)
+    models.reestimate_bn(model, [b.to(dev) for b in data.train_x.split(P.chunk)])
+    return hessian.Objective(model, data.train_x[:P.hessian_images],
+                             data.train_y[:P.hessian_images], chunk=P.chunk).loss()
+
+
+def measure_matched(model: nn.Module, data: engine.TensorData, P: Params,
+                    seed: int = 0) -> tuple[float, float]:
+    """λ₁ and the invariant sharpness λ₁(diag θ·H·diag θ) at a snapshot (Lanczos)."""
+    dev = torch.device(P.device)
+    model = model.to(dev)
+    models.reestimate_bn(model, [b.to(dev) for b in data.train_x.split(P.chunk)])
+    ob = hessian.Objective(model, data.train_x[:P.hessian_images],
+                           data.train_y[:P.hessian_images], chunk=P.chunk)
+    theta = ob.theta.double().cpu().numpy()
+    lam = hessian.top_eigenpairs(ob.matvec, ob.n, 1, P.lanczos_steps, seed=seed)
+    sharp = hessian.scaled_top_eigenpairs(ob.matvec, theta, 1, P.lanczos_steps,
+                                          seed=seed + 500)
+    return float(lam["values"][0]), float(sharp["values"][0])
 
 
 # ---------------------------------------------------------------------------------------
@@ -245,6 +291,10 @@ class Width:
     kappa_se: np.ndarray | None = None   # standard error of kappa (NaN: not measured)
     sharpness: float = float("nan")      # top eigenvalue of diag(θ)·H·diag(θ)
     sharpness_residual: float = float("nan")   # its residual bound
+    matched_epoch: float = float("nan")   # first snapshot with f ≤ matched_loss (epoch)
+    matched_f: float = float("nan")       # f there
+    matched_lambda1: float = float("nan")     # λ₁ there
+    matched_sharpness: float = float("nan")   # λ₁(diag θ·H·diag θ) there
 
 
 def _second_difference(losses, theta, d, step: float) -> float:
@@ -423,11 +473,12 @@ def _compute(P: Params) -> Result:
                     getattr(R, what)[alg] = getattr(done, what)[alg]
             continue
         t0 = time.perf_counter()
+        matched = {}
         if saved:
             nets = {s: hessian.load_weights(NETS[P.net](), hessian.weights_path(P.net, alg, s))
                     for s in saved}
         else:
-            nets, R.records[alg] = train_here(P, data, alg)
+            nets, R.records[alg], matched = train_here(P, data, alg)
             R.train_s[alg] = float(R.records[alg].get("wall_time_s", time.perf_counter() - t0))
         R.widths[alg] = []
         R.val_error[alg] = []
@@ -436,6 +487,9 @@ def _compute(P: Params) -> Result:
                 print(f"{LABELS[alg]}, seed {s}: measuring the curvature", flush=True)
             w = measure(nets[s], data, P, seed=s, dense=P.dense_check and i == 0 and
                         models.count_parameters(nets[s]) <= 5000)
+            if s in matched:             # the same net at the matched training loss
+                w.matched_epoch, w.matched_f, snapshot = matched[s]
+                w.matched_lambda1, w.matched_sharpness = measure_matched(snapshot, data, P, s)
             R.widths[alg].append(w)
             R.val_error[alg].append(validation_error(nets[s], data, P.device))
         if result_path(P) is not None:       # nothing lost if a later algorithm dies
@@ -495,7 +549,10 @@ _ARRAYS = {f.name for f in dataclasses.fields(Width)} - {"n", "loss", "grad_norm
                                                           "theta_norm", "ritz_min",
                                                           "curv_top_fd", "curv_top_coarse",
                                                           "dense", "timings", "sharpness",
-                                                          "sharpness_residual"}
+                                                          "sharpness_residual",
+                                                          "matched_epoch", "matched_f",
+                                                          "matched_lambda1",
+                                                          "matched_sharpness"}
 
 
 def _array(v) -> np.ndarray:
@@ -792,6 +849,7 @@ def measures(R: Result) -> dict[str, float]:
            "trace_z_hj": trace_z(R, "hj"),
            "trace_z_heat": trace_z(R, "heat"),
            "trace_probes": R.params.trace_probes,
+           "matched_loss": R.params.matched_loss,
            "min_ess": float(min(w.ess.min() for w in all_w)),
            "coarse_min": float(min(S[a]["coarse"].min() for a in ALGORITHMS)),
            "coarse_max": float(max(S[a]["coarse"].max() for a in ALGORITHMS)),
@@ -932,6 +990,26 @@ def thesis_claims(lenet: Result | None) -> list[Claim]:
                              f"the same budget: {what} ratio ≥ 1 ({b})", ratio, lo=1.0,
                              paper="wide valleys", where=WIDE_VALLEYS, status="differs",
                              source="companion"))
+    matched = {a: np.mean([w.matched_sharpness for w in lenet.widths[a]])
+               for a in ALGORITHMS}
+    for name, alg in (("esgd_over_sgd_matched", "entropy-sgd"), ("hj_over_sgd_matched", "hj")):
+        label = LABELS[alg]
+        if not (math.isfinite(matched[alg]) and math.isfinite(matched["sgd"])):
+            out.append(pending(name, f"{label}'s minimum is wider than SGD's on LeNet at "
+                               f"matched training loss (λ₁(diag θ·H·diag θ) ratio < 1, "
+                               f"each net at its first f ≤ {lenet.params.matched_loss:g}); "
+                               "the run has no snapshots", paper="wide valleys",
+                               where=WIDE_VALLEYS, source="companion"))
+            continue
+        ratio = float(matched[alg] / matched["sgd"])
+        wider = lenet.source == "gpu" or ratio < 1
+        out.append(Claim(name, f"{label}'s minimum is {'' if wider else 'not '}wider than "
+                         f"SGD's on LeNet at matched training loss: λ₁(diag θ·H·diag θ) ratio "
+                         f"{'<' if wider else '≥'} 1, each net at its first f ≤ "
+                         f"{lenet.params.matched_loss:g} ({b})", ratio,
+                         hi=1.0 if wider else None, lo=None if wider else 1.0,
+                         paper="wide valleys", where=WIDE_VALLEYS, source="companion",
+                         status="reproduced" if wider else "differs"))
     if lenet.source != "gpu":
         out.append(fact("sgd_flattest", f"SGD's minimum is the flattest of the four on "
                         f"LeNet at the same budget: the smallest λᵢ for every i ≤ "
@@ -941,6 +1019,24 @@ def thesis_claims(lenet: Result | None) -> list[Claim]:
     out.append(fact("lambda1_ordered_like_loss", "the four λ₁ are in the order of the four "
                     f"training losses ({b})", ordered_like_loss(lenet), status="check"))
     return out
+
+
+def matched_frame(R: Result):
+    """Each net at its first snapshot with f ≤ matched_loss (seed means): the effective
+    epoch, f there, λ₁ and λ₁(diag θ·H·diag θ), beside the final f and λ₁."""
+    import pandas as pd
+    num = lambda v: "—" if not np.isfinite(v) else f"{v:.3g}"        # noqa: E731
+    rows = []
+    for alg in ALGORITHMS:
+        ws = R.widths[alg]
+        mean = lambda key: float(np.mean([getattr(w, key) for w in ws]))   # noqa: E731
+        rows.append({"algorithm": LABELS[alg], "epoch": num(mean("matched_epoch")),
+                     "f there": num(mean("matched_f")),
+                     "λ₁ there": num(mean("matched_lambda1")),
+                     "λ₁(θHθ) there": num(mean("matched_sharpness")),
+                     "final f": num(mean("loss")),
+                     "final λ₁": num(float(np.mean([w.top[0] for w in ws])))})
+    return pd.DataFrame(rows).set_index("algorithm")
 
 
 def sgd_flattest(R: Result) -> bool:
