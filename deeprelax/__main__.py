@@ -1,4 +1,4 @@
-"""Command line: ``python -m deeprelax {train,sweep,table1,cifar,describe}``.
+"""Command line: ``python -m deeprelax {train,sweep,campaign,table1,cifar,describe}``.
 
 Presets, as in the chapters: ``paper`` (the paper's runs, a GPU) and ``fast`` (the CPU
 smoke run of the same code, seconds; written under runs/smoke, never results/).
@@ -8,6 +8,7 @@ Examples::
     python -m deeprelax train --net lenet --algorithm entropy-sgd --device cuda
     python -m deeprelax sweep --nets mnistfc lenet --device cuda --max-minutes 9 \\
         --set cuda_graph=true          # rerun the same command until it says "complete"
+    python -m deeprelax campaign --max-minutes 150   # the CPU campaign (resumes)
     python -m deeprelax table1         # results/train/*.json -> results/table1.csv
     python -m deeprelax cifar subset --device cuda --max-minutes 9   # Sec. 8.3 subset
     python -m deeprelax cifar row --data-dir /path/to/data --device cuda --max-minutes 9
@@ -180,6 +181,16 @@ def _main(argv: list[str] | None) -> int:
                    help="let torchvision download the full data set into --data-dir")
     c.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     c.add_argument("--no-progress", action="store_true")
+    k = sub.add_parser("campaign", help="the MNIST half of Table 1 on the CPU: the next "
+                       "unfinished single-seed units (LeNet first), resumably; see "
+                       "deeprelax.campaign")
+    k.add_argument("--max-minutes", type=float, default=None,
+                   help="stop cleanly (checkpoint written) before this much wall time")
+    k.add_argument("--status", action="store_true",
+                   help="print where every cell stands and the projection; train nothing")
+    k.add_argument("--no-measure", action="store_true",
+                   help="project from finished units only (no speed measurement)")
+    k.add_argument("--no-progress", action="store_true")
     sub.add_parser("describe", help="list the training parameters and the presets")
     sub.add_parser("elastic", add_help=False, help="Elastic-SGD / Parle, one replica per "
                    "process, under torchrun (see deeprelax.distributed)")
@@ -203,6 +214,8 @@ def _main(argv: list[str] | None) -> int:
         return 0
     if args.cmd == "table1":
         return _table1(args)
+    if args.cmd == "campaign":
+        return _campaign(args)
 
     over = parse_overrides(args.set)
     _check_run_args(args, over)
@@ -230,6 +243,31 @@ def _main(argv: list[str] | None) -> int:
     code, text = _exit_status(results, len(cells))
     print(f"{text} after {time.perf_counter() - start:.0f} s")
     return code
+
+
+def _campaign(args) -> int:
+    """``campaign``: the next units of the CPU campaign, or ``--status``."""
+    from . import campaign
+    from .params import ParamError
+    if args.max_minutes is not None and not args.max_minutes > 0:
+        raise ParamError(f"--max-minutes must be > 0, got {args.max_minutes}")
+    if args.threads is not None:
+        raise ParamError("--threads does not apply to the campaign: every unit trains with "
+                         "the thread count of the paper settings (TrainParams.threads)")
+    if args.status:
+        for row in campaign.status_table():
+            extra = f"; in progress: {', '.join(row['in_progress'])}" \
+                if row["in_progress"] else ""
+            print(f"{row['net']:8s} {row['algorithm']:12s} seeds done "
+                  f"{row['seeds_done']}/{row['seeds']} {row['done']}{extra}; "
+                  f"{row['cpu_hours']:.2f} CPU-hours")
+        units = campaign.states()
+        speeds = {} if args.no_measure else campaign.measure_speeds(list(dict.fromkeys(
+            (u.net, u.algorithm) for u in units if u.state != "done")))
+        print(campaign.progress_line(units, speeds))
+        return 0
+    return campaign.run(args.max_minutes, measure=not args.no_measure,
+                        show_progress=not args.no_progress)
 
 
 def _table1(args) -> int:

@@ -105,6 +105,7 @@ import io
 import json
 import math
 import os
+import platform
 import signal
 import threading
 import time
@@ -117,11 +118,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import optim as _optim
-from .models import reestimate_bn
+from .models import batchnorm_layers, reestimate_bn
 from .params import ParamError, Params, knob
 from .results import (ResultError, atomic_write, canonical_json, check_dir, provenance,
                       remove_stale_temps, write_json)
-from .runtime import DEVICE_FORMS, device_syntax_ok, progress, resolve_device
+from .runtime import (DEVICE_FORMS, cpu_model, device_syntax_ok, keep_freed_memory, progress,
+                      resolve_device, torch_threads)
 
 SCHEMA = "deeprelax.train/1"
 
@@ -325,10 +327,15 @@ class TrainParams(Params):
     tf32: bool = knob(False, doc="allow TF32 matmul/conv on the GPU (False: true fp32)")
     dtype: str = knob("float32", choices=("float32", "float64"),
                       doc="parameter/data precision (float64 for exactness tests)")
+    threads: int = knob(1, lo=1, hi=1024,
+                        doc="torch CPU threads while training: CPU sums are split by "
+                            "thread, so the numbers depend on it (part of the fingerprint)")
     device: str = knob("cpu", doc="'cpu' or 'cuda[:N]'")
 
+    #: Fields that do not change the numbers a run produces (left out of the fingerprint).
+    #: ``eval_batch`` is not among them: the BN statistics are re-estimated batch by batch.
     RUN_CONTROL = ("device", "compile", "cuda_graph", "checkpoint_every", "checkpoint_seconds",
-                   "eval_batch", "batching", "memory_format")
+                   "batching", "memory_format")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lr_schedule", _tuplify(self.lr_schedule))
@@ -522,6 +529,11 @@ class MultiSeedTrainer:
             swap_dropout(net, s, self.stream)
             nets.append(net.to(dev, dt))
         self.base = nets[0]
+        if batchnorm_layers(self.base) and (P.eval_batch == 1 or (
+                P.bn_batches == 0 and N % P.eval_batch == 1)):
+            raise ParamError(f"TrainParams.eval_batch={P.eval_batch} leaves a batch of one "
+                             f"training image in the batch-norm re-estimation ({N} images), "
+                             f"which has no variance; choose another eval_batch")
         params_, buffers = stack_module_state(nets)
         self.params = {k: v.detach().requires_grad_(True) for k, v in params_.items()}
         self.buffers = buffers
@@ -954,7 +966,17 @@ class MultiSeedTrainer:
                 "train_loss": transpose(rec["train_loss"]),
                 "val_error": transpose(rec["val_error"]),
                 "diverged": self.diverged, "wall_time_s": self.wall_s,
-                "provenance": provenance(str(self.device))}
+                "provenance": provenance(str(self.device), threads=torch.get_num_threads(),
+                                         cpu=cpu_model(),
+                                         cpu_capability=_cpu_capability())}
+
+
+def _cpu_capability() -> str:
+    """The vector instruction set torch's CPU kernels use here (e.g. 'AVX2', 'AVX512')."""
+    try:
+        return str(torch.backends.cpu.get_cpu_capability())
+    except (AttributeError, RuntimeError):
+        return "unknown"
 
 
 # ---------------------------------------------------------------------------------------
@@ -1092,19 +1114,82 @@ _clock = time.monotonic                            # wall clock of checkpoint_se
 
 
 def _prepare_output(path: Path | None, what: str) -> None:
-    """Before any work: ``path``'s folder writable, ``path`` not a folder, stale temps gone."""
+    """Before any work: ``path``'s folder writable and ``path`` not a folder."""
     if path is None:
         return
     if path.is_dir():
         raise ParamError(f"{what} {path} is a folder; give a file name")
     check_dir(path.parent, f"{what} {path} needs a folder, but")
-    remove_stale_temps(path)
+
+
+class RunLockedError(ParamError):
+    """Another live process is training the same run (it holds the run's lock file)."""
+
+
+@contextlib.contextmanager
+def run_lock(path: Path | None):
+    """Hold ``.<name>.lock`` beside ``path`` (an exclusive ``flock``) while a run writes
+    ``path``: a second process training the same run stops at once with
+    :class:`RunLockedError` instead of both proceeding (and one deleting the other's
+    temporary files). The lock is the kernel's, so a killed process never blocks a rerun;
+    the file is removed when the run ends (a lock taken on a file that was removed
+    meanwhile is taken again on the new one)."""
+    try:
+        import fcntl
+    except ImportError:                 # no flock (not POSIX): no lock
+        fcntl = None
+    if path is None or fcntl is None:
+        yield
+        return
+    lock = path.with_name(f".{path.name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fh = open(lock, "a+")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            raise RunLockedError(f"{path} is being written by a run in progress ({holder}); "
+                                 f"wait for it to finish or stop it, then run this command "
+                                 f"again") from None
+        try:
+            same = os.stat(lock).st_ino == os.fstat(fh.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        fh.close()                      # removed by its previous holder: take the new one
+    try:
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {platform.node()}\n")
+        fh.flush()
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        fh.close()
+
+
+def _save(what: str, path: Path, write: Callable[[], Any], trainer: "MultiSeedTrainer"):
+    """Write a checkpoint or result; a failed write (a full disk, a lost folder) is one
+    ResultError saying what was kept, not a traceback."""
+    try:
+        write()
+    except OSError as err:
+        raise ResultError(f"could not write the {what} {path} ({err.strerror or err}) after "
+                          f"effective epoch {trainer.effective_epochs_done}; the previous "
+                          f"file is intact: free space (or fix the folder) and run the same "
+                          f"command again to continue from it") from None
 
 
 def train(model_fn: Callable[[], nn.Module], data: TensorData, params: TrainParams, *,
           out: str | os.PathLike | None = None, checkpoint: str | os.PathLike | None = None,
           max_seconds: float | None = None, stop_after: int | None = None,
-          meta: dict[str, Any] | None = None, show_progress: bool = True) -> dict[str, Any]:
+          meta: dict[str, Any] | None = None, show_progress: bool = True,
+          should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Train all seeds of ``params`` together; resumable (``checkpoint``), atomic JSON (``out``).
 
     Returns the result record (also written to ``out``, with its checksum): per effective
@@ -1115,13 +1200,31 @@ def train(model_fn: Callable[[], nn.Module], data: TensorData, params: TrainPara
     and the state is saved every ``checkpoint_every`` effective epochs, when
     ``checkpoint_seconds`` have passed since the last save, and when the call stops.
     ``max_seconds`` stops the call after the effective epoch that exceeds it;
-    ``stop_after`` after that many effective epochs in this call (both leave status
-    'incomplete'; call again to continue).
+    ``stop_after`` after that many effective epochs in this call, ``should_stop()`` (asked
+    after every effective epoch, e.g. a SIGTERM flag) when it returns True: all three save
+    and leave status 'incomplete' (call again to continue). The run holds a lock
+    (:func:`run_lock`) on its checkpoint (else its result file): a second process on the
+    same run stops with :class:`RunLockedError`. Training uses ``params.threads`` torch
+    threads (restored afterwards) and glibc keeps freed memory
+    (``runtime.keep_freed_memory``); a failed write is a ``ResultError``.
     """
     ckpt = Path(checkpoint) if checkpoint is not None else None
     out = Path(out) if out is not None else None
     _prepare_output(out, "result file")
     _prepare_output(ckpt, "checkpoint")
+    keep_freed_memory()
+    with _unwind_on_sigterm(), run_lock(ckpt if ckpt is not None else out), \
+            torch_threads(params.threads):
+        for path in (out, ckpt):
+            if path is not None:
+                remove_stale_temps(path)
+        return _train_locked(model_fn, data, params, out, ckpt, max_seconds, stop_after,
+                             meta, show_progress, should_stop)
+
+
+def _train_locked(model_fn, data, params, out, ckpt, max_seconds, stop_after, meta,
+                  show_progress, should_stop) -> dict[str, Any]:
+    """:func:`train` once the lock is held and the thread count set."""
     trainer = MultiSeedTrainer(model_fn, data, params)
     if ckpt is not None and ckpt.exists():
         trainer.resume(ckpt)
@@ -1133,34 +1236,36 @@ def train(model_fn: Callable[[], nn.Module], data: TensorData, params: TrainPara
     bar = progress(total=P.effective_epochs, initial=trainer.effective_epochs_done,
                    desc=label, unit="eff.epoch", disable=not show_progress)
     try:
-        with _unwind_on_sigterm():
-            while not trainer.finished:
-                t0 = time.perf_counter()
-                before = trainer.effective_epochs_done
-                trainer.run_effective_epoch()
-                trainer.wall_s += time.perf_counter() - t0
-                done_here += 1
-                k = trainer.effective_epochs_done
-                errs = [e for e in trainer.records["val_error"][-1] if e is not None]
-                if errs:
-                    bar.set_postfix(val_err=f"{sum(errs) / len(errs):.2f}%")
-                bar.update(min(k, P.effective_epochs) - min(before, P.effective_epochs))
-                stop = (max_seconds is not None and
-                        time.perf_counter() - start >= max_seconds) or \
-                    (stop_after is not None and done_here >= stop_after)
-                if trainer.finished or stop or \
-                        k // P.checkpoint_every > before // P.checkpoint_every or \
-                        _clock() - last_save >= P.checkpoint_seconds:
-                    if ckpt is not None:
-                        save_checkpoint(ckpt, trainer.state_dict(), P.fingerprint())
-                    if out is not None:
-                        write_json(out, trainer.result(meta))
-                    last_save = _clock()
-                if stop:
-                    break
-            result = trainer.result(meta)
-            if out is not None:
-                write_json(out, result)
+        while not trainer.finished:
+            t0 = time.perf_counter()
+            before = trainer.effective_epochs_done
+            trainer.run_effective_epoch()
+            trainer.wall_s += time.perf_counter() - t0
+            done_here += 1
+            k = trainer.effective_epochs_done
+            errs = [e for e in trainer.records["val_error"][-1] if e is not None]
+            if errs:
+                bar.set_postfix(val_err=f"{sum(errs) / len(errs):.2f}%")
+            bar.update(min(k, P.effective_epochs) - min(before, P.effective_epochs))
+            stop = (max_seconds is not None and
+                    time.perf_counter() - start >= max_seconds) or \
+                (stop_after is not None and done_here >= stop_after) or \
+                (should_stop is not None and bool(should_stop()))
+            if trainer.finished or stop or \
+                    k // P.checkpoint_every > before // P.checkpoint_every or \
+                    _clock() - last_save >= P.checkpoint_seconds:
+                if ckpt is not None:
+                    _save("checkpoint", ckpt, lambda: save_checkpoint(
+                        ckpt, trainer.state_dict(), P.fingerprint()), trainer)
+                if out is not None:
+                    _save("result file", out, lambda: write_json(
+                        out, trainer.result(meta)), trainer)
+                last_save = _clock()
+            if stop:
+                break
+        result = trainer.result(meta)
+        if out is not None:
+            _save("result file", out, lambda: write_json(out, result), trainer)
     finally:
         bar.close()
     return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -85,6 +86,16 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _finite(value: Any) -> bool:
+    """False when ``value`` is, or holds (in tuples/lists), a NaN or infinite float: NaN
+    passes every comparison with a bound, so range checks alone would let it through."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, (tuple, list)):
+        return all(_finite(v) for v in value)
+    return True
+
+
 @dataclass(frozen=True)
 class Params:
     """Base class: subclasses add ``knob`` fields and a ``PRESETS`` dict."""
@@ -106,6 +117,9 @@ class Params:
             if not _type_ok(value, tp):
                 raise ParamError(f"{where} must be {_type_name(tp)}, got {value!r} "
                                  f"({type(value).__name__}). {f.metadata.get('doc', '')}")
+            if not _finite(value):
+                raise ParamError(f"{where} must be finite (no NaN or infinity), got "
+                                 f"{value!r}. {f.metadata.get('doc', '')}")
             lo, hi, choices = (f.metadata.get(k) for k in ("lo", "hi", "choices"))
             if choices is not None and value not in choices:
                 raise ParamError(f"{where} must be one of {choices}, got {value!r}.")

@@ -124,9 +124,11 @@ class ResultError(RuntimeError):
     """A result or checkpoint file is unreadable, truncated or fails its checksum."""
 
 
-def read_json(path: str | os.PathLike) -> Any:
+def read_json(path: str | os.PathLike, require_checksum: bool = False) -> Any:
     """Read a JSON result file; a truncated, unreadable or changed one is a ResultError
-    naming it. A stored checksum (:data:`CHECKSUM_KEY`) is verified and dropped."""
+    naming it. A stored checksum (:data:`CHECKSUM_KEY`) is verified and dropped; with
+    ``require_checksum`` a file without one (not written by :func:`write_json`, or an
+    object that is not a record) is a ResultError too."""
     try:
         with open(path, encoding="utf-8") as fh:
             obj = json.load(fh)
@@ -135,6 +137,12 @@ def read_json(path: str | os.PathLike) -> Any:
                           f"Delete it and rerun the command that wrote it.") from None
     except OSError as err:
         raise ResultError(f"{path} cannot be read ({err.strerror or err}).") from None
+    if require_checksum and not (isinstance(obj, dict) and CHECKSUM_KEY in obj):
+        what = "carries no checksum" if isinstance(obj, dict) else \
+            f"is a JSON {type(obj).__name__}, not a result record"
+        raise ResultError(f"{path} {what}: it was not written by deeprelax (or was edited "
+                          f"by hand) and cannot be verified. Delete it and rerun the "
+                          f"command that writes it.")
     if isinstance(obj, dict) and CHECKSUM_KEY in obj:
         stored = obj.pop(CHECKSUM_KEY)
         if stored != content_sha256(obj):

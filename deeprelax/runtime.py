@@ -1,6 +1,7 @@
 """Run-time helpers shared by simulators and training: devices, seeds, progress bars."""
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -63,3 +64,58 @@ def seed_everything(seed: int) -> np.random.Generator:
     except ImportError:
         pass
     return np.random.default_rng(seed)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` torch CPU threads (``torch.set_num_threads``), then restore
+    the previous count. CPU reductions are split by thread, so the count is part of what
+    defines a CPU run's numbers."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3   # glibc <malloc.h>
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's allocator to keep freed memory instead of returning it to the system
+    and faulting it in again at the next allocation (large activations are allocated and
+    freed at every step): blocks up to 32 MiB (glibc's largest mmap threshold) come from
+    the heap, which is never trimmed and grows in steps of 256 MiB. Changes no number,
+    only time. Returns False where glibc is absent (nothing changed)."""
+    global _ALLOCATOR_TUNED
+    if _ALLOCATOR_TUNED is not None:
+        return _ALLOCATOR_TUNED
+    _ALLOCATOR_TUNED = False
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        ok = all(libc.mallopt(param, value) == 1 for param, value in (
+            (_M_MMAP_THRESHOLD, 1 << 25), (_M_TRIM_THRESHOLD, (1 << 31) - 1),
+            (_M_TOP_PAD, 1 << 28)))
+        _ALLOCATOR_TUNED = bool(ok)
+    except (OSError, AttributeError):
+        pass
+    return _ALLOCATOR_TUNED
+
+
+_ALLOCATOR_TUNED: bool | None = None
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else ``platform.processor()``/machine."""
+    import platform
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "cpu"

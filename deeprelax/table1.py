@@ -97,7 +97,12 @@ _LUA = dict(momentum=0.0, inner_momentum=0.9, outer="lua", inner_form="authors",
 _ESGD = dict(_LUA, algorithm="entropy-sgd", L=20, alpha=0.75, beta_ex_inv=2e-8)  # std ε√(2η_y)
 _HJ = dict(_LUA, algorithm="hj", L=5, hj_form="prox")           # inner_form="authors" too
 _HEAT = dict(algorithm="heat", L=20, momentum=0.9, gamma=1e-4, gamma_decay=1e-3)
-_MNIST = dict(batch_size=128, seeds=(0, 1, 2, 3, 4, 5), weight_decay=0.0, eval_every=1)
+# eval_batch 500: the BN re-estimation pass and the test in batches of 500 (the largest
+# activation, LeNet's first convolution, stays below glibc's 32 MiB mmap threshold);
+# threads 1: CPU sums in one fixed order, so any machine with the same kernels gives the
+# same numbers and several units can run side by side
+_MNIST = dict(batch_size=128, seeds=(0, 1, 2, 3, 4, 5), weight_decay=0.0, eval_every=1,
+              eval_batch=500, threads=1)
 
 EXPERIMENTS: dict[tuple[str, str], dict[str, Any]] = {
     ("mnistfc", "sgd"): dict(_MNIST, **_SGD, effective_epochs=200),
@@ -350,6 +355,11 @@ def run(net: str, algorithm: str, preset: str = "paper", device: str = "cpu", *,
                               runs_dir=runs_dir, **overrides)
     if out is not None and out.is_file():
         old = read_json(out)
+        problem = record_problem(old)
+        if problem is not None:
+            from .results import ResultError
+            raise ResultError(f"{out} is in the way: {problem}. Move or delete it, then run "
+                              f"the same command again")
         same = canonical_json({k: v for k, v in old.get("params", {}).items()
                                if k not in engine.TrainParams.RUN_CONTROL}) == \
             canonical_json(P.fingerprint())
@@ -444,31 +454,80 @@ def curves(result: dict[str, Any]) -> dict[str, list[float]]:
     return out
 
 
+def record_problem(result: Any) -> str | None:
+    """None when ``result`` has the shape of an engine result record (per-seed curves as
+    long as the records, one ``diverged`` entry per seed), else what is wrong (one line).
+    A JSON file that is not such a record is refused with this, never a traceback."""
+    if not isinstance(result, dict):
+        return f"a JSON {type(result).__name__}, not a result record"
+    for key, kind in (("algorithm", str), ("params", dict), ("seeds", list),
+                      ("effective_epoch", list), ("grads", list), ("train_loss", list),
+                      ("val_error", list), ("diverged", list)):
+        if not isinstance(result.get(key), kind):
+            return f"not a result record: '{key}' is missing or not a {kind.__name__}"
+    S, K = len(result["seeds"]), len(result["effective_epoch"])
+    if not S or len(result["diverged"]) != S or len(result["train_loss"]) != S or \
+            len(result["val_error"]) != S:
+        return f"a damaged record: {S} seeds but per-seed lists of other lengths"
+    if len(result["grads"]) != K or any(not isinstance(row, list) or len(row) != K for row in
+                                        result["train_loss"] + result["val_error"]):
+        return f"a damaged record: curves of a length other than its {K} records"
+    if any(not isinstance(e, (int, float)) for e in result["effective_epoch"]) or \
+            any(b <= a for a, b in zip(result["effective_epoch"], result["effective_epoch"][1:])):
+        return "a damaged record: effective epochs not increasing numbers"
+    return None
+
+
+def budget_status(result: dict[str, Any]) -> str:
+    """The status the records themselves show (never the stored field alone): 'diverged'
+    when every seed diverged, 'complete' when the records reach the budget, else
+    'incomplete'."""
+    if all(d is not None for d in result["diverged"]):
+        return "diverged"
+    budget = result["params"].get("effective_epochs")
+    last = result["effective_epoch"][-1] if result["effective_epoch"] else 0.0
+    return "complete" if isinstance(budget, (int, float)) and last >= budget - 1e-9 \
+        else "incomplete"
+
+
+def settings_difference(params: dict[str, Any], net: str, alg: str,
+                        ignore: tuple[str, ...] = ()) -> list[str]:
+    """The hyper-parameters (run control and ``ignore`` aside) in which stored ``params``
+    differ from the paper settings of (net, alg), one 'name ours (paper: theirs)' each."""
+    from .engine import TrainParams
+    from .results import canonical_json
+    skip = set(TrainParams.RUN_CONTROL) | set(ignore)
+    theirs = json.loads(canonical_json({k: v for k, v in params.items() if k not in skip}))
+    paper = json.loads(canonical_json({k: v for k, v in experiment(
+        net, alg, "paper").fingerprint().items() if k not in skip}))
+    return [f"{k} {_short(theirs.get(k, '(absent)'))} (paper: {_short(paper.get(k, '(absent)'))})"
+            for k in sorted(set(theirs) | set(paper)) if theirs.get(k) != paper.get(k)]
+
+
 def admission(result: dict[str, Any]) -> str | None:
     """None when ``result`` is a Table 1 cell, else why not (one line).
 
     A cell is a complete run of the ``paper`` preset whose stored hyper-parameters equal
     the experiment's paper settings up to run control (all seeds, full budget, no
-    override), with at least one seed left and evaluated."""
-    from .engine import TrainParams
-    from .results import canonical_json
+    override), with at least one seed left and evaluated. Completeness is read from the
+    records (they must reach the budget), not from the stored ``status``; a cell assembled
+    from single-seed units (:func:`assemble_cell`) is checked the same way."""
+    why = record_problem(result)
+    if why is not None:
+        return why
     net, alg = result.get("net"), result.get("algorithm")
     preset = result.get("preset")
     if preset != "paper":
         return f"a {preset!r}-preset run (a code-path check, not a result)"
     if (net, alg) not in EXPERIMENTS:
         return f"no paper experiment for {net} {alg}"
-    params = result.get("params")
-    if not isinstance(params, dict):
-        return "no hyper-parameters stored: cannot tell that it ran the paper settings"
-    theirs = json.loads(canonical_json({k: v for k, v in params.items()
-                                        if k not in TrainParams.RUN_CONTROL}))
-    paper = json.loads(canonical_json(experiment(net, alg, "paper").fingerprint()))
-    diff = [f"{k} {_short(theirs.get(k, '(absent)'))} (paper: {_short(paper.get(k, '(absent)'))})"
-            for k in sorted(set(theirs) | set(paper)) if theirs.get(k) != paper.get(k)]
+    diff = settings_difference(result["params"], net, alg)
     if diff:
         return "not the paper settings: " + "; ".join(diff)
-    status = status_of(result)
+    status = budget_status(result)
+    if status != status_of(result):
+        return (f"its stored status {status_of(result)!r} disagrees with its records "
+                f"({status}): an edited or damaged record")
     if status == "diverged":
         notes = diverged_notes(result)
         return f"every seed diverged ({notes[0] if notes else 'no reason stored'})"
@@ -484,6 +543,140 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+# ---- single-seed units (the CPU campaign) -------------------------------------------------
+UNITS = "units"                    # results/train/units/<net>-<algorithm>-seed<k>.json
+UNIT_RUNS_DIR = RUNS_DIR / "units"  # their checkpoints (never committed)
+
+
+def unit_path(net: str, algorithm: str, seed: int,
+              results_dir: str | os.PathLike = TRAIN_DIR) -> Path:
+    """The record of one seed of one cell trained alone (a campaign unit)."""
+    return Path(results_dir) / UNITS / f"{net}-{algorithm}-seed{seed}.json"
+
+
+def unit_checkpoint(net: str, algorithm: str, seed: int,
+                    runs_dir: str | os.PathLike = UNIT_RUNS_DIR) -> Path:
+    """The checkpoint of a unit (under runs/, never results/)."""
+    return Path(runs_dir) / f"{net}-{algorithm}-seed{seed}.pt"
+
+
+def unit_params(net: str, algorithm: str, seed: int, device: str = "cpu"):
+    """TrainParams of a unit: the paper settings of the cell with ``seeds=(seed,)``."""
+    P = experiment(net, algorithm, "paper", device)
+    if seed not in P.seeds:
+        raise ParamError(f"seed {seed} is not one of the paper's seeds {list(P.seeds)}")
+    return experiment(net, algorithm, "paper", device, seeds=(seed,))
+
+
+def unit_admission(result: Any, net: str, algorithm: str, seed: int) -> str | None:
+    """None when ``result`` is a finished unit of (net, algorithm, seed): one seed, the
+    paper settings apart from the seed, records that reach the budget (or a diverged
+    seed), a stored status that agrees with them. Seeds trained alone equal seeds
+    trained together bit for bit on the CPU (the engine's loop; tested), so six such
+    units make a cell."""
+    why = record_problem(result)
+    if why is not None:
+        return why
+    if (result.get("net"), result.get("algorithm"), result.get("preset")) != \
+            (net, algorithm, "paper"):
+        return (f"not a paper unit of {net} {algorithm} (it is {result.get('net')} "
+                f"{result.get('algorithm')}, preset {result.get('preset')!r})")
+    if result["seeds"] != [seed]:
+        return f"holds seeds {result['seeds']}, not [{seed}]"
+    diff = settings_difference(result["params"], net, algorithm, ignore=("seeds",))
+    if diff:
+        return "not the paper settings: " + "; ".join(diff)
+    status = budget_status(result)
+    if status != status_of(result):
+        return (f"its stored status {status_of(result)!r} disagrees with its records "
+                f"({status}): an edited or damaged record")
+    if status == "incomplete":
+        return "incomplete: the campaign continues it"
+    return None
+
+
+def read_units(net: str, algorithm: str, results_dir: str | os.PathLike = TRAIN_DIR,
+               refused: list | None = None) -> dict[int, dict[str, Any]]:
+    """The finished, verified units of a cell keyed by seed (checksums required); files
+    refused are appended to ``refused`` as (path, reason)."""
+    from .results import ResultError
+    found = {}
+    for seed in EXPERIMENTS[(net, algorithm)]["seeds"]:
+        path = unit_path(net, algorithm, seed, results_dir)
+        if not path.is_file():
+            continue
+        try:
+            rec = read_json(path, require_checksum=True)
+        except ResultError as err:
+            why = str(err)
+        else:
+            why = unit_admission(rec, net, algorithm, seed)
+        if why is None:
+            found[seed] = rec
+        elif refused is not None:
+            refused.append((path, why))
+    return found
+
+
+def assemble_cell(units: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """One cell record from finished units (seed → record), in seed order: the seeds'
+    curves side by side, a diverged seed's padded with None after it stopped, the wall
+    times summed, and each unit's provenance under ``units``."""
+    seeds = sorted(units)
+    recs = [units[s] for s in seeds]
+    longest = max(recs, key=lambda r: len(r["effective_epoch"]))
+    K = len(longest["effective_epoch"])
+    for r in recs:
+        if r["effective_epoch"] != longest["effective_epoch"][:len(r["effective_epoch"])]:
+            raise ParamError(f"units of {r.get('net')} {r['algorithm']} record different "
+                             f"effective epochs; they are not one experiment")
+
+    def padded(r, key):
+        row = r[key][0]
+        return row + [None] * (K - len(row))
+    params = dict(longest["params"], seeds=seeds)
+    from .engine import TrainParams
+    P = TrainParams.checked(**{k: v for k, v in params.items()})
+    first = recs[0]
+    out = {k: first[k] for k in ("schema", "net", "dataset", "algorithm", "L",
+                                 "steps_per_effective_epoch", "n_train", "n_test",
+                                 "n_parameters", "loss_bound", "n_classes") if k in first}
+    status = "diverged" if all(r["diverged"][0] is not None for r in recs) else \
+        "complete" if all(status_of(r) in ("complete", "diverged") for r in recs) else \
+        "incomplete"
+    out.update({
+        "preset": "paper", "kind": "paper", "assembled_from": UNITS,
+        "complete": status == "complete", "status": status, "seeds": seeds,
+        "params": P.as_dict(), "fingerprint_sha256": P.fingerprint_sha256(),
+        "effective_epoch": longest["effective_epoch"], "grads": longest["grads"],
+        "lr": longest.get("lr"), "gamma": longest.get("gamma"),
+        "train_loss": [padded(r, "train_loss") for r in recs],
+        "val_error": [padded(r, "val_error") for r in recs],
+        "diverged": [r["diverged"][0] for r in recs],
+        "wall_time_s": sum(float(r.get("wall_time_s", 0.0)) for r in recs),
+        "units": [{"seed": s, "wall_time_s": r.get("wall_time_s"),
+                   **{k: (r.get("provenance") or {}).get(k) for k in (
+                       "git_sha", "device", "device_name", "cpu", "cpu_capability",
+                       "threads", "host", "time_utc", "versions")}}
+                  for s, r in zip(seeds, recs)],
+    })
+    return out
+
+
+def cell_units(results_dir: str | os.PathLike = TRAIN_DIR, nets=None,
+               refused: list | None = None) -> dict[tuple[str, str], dict[int, dict]]:
+    """Finished units per cell under ``results_dir``/units (verified; see :func:`read_units`)."""
+    out = {}
+    if not (Path(results_dir) / UNITS).is_dir():
+        return out
+    for (net, alg) in EXPERIMENTS:
+        if net in NET_DATASET and NET_DATASET[net] == "mnist" and (nets is None or net in nets):
+            units = read_units(net, alg, results_dir, refused)
+            if units:
+                out[(net, alg)] = units
+    return out
+
+
 def load_results(results_dir: str | os.PathLike = TRAIN_DIR, nets=None,
                  complete_only: bool = True, include_smoke: bool = False,
                  include_custom: bool = False, refused: list | None = None
@@ -495,20 +688,43 @@ def load_results(results_dir: str | os.PathLike = TRAIN_DIR, nets=None,
     ``include_custom`` any other complete run (custom settings); ``complete_only=False``
     adds incomplete runs as well. Records left out are appended to ``refused`` (when
     given) as ``(path, reason)``."""
+    from .results import ResultError
     found = {}
     folder = Path(results_dir)
     if not folder.is_dir():
         return found
+    for key, units in cell_units(folder, nets, refused).items():
+        seeds = EXPERIMENTS[key]["seeds"]
+        if len(units) == len(seeds):
+            rec = assemble_cell(units)
+            why = admission(rec)
+            if why is None:
+                found[key] = rec
+                continue
+        else:
+            why = (f"{len(units)} of {len(seeds)} seeds finished (units "
+                   f"{sorted(units)}); the campaign continues")
+        if refused is not None:
+            refused.append((folder / UNITS / f"{key[0]}-{key[1]}-seed*.json", why))
     for path in sorted(folder.glob("*.json")):
-        rec = read_json(path)
+        try:
+            rec = read_json(path, require_checksum=True)
+        except ResultError as err:
+            if refused is not None:
+                refused.append((path, str(err)))
+            continue
+        if not isinstance(rec, dict):
+            if refused is not None:
+                refused.append((path, record_problem(rec)))
+            continue
         key = (rec.get("net"), rec.get("algorithm"))
-        if None in key or (nets is not None and key[0] not in nets):
+        if None in key or (nets is not None and key[0] not in nets) or key in found:
             continue
         why = admission(rec)
         smoke = rec.get("preset") in SMOKE_PRESETS
         done = status_of(rec) == "complete"
-        if why is None or ((done or not complete_only) and (
-                (include_smoke and smoke) or (include_custom and not smoke))):
+        if record_problem(rec) is None and (why is None or ((done or not complete_only) and (
+                (include_smoke and smoke) or (include_custom and not smoke)))):
             found[key] = rec
         elif refused is not None:
             refused.append((path, why))
@@ -539,7 +755,7 @@ def _note(result: dict[str, Any], s: dict[str, Any]) -> str:
     parts = []
     why = admission(result) if "preset" in result else None
     if why is not None:
-        parts.append(f"NOT A TABLE 1 CELL: {why}")
+        parts.append(f"{NOT_A_CELL}: {why}")
     if s["n_diverged"]:
         n = s["n_diverged"]
         parts.append(f"{n} of {n + s['n_seeds']} seeds diverged, left out of the mean: "
@@ -547,14 +763,27 @@ def _note(result: dict[str, Any], s: dict[str, Any]) -> str:
     return " | ".join(parts)
 
 
+NOT_A_CELL = "NOT A TABLE 1 CELL"
+
+
 def write_table1_csv(rows: list[dict[str, Any]], path: str | os.PathLike = TABLE1_CSV) -> Path:
-    """Write/merge ``results/table1.csv`` atomically (rows of other (net, algorithm) are kept)."""
+    """Write/merge ``results/table1.csv`` atomically (rows of other (net, algorithm) are kept).
+
+    A table under ``results/`` holds Table 1 cells only: a row marked "NOT A TABLE 1
+    CELL" (a smoke or custom run included on request) is refused there (ParamError), and
+    such rows already in the file are dropped."""
     path = Path(path)
+    official = _under(path.parent, RESULTS_DIR)
+    bad = [f"{r['net']} {r['algorithm']}" for r in rows if NOT_A_CELL in str(r.get("note"))]
+    if official and bad:
+        raise ParamError(f"{path} is under {RESULTS_DIR}, which holds Table 1 cells only; "
+                         f"{', '.join(bad)} are not: write them to a --csv elsewhere")
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     if path.is_file():
         with open(path, newline="") as fh:
             for row in csv.DictReader(fh):
-                merged[(row["net"], row["algorithm"])] = row
+                if not (official and NOT_A_CELL in str(row.get("note"))):
+                    merged[(row["net"], row["algorithm"])] = row
     for row in rows:
         merged[(row["net"], row["algorithm"])] = row
     keys = sorted(merged, key=lambda k: (NET_ORDER.index(k[0]) if k[0] in NET_ORDER else 99,

@@ -15,6 +15,7 @@ import torch
 
 from deeprelax import engine, results, runtime
 from deeprelax.params import ParamError
+from deeprelax.results import ResultError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_engine import params, tiny_data, tiny_mlp  # noqa: E402
@@ -266,7 +267,8 @@ def test_a_failed_checkpoint_write_leaves_no_temp_and_the_old_checkpoint(tmp_pat
     def broken_fsync(fd):
         raise OSError(28, "No space left on device")
     monkeypatch.setattr(os, "fsync", broken_fsync)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(ResultError, match="No space left on device.*the previous file is "
+                       "intact.*run the same command again"):
         _resume(P, ckpt)
     monkeypatch.undo()
     assert ckpt.read_bytes() == good
@@ -331,3 +333,81 @@ def test_a_six_epoch_run_with_default_checkpointing_resumes_after_a_crash(tmp_pa
     resumed = engine.train(tiny_mlp, tiny_data(), P, checkpoint=ckpt, show_progress=False)
     full = engine.train(tiny_mlp, tiny_data(), P, show_progress=False)
     assert resumed["val_error"] == full["val_error"] and resumed["status"] == "complete"
+
+
+def test_a_second_run_of_the_same_checkpoint_stops_and_leaves_the_live_temp(tmp_path):
+    # issue: two runs of one cell must not both proceed, and starting one must not delete
+    # the temporary file the live one is still writing
+    ckpt = tmp_path / "r.pt"
+    live = tmp_path / ".r.pt.live.tmp"
+    live.write_bytes(b"being written")
+    with engine.run_lock(ckpt):
+        assert (tmp_path / ".r.pt.lock").read_text().startswith(f"pid {os.getpid()}")
+        script = textwrap.dedent(f"""
+            import sys
+            sys.path.insert(0, {str(ROOT / 'tests')!r})
+            from test_engine import params, tiny_data, tiny_mlp
+            from deeprelax import engine
+            try:
+                engine.train(tiny_mlp, tiny_data(), params("sgd", effective_epochs=1),
+                             checkpoint={str(ckpt)!r}, show_progress=False)
+            except engine.RunLockedError as err:
+                print("locked:", err)
+        """)
+        env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             env=env, timeout=300)
+        assert out.stdout.startswith("locked:"), out.stderr
+        assert "being written by a run in progress" in out.stdout
+        assert live.read_bytes() == b"being written"       # the live write is untouched
+        assert not ckpt.exists()
+    assert not (tmp_path / ".r.pt.lock").exists()          # released and removed
+
+
+def test_the_lock_is_taken_again_after_its_holder_ends():
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "x.pt"
+        with engine.run_lock(path):
+            pass
+        with engine.run_lock(path):                          # no stale lock
+            with pytest.raises(engine.RunLockedError):
+                with engine.run_lock(path):
+                    pass
+
+
+def test_training_uses_the_runs_thread_count_and_records_it(tmp_path):
+    torch.set_num_threads(2)
+    seen = []
+    real = engine.MultiSeedTrainer.run_effective_epoch
+
+    def spy(self):
+        seen.append(torch.get_num_threads())
+        return real(self)
+    engine.MultiSeedTrainer.run_effective_epoch = spy
+    try:
+        res = engine.train(tiny_mlp, tiny_data(), params("sgd", effective_epochs=2, threads=1),
+                           show_progress=False)
+    finally:
+        engine.MultiSeedTrainer.run_effective_epoch = real
+    assert seen == [1, 1]
+    assert torch.get_num_threads() == 2                      # restored
+    assert res["params"]["threads"] == 1 and res["provenance"]["threads"] == 1
+    assert res["provenance"]["cpu"] and res["provenance"]["cpu_capability"]
+    assert "threads" in params("sgd").fingerprint()
+    assert "eval_batch" in params("sgd").fingerprint()     # it changes the BN statistics
+
+
+def test_should_stop_saves_and_leaves_the_run_incomplete(tmp_path):
+    ckpt, out = tmp_path / "r.pt", tmp_path / "r.json"
+    P = params("sgd", effective_epochs=3)
+    calls = []
+    res = engine.train(tiny_mlp, tiny_data(), P, out=out, checkpoint=ckpt, show_progress=False,
+                       should_stop=lambda: calls.append(1) or True)
+    assert res["status"] == "incomplete" and len(res["effective_epoch"]) == 1 and calls
+    assert engine.read_checkpoint(ckpt, P.fingerprint())["g"] > 0
+    whole = engine.train(tiny_mlp, tiny_data(), P, show_progress=False)
+    resumed = engine.train(tiny_mlp, tiny_data(), P, out=out, checkpoint=ckpt,
+                           show_progress=False)
+    assert resumed["val_error"] == whole["val_error"]
+    assert resumed["train_loss"] == whole["train_loss"]

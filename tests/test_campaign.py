@@ -1,0 +1,125 @@
+"""The CPU campaign: units, their admission, the assembled cell, stopping and resuming."""
+import json
+import signal
+
+import pytest
+import torch
+
+from deeprelax import campaign, engine, table1
+from deeprelax.results import read_json, write_json
+
+NET, ALG = "lenet", "sgd"
+SEEDS = (0, 1, 2)
+
+
+@pytest.fixture
+def tiny(monkeypatch, tmp_path):
+    """LeNet SGD as a 3-seed, 2-effective-epoch cell on 256 MNIST-shaped images: the
+    campaign's code paths at test size (the paper settings otherwise)."""
+    exp = dict(table1.EXPERIMENTS[(NET, ALG)], effective_epochs=2, seeds=SEEDS,
+               eval_batch=64)
+    monkeypatch.setitem(table1.EXPERIMENTS, (NET, ALG), exp)
+    g = torch.Generator().manual_seed(0)
+    data = engine.TensorData(torch.rand(256, 1, 28, 28, generator=g) * 255,
+                             torch.randint(0, 10, (256,), generator=g),
+                             torch.rand(64, 1, 28, 28, generator=g) * 255,
+                             torch.randint(0, 10, (64,), generator=g), name="mnist")
+    monkeypatch.setattr(table1, "load_data", lambda net, preset="paper": data)
+    dirs = dict(results_dir=tmp_path / "results", runs_dir=tmp_path / "runs",
+                weights_dir=tmp_path / "weights")
+    order = tuple((NET, ALG, s) for s in SEEDS)
+    return dirs, order, data
+
+
+def test_units_assemble_into_the_cell_trained_at_once(tiny):
+    dirs, order, data = tiny
+    assert campaign.run(None, measure=False, show_progress=False, order=order,
+                        out=lambda s: None, **dirs) == campaign.EXIT_DONE
+    found = table1.load_results(dirs["results_dir"], nets=(NET,))
+    cell = found[(NET, ALG)]
+    assert table1.admission(cell) is None and cell["seeds"] == list(SEEDS)
+    whole = engine.train(lambda: __import__("deeprelax.models").models.build(NET), data,
+                         table1.experiment(NET, ALG, "paper"), show_progress=False)
+    # seeds alone = seeds together, bit for bit (loop batching): the cell is the same
+    assert cell["val_error"] == whole["val_error"]
+    assert cell["train_loss"] == whole["train_loss"]
+    assert [u["seed"] for u in cell["units"]] == list(SEEDS)
+    assert all(u["threads"] == 1 and u["cpu"] for u in cell["units"])
+    assert (dirs["weights_dir"] / "lenet-sgd-seed0.pt").is_file()
+    # only finished units are under results/; checkpoints stay in runs/
+    assert sorted(p.name for p in (dirs["results_dir"] / "units").iterdir()) == \
+        [f"lenet-sgd-seed{s}.json" for s in SEEDS]
+
+
+def test_an_incomplete_set_of_units_is_not_a_cell(tiny):
+    dirs, order, _ = tiny
+    campaign.run(None, measure=False, show_progress=False, order=order[:2],
+                 out=lambda s: None, **dirs)
+    refused = []
+    assert table1.load_results(dirs["results_dir"], nets=(NET,), refused=refused) == {}
+    assert any("2 of 3 seeds finished" in why for _, why in refused)
+    rows = campaign.status_table(dirs["results_dir"], dirs["runs_dir"])
+    row = next(r for r in rows if (r["net"], r["algorithm"]) == (NET, ALG))
+    assert row["done"] == [0, 1]
+
+
+def test_a_forged_unit_is_refused(tiny):
+    dirs, order, _ = tiny
+    campaign.run(None, measure=False, show_progress=False, order=order, out=lambda s: None,
+                 **dirs)
+    path = table1.unit_path(NET, ALG, 2, dirs["results_dir"])
+    rec = read_json(path)
+    # cut to its first effective epoch but still claiming "complete", re-checksummed
+    for key in ("effective_epoch", "grads", "lr", "gamma"):
+        rec[key] = rec[key][:1]
+    rec["train_loss"] = [rec["train_loss"][0][:1]]
+    rec["val_error"] = [rec["val_error"][0][:1]]
+    write_json(path, rec)
+    refused = []
+    assert table1.load_results(dirs["results_dir"], nets=(NET,), refused=refused) == {}
+    assert any("disagrees with its records" in why for _, why in refused)
+    # a unit without a checksum is refused too
+    raw = json.loads(path.read_text())
+    raw.pop("content_sha256")
+    path.write_text(json.dumps(raw))
+    refused.clear()
+    assert table1.load_results(dirs["results_dir"], nets=(NET,), refused=refused) == {}
+    assert any("carries no checksum" in why for _, why in refused)
+
+
+def test_sigterm_stops_after_saving_and_the_rerun_equals_an_uninterrupted_run(tiny):
+    dirs, order, _ = tiny
+    calls = []
+
+    def out(line):
+        calls.append(line)
+        if line.startswith("unit lenet sgd seed 1: from"):
+            signal.raise_signal(signal.SIGTERM)        # arrives during seed 1's training
+    code = campaign.run(None, measure=False, show_progress=False, order=order, out=out,
+                        **dirs)
+    assert code == campaign.EXIT_INCOMPLETE
+    assert any("stopped by SIGTERM after saving" in c for c in calls)
+    state = campaign.unit_state(NET, ALG, 1, dirs["results_dir"], dirs["runs_dir"])
+    assert state.state == "partial" and state.epochs == 1      # one epoch, then saved
+    assert campaign.run(None, measure=False, show_progress=False, order=order,
+                        out=lambda s: None, **dirs) == campaign.EXIT_DONE
+    resumed = table1.load_results(dirs["results_dir"], nets=(NET,))[(NET, ALG)]
+    for p in list(dirs["results_dir"].rglob("*.json")) + list(dirs["runs_dir"].rglob("*")):
+        p.unlink()
+    campaign.run(None, measure=False, show_progress=False, order=order, out=lambda s: None,
+                 **dirs)
+    fresh = table1.load_results(dirs["results_dir"], nets=(NET,))[(NET, ALG)]
+    assert resumed["val_error"] == fresh["val_error"]
+    assert resumed["train_loss"] == fresh["train_loss"]
+
+
+def test_projection_counts_units_and_rates():
+    U = campaign.Unit
+    units = [U("lenet", "sgd", 0, "done", 100, 3600.0, 100),
+             U("lenet", "sgd", 1, "partial", 50, 1800.0, 100),
+             U("lenet", "hj", 0, "todo", 0, 0.0, 100)]
+    p = campaign.projection(units, {("lenet", "hj"): 72.0})
+    assert p["done"] == 1 and p["total"] == 3
+    assert p["spent_h"] == pytest.approx(1.5)
+    # seed 1: 50 epochs at 36 s; hj seed 0: 100 epochs at the measured 72 s
+    assert p["remaining_h"] == pytest.approx((50 * 36 + 100 * 72) / 3600)
