@@ -586,6 +586,7 @@ class MultiSeedTrainer:
         self.diverged: list[dict | None] = [None] * S
         self.above = [0] * S              # consecutive records above loss_bound, per seed
         self.wall_s = 0.0
+        self.provenance: dict[str, Any] | None = None
         if P.rng == "torch":
             torch.manual_seed(min(P.seeds) * 7919 + S)
 
@@ -966,9 +967,14 @@ class MultiSeedTrainer:
                 "train_loss": transpose(rec["train_loss"]),
                 "val_error": transpose(rec["val_error"]),
                 "diverged": self.diverged, "wall_time_s": self.wall_s,
-                "provenance": provenance(str(self.device), threads=torch.get_num_threads(),
-                                         cpu=cpu_model(),
-                                         cpu_capability=_cpu_capability())}
+                "provenance": self.provenance or self.take_provenance()}
+
+    def take_provenance(self) -> dict[str, Any]:
+        """Commit, versions, device, CPU model and capability, thread count: taken when a
+        call of :func:`train` starts (the code that runs), stored with every record."""
+        self.provenance = provenance(str(self.device), threads=torch.get_num_threads(),
+                                     cpu=cpu_model(), cpu_capability=_cpu_capability())
+        return self.provenance
 
 
 def _cpu_capability() -> str:
@@ -1226,6 +1232,7 @@ def _train_locked(model_fn, data, params, out, ckpt, max_seconds, stop_after, me
                   show_progress, should_stop) -> dict[str, Any]:
     """:func:`train` once the lock is held and the thread count set."""
     trainer = MultiSeedTrainer(model_fn, data, params)
+    trainer.take_provenance()
     if ckpt is not None and ckpt.exists():
         trainer.resume(ckpt)
     P = params
