@@ -154,7 +154,7 @@ def by_name(claims: Iterable[Claim]) -> dict[str, Claim]:
 #: The verdict column of a chapter's claims table, by status (a claim that fails is ✗).
 VERDICTS = {"reproduced": "✓ reproduced", "corrected": "✓ with the corrected formula",
             "differs": "our value; differs from the paper", "pending": "pending",
-            "check": "✓ check of our code"}
+            "check": "✓ our own check"}
 
 
 def _mark(c: Claim) -> str:

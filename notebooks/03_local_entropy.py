@@ -253,8 +253,10 @@ ch03.figure_lemma3(R)
 plt.show()
 
 # %% [markdown]
-# Every run obeys the bound: its mean rate $-\log(|y(s)-p|/|y(0)-p|)/s$ is at least
-# {glue:text}`l3_ratio:.2f` $\lambda(t)$ at every recorded $s > 0$. Every run reaches
+# Every run obeys the bound: its mean rate $-\log(|y(s)-p|/|y(0)-p|)/s$ exceeds
+# $\lambda(t)$ at every recorded $s > 0$, by a relative margin of at least
+# {glue:text}`l3_ratio:.1e`. The bound is nearly attained: at the smallest $t$ some $x$
+# has its fixed point where $f''$ is close to its minimum $-\kappa$. Every run reaches
 # $p$, and decays at the local rate $t(1+tf''(y^*))$ to a relative
 # {glue:text}`l3_dev:.0e`. The bound $\lambda(t)$ is a worst case over all $x$: it
 # peaks at $t = 1/(2\kappa) =$ {glue:text}`t_half:.3f` and vanishes at $1/\kappa$.

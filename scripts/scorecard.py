@@ -92,8 +92,8 @@ def chapter_section(title: str, doc: str, claims: list[dict]) -> str:
                          f"| {MARK[row['status']]} | {_cell(key_number(c))} | {row['n']} |")
     ours = [c for c in claims if source(c) == "ours"]
     if ours:
-        lines.append(f"| — | checks of our own software (solvers, samplers, bookkeeping) "
-                     f"| {MARK['check']} | — | {len(ours)} |")
+        lines.append("| — | our own checks (solvers, samplers, bookkeeping, findings the "
+                     f"paper does not state) | {MARK['check']} | — | {len(ours)} |")
     return "\n".join(lines)
 
 
@@ -102,7 +102,7 @@ def scorecard(chapters: Path) -> tuple[str, dict[str, int]]:
     pages = sorted(chapters.glob("*.ipynb"))
     parts, totals = [], {k: 0 for k in (*STATEMENT, "companion", "ours")}
     summary = ["| chapter | paper's statements | reproduced | corrected | differs | pending "
-               "| companion papers' | checks of our software |",
+               "| companion papers' | our own checks |",
                "|---|---|---|---|---|---|---|---|"]
 
     def row(name: str, n: dict, bold: bool = False) -> str:
@@ -129,10 +129,10 @@ def scorecard(chapters: Path) -> tuple[str, dict[str, int]]:
             "*differs*, our measurement where it contradicts what the paper states (the "
             "chapter says how and why); *pending*, results that need training runs on a "
             "GPU, which the chapter names with the command that produces them. The last "
-            "two columns are counted apart: statements of the companion papers checked in "
-            "chapters 10 and 11, and checks of our own software (convergence of our "
-            "solvers, parameter counts, checksums, bookkeeping), which support the results "
-            "but state none of the paper's.")
+            "two columns are counted apart: statements of the companion papers, checked in "
+            "the companion chapters, and our own checks (convergence of our solvers, "
+            "parameter counts, checksums, bookkeeping, findings the paper does not state), "
+            "which support the results but state none of the paper's.")
     return "\n\n".join([head, "\n".join(summary), *parts]) + "\n", totals
 
 
@@ -148,7 +148,7 @@ def summary_text(totals: dict[str, int], differs: list[tuple[str, str]],
             f"**{totals['pending']}** {'is' if totals['pending'] == 1 else 'are'} pending, "
             "waiting for training runs on a GPU. Counted apart are "
             f"{totals['companion']} statements of two companion papers and "
-            f"{totals['ours']} checks of our own software.")
+            f"{totals['ours']} of our own checks.")
     lines = [text]
     if differs:
         lines += ["", "Where our measurement differs from the paper:", ""]

@@ -37,12 +37,12 @@ def test_the_chapters_claims_hold_on_smaller_grids(result):
 
 
 def test_lemma3s_bound_is_a_measured_margin_not_the_identity_at_s_0(result, land):
-    """The slowest mean rate over λ is a measurement (> 1 here), and falls below 1 when λ is
-    overstated; the old worst ratio |y(s) − p|/(|y(0) − p|e^{−λs}) was 1 at s → 0 whatever
-    the margin."""
+    """The claim is the margin of the slowest mean rate over λ (> 0 here), and it turns
+    negative when λ is overstated; the old worst ratio |y(s) − p|/(|y(0) − p|e^{−λs}) tends
+    to 1 as s → 0 whatever the margin."""
     c = by_name(ch03.claims(result))["l3_ratio"]
-    assert c.passed and c.ours > 1 + 1e-3
-    assert result.lemma3["mean_rate_ratio"].min() == pytest.approx(c.ours)
+    assert c.passed and c.ours > 0
+    assert result.lemma3["mean_rate_ratio"].min() - 1 == pytest.approx(c.ours)
     over = ch03.lemma3_rates(land, np.linspace(-2.5, 2.5, 9), np.linspace(-4, 4, 4), (0.25,),
                              result.kappa / 4)         # λ(t) overstated: the bound fails
     assert over["mean_rate_ratio"].min() < 1

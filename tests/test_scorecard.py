@@ -73,12 +73,12 @@ def test_the_scorecard_counts_sources_apart(tmp_path):
     text = dst.read_text()
     assert "| **all** | **3** | **1** | **1** | **1** | **0** | **1** | **2** |" in text
     assert "| {doc}`A chapter <chapters/01_a>` | 2 | 1 | 1 | 0 | 0 | 0 | 2 |" in text
-    assert "checks of our own software" in text and "Elkabetz–Cohen (companion)" in text
+    assert "our own checks" in text and "Elkabetz–Cohen (companion)" in text
     assert "1,867,786" not in text              # a check shows no key number of the paper
     summary = (dst.parent / "summary.md").read_text()
     assert "**3 statements of the paper**" in summary and "**1** differs" in summary
     assert "- thesis ({doc}`B <chapters/10_b>`)" in summary
-    assert "1 statements of two companion papers and 2 checks" in summary
+    assert "1 statements of two companion papers and 2 of our own checks" in summary
 
 
 def test_exact_bounds_and_whole_numbers_read_as_such():
@@ -95,7 +95,7 @@ def test_the_verdict_says_what_was_checked():
     comp = Claim("w", "GD ≈ GF", 1.0, 0.9, 1.1, paper="O(η)", where="E–C", source="companion")
     assert ok.passed and not bad.passed
     marks = list(claims_frame([ok, bad, ours, comp])["verdict"])
-    assert marks == ["our value; differs from the paper", "✗", "✓ check of our code",
+    assert marks == ["our value; differs from the paper", "✗", "✓ our own check",
                      "✓ reproduced (companion paper)"]
     assert not any(m.startswith("✓ differs") for m in marks)
     with pytest.raises(ValueError, match="status must be one of"):
