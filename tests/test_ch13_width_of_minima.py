@@ -198,6 +198,9 @@ def test_the_committed_lenet_run_passes_its_own_checks():
     assert "slice_curvature_error" not in named and labelling_errors(claims) == []
     assert {c.source for c in claims if c.status == "differs"} == {"companion"}
     assert named["lambda1_ordered_like_loss"].ours == 1.0      # λ₁ ordered like f
+    # the run took no snapshots: the comparison at matched training loss is pending
+    assert L.params.matched_loss == 0.0
+    assert named["esgd_over_sgd_matched"].status == "pending"
 
 
 def test_the_committed_run_gets_the_unbiased_kappa():

@@ -584,8 +584,9 @@ def load(path: str | Path = LENET_RESULT) -> Result:
         raise results.ResultError(f"{path}: schema {doc.get('schema')!r} is not {SCHEMA!r}")
     raw = {k: tuple(v) if isinstance(v, list) else v for k, v in doc["params"].items()}
     legacy = doc.get("kappa_estimator") != KAPPA_ESTIMATOR
-    if legacy:           # tr H came from the SLQ probes
+    if legacy:           # tr H came from the SLQ probes; no snapshots were taken
         raw.setdefault("trace_probes", raw.get("slq_probes"))
+        raw.setdefault("matched_loss", 0.0)
     R = Result(Params.checked(**raw), doc["source"], tuple(doc["seeds"]))
     for alg, ws in doc["widths"].items():
         R.widths[alg] = [Width(**{k: (_array(v) if k in _ARRAYS else
@@ -996,9 +997,8 @@ def thesis_claims(lenet: Result | None) -> list[Claim]:
         label = LABELS[alg]
         if not (math.isfinite(matched[alg]) and math.isfinite(matched["sgd"])):
             out.append(pending(name, f"{label}'s minimum is wider than SGD's on LeNet at "
-                               f"matched training loss (λ₁(diag θ·H·diag θ) ratio < 1, "
-                               f"each net at its first f ≤ {lenet.params.matched_loss:g}); "
-                               "the run has no snapshots", paper="wide valleys",
+                               "matched training loss (λ₁(diag θ·H·diag θ) ratio < 1); "
+                               "needs a run with snapshots", paper="wide valleys",
                                where=WIDE_VALLEYS, source="companion"))
             continue
         ratio = float(matched[alg] / matched["sgd"])
