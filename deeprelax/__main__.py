@@ -229,6 +229,8 @@ def _main(argv: list[str] | None) -> int:
     plans = [table1.plan(n, a, args.preset, args.device, results_dir=args.results_dir,
                          runs_dir=args.runs_dir, **over) for n, a in cells]
     _check_outputs(plans)
+    for (net, _), (_, out, _, kind) in zip(cells, plans):
+        table1.check_weights_folder(net, kind, out)
     _note_custom(plans)
     kw = dict(preset=args.preset, device=args.device, results_dir=args.results_dir,
               runs_dir=args.runs_dir, show_progress=not args.no_progress,

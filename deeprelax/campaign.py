@@ -207,6 +207,11 @@ def run(max_minutes: float | None = None, *, measure: bool = True, show_progress
     """Run the next unfinished units of ``order`` until they are done, ``max_minutes``
     would be passed, or SIGTERM/SIGINT arrives; returns 0 when every unit is done, else 3."""
     from .engine import RunLockedError
+    from .results import check_dir
+    for folder, what in ((Path(results_dir) / table1.UNITS, "results folder"),
+                         (runs_dir, "runs folder"), (weights_dir, "weights folder")):
+        if folder is not None:
+            check_dir(Path(folder), what)
     start = time.perf_counter()
     deadline = None if max_minutes is None else start + 60.0 * max_minutes
     units = states(results_dir, runs_dir, order)

@@ -33,6 +33,10 @@ MNIST_MD5 = {  # md5 of the decompressed files of the standard release
 class DataError(RuntimeError):
     """A dataset is missing or corrupt; the message says what to put where."""
 
+    def _render_traceback_(self) -> list[str]:
+        """IPython (a chapter run by papermill) shows it as one line, not a traceback."""
+        return [f"DataError: {self}"]
+
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
     """The data folder: ``root``, else $DEEPRELAX_DATA, else ../shared/data beside the repo."""

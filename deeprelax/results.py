@@ -123,6 +123,10 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
 class ResultError(RuntimeError):
     """A result or checkpoint file is unreadable, truncated or fails its checksum."""
 
+    def _render_traceback_(self) -> list[str]:
+        """IPython (a chapter run by papermill) shows it as one line, not a traceback."""
+        return [f"ResultError: {self}"]
+
 
 def read_json(path: str | os.PathLike, require_checksum: bool = False) -> Any:
     """Read a JSON result file; a truncated, unreadable or changed one is a ResultError

@@ -251,6 +251,18 @@ def export_weights(net: str, algorithm: str, checkpoint: str | os.PathLike, P,
     return written
 
 
+def check_weights_folder(net: str, kind: str, out: Path | None,
+                         weights_dir: str | os.PathLike | None = AUTO) -> Path | None:
+    """Before any training: the folder where a finished cell of ``net`` would leave its
+    weights (:func:`weights_folder`) is, or can be made, a writable folder (ParamError)."""
+    from .results import check_dir
+    if weights_dir == AUTO:
+        weights_dir = weights_folder(None if out is None else out.parent, kind)
+    if net not in WEIGHTS_NETS or weights_dir is None:
+        return None
+    return check_dir(Path(weights_dir), "weights folder")
+
+
 def _leave_weights(result: dict[str, Any], net: str, algorithm: str, kind: str, P,
                    ckpt: Path | None, out: Path | None,
                    weights_dir: str | os.PathLike | None) -> dict[str, Any]:
@@ -353,6 +365,7 @@ def run(net: str, algorithm: str, preset: str = "paper", device: str = "cpu", *,
     from .results import canonical_json
     P, out, ckpt, kind = plan(net, algorithm, preset, device, results_dir=results_dir,
                               runs_dir=runs_dir, **overrides)
+    check_weights_folder(net, kind, out, weights_dir)
     if out is not None and out.is_file():
         old = read_json(out)
         problem = record_problem(old)
@@ -713,9 +726,10 @@ def load_results(results_dir: str | os.PathLike = TRAIN_DIR, nets=None,
             if refused is not None:
                 refused.append((path, str(err)))
             continue
-        if not isinstance(rec, dict):
+        problem = record_problem(rec)
+        if problem is not None:
             if refused is not None:
-                refused.append((path, record_problem(rec)))
+                refused.append((path, problem))
             continue
         key = (rec.get("net"), rec.get("algorithm"))
         if None in key or (nets is not None and key[0] not in nets) or key in found:
@@ -723,8 +737,8 @@ def load_results(results_dir: str | os.PathLike = TRAIN_DIR, nets=None,
         why = admission(rec)
         smoke = rec.get("preset") in SMOKE_PRESETS
         done = status_of(rec) == "complete"
-        if record_problem(rec) is None and (why is None or ((done or not complete_only) and (
-                (include_smoke and smoke) or (include_custom and not smoke)))):
+        if why is None or ((done or not complete_only) and (
+                (include_smoke and smoke) or (include_custom and not smoke))):
             found[key] = rec
         elif refused is not None:
             refused.append((path, why))

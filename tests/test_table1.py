@@ -46,8 +46,10 @@ def test_presets_follow_the_paper_and_the_authors_code():
 
 def fake_result(errors, diverged=None, epochs=None):
     n_seeds, n_rec = len(errors), len(errors[0])
+    epochs = epochs or [float(k + 1) for k in range(n_rec)]
     return {"net": "lenet", "algorithm": "hj", "complete": True,
-            "effective_epoch": epochs or [float(k + 1) for k in range(n_rec)],
+            "seeds": list(range(n_seeds)), "params": {}, "grads": [469 * e for e in epochs],
+            "effective_epoch": epochs,
             "val_error": errors, "train_loss": [[1.0] * n_rec for _ in range(n_seeds)],
             "diverged": diverged or [None] * n_seeds, "wall_time_s": 10.0}
 
@@ -240,7 +242,7 @@ def test_smoke_runs_never_land_in_results(tmp_path):
     assert table1.default_results_dir("paper") == table1.TRAIN_DIR
     assert table1.RESULTS_DIR not in table1.SMOKE_DIR.parents
     for preset in ("fast", "smoke"):                  # 'smoke': records of older runs
-        rec = {"net": "lenet", "algorithm": "sgd", "complete": True, "preset": preset}
+        rec = dict(fake_result([[1.0]]), algorithm="sgd", preset=preset)
         write_json(tmp_path / "lenet-sgd.json", rec)
         assert table1.load_results(tmp_path) == {}
         assert list(table1.load_results(tmp_path, include_smoke=True)) == [("lenet", "sgd")]
@@ -249,8 +251,9 @@ def test_smoke_runs_never_land_in_results(tmp_path):
 # ---- Table 1 admits only paper runs; divergence is reported, never a number ----------------
 def paper_record(errors, diverged=None, **kw):
     """A complete lenet/hj record with the paper settings stored (a Table 1 cell)."""
-    rec = dict(fake_result(errors, diverged), preset="paper", status="complete",
-               seeds=list(range(len(errors))),
+    n_rec = len(errors[0])                  # the last record at the budget, 100
+    rec = dict(fake_result(errors, diverged, [100.0 - n_rec + k + 1 for k in range(n_rec)]),
+               preset="paper", status="complete", seeds=list(range(len(errors))),
                params=table1.experiment("lenet", "hj").as_dict())
     rec.update(kw)
     return rec
@@ -291,7 +294,8 @@ def test_a_cell_whose_seeds_all_diverged_is_never_a_row(tmp_path, capsys, style)
     assert table1.load_results(tmp_path, refused=refused) == {}
     assert refused[0][1] == ("every seed diverged (seed 0 diverged at effective epoch 5.00: "
                              "non-finite training loss (NaN/inf))" if style == "engine" else
-                             "no evaluated record of a seed that did not diverge")
+                             "its stored status 'complete' disagrees with its records "
+                             "(diverged): an edited or damaged record")
     csv_path = tmp_path / "t.csv"
     assert main(["table1", "--results-dir", str(tmp_path), "--csv", str(csv_path)]) == 1
     out = capsys.readouterr().out
@@ -306,7 +310,7 @@ def test_admission_names_what_differs_from_the_paper_settings():
     assert table1.admission(ok) is None
     for change, said in (
             (dict(preset="fast"), "a 'fast'-preset run"),
-            (dict(params=None), "no hyper-parameters stored"),
+            (dict(params=None), "'params' is missing"),
             (dict(status="incomplete", complete=False), "incomplete"),
             (dict(params=dict(ok["params"], effective_epochs=1, seeds=[0])),
              "not the paper settings: effective_epochs 1 (paper: 100); seeds [0] (paper: "
