@@ -1065,7 +1065,8 @@ def timing_frame(R: Result):
                     "Lanczos on ∇f (s)": sec("gradient_lanczos"),
                     "slices (s)": sec("slices"), "f_γ (s)": sec("local_entropy")})
         rows.append(row)
-    return pd.DataFrame(rows).set_index("algorithm")
+    frame = pd.DataFrame(rows).set_index("algorithm")
+    return frame.loc[:, (frame != "—").any()]          # stages a run did not have
 
 
 def pending_note(R: Result, lenet: Result | None = None) -> str:
