@@ -134,8 +134,8 @@ plt.show()
 # {glue:text}`err_contrast_4:.1f` %. More replicas start slower: each takes $1/n$ of the
 # steps per effective epoch (with $n=4$, {glue:text}`rounds_per_epoch_max_n:.0f` rounds
 # per effective epoch), and the centre is an exponential average of $\bar y$ with weight
-# $c = \tau\eta/\gamma = 0.1$ per round, so it trails $\bar y$ by about
-# $(1-c)/c = 9$ rounds.
+# $c = \tau\eta/\gamma =$ {glue:text}`c:.2g` per round, so it trails $\bar y$ by about
+# $(1-c)/c =$ {glue:text}`centre_lag:.0f` rounds.
 
 # %% tags=["hide-input"]
 ch14.errors_frame(R)

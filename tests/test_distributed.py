@@ -16,9 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -331,13 +329,14 @@ def test_a_stopped_run_resumes_to_identical_numbers(tmp_path):
     assert len(list(tmp_path.glob("replica-*.pt"))) == 2     # only the latest round kept
 
 
-def test_a_rendezvous_that_never_forms_ends_within_its_join_timeout(tmp_path):
+def test_a_rendezvous_that_never_forms_ends_with_its_join_timeout(tmp_path):
+    """One of two nodes: torchrun gives up with RendezvousTimeoutError (the cause is
+    asserted, not the time it took: LAUNCH_S only guards against a hang)."""
     port = _free_port()
-    t0 = time.monotonic()
     res = _torchrun(1, tmp_path / "r.json", dict(SMALL), rdzv=[
         "--nnodes", "2", "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}",
         "--rdzv-id", "never", "--rdzv-conf", "join_timeout=3"])
-    assert res.returncode != 0 and time.monotonic() - t0 < 60
+    assert res.returncode != 0
     assert "RendezvousTimeoutError" in res.stderr
     assert not (tmp_path / "r.json").exists()
 

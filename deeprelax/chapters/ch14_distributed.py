@@ -235,6 +235,9 @@ def measures(r: Result) -> dict[str, float]:
         m[f"dispersion_{n}"] = r.elastic[n]["records"]["dispersion"][-1]
         m[f"dispersion_uncoupled_{n}"] = r.uncoupled[n]["records"]["dispersion"][-1]
         m[f"coupling_pred_{n}"] = predicted_coupling_ratio(r, n)
+    lr = sgd["lr"][-1]
+    m["c"] = min(1.0, r.params.tau * lr / r.params.gamma)
+    m["centre_lag"] = (1 - m["c"]) / m["c"]
     m["err_esgd"] = r.esgd["records"]["val_error"][-1]
     m["xbar_norm"] = r.elastic[max(r.elastic)]["records"]["xbar_norm"][-1]
     m["spe"] = r.spe
