@@ -231,10 +231,9 @@ def export_weights(net: str, algorithm: str, checkpoint: str | os.PathLike, P,
                    seeds: tuple[int, ...] = WEIGHTS_SEEDS) -> list[Path]:
     """Write the weights of ``seeds`` held by the verified engine checkpoint of TrainParams
     ``P`` (``engine.read_checkpoint``) as one CPU state_dict per seed, atomically, at
-    :func:`weights_path`; returns the paths."""
-    import torch
-
+    :func:`weights_path` (``hessian.save_weights``: verified when read); returns the paths."""
     from . import engine, models
+    from .hessian import save_weights
     state = engine.read_checkpoint(checkpoint, P.fingerprint(), map_location="cpu")
     stacked = {**state["params"], **state["buffers"]}
     keys = set(models.build(net).state_dict())
@@ -245,8 +244,7 @@ def export_weights(net: str, algorithm: str, checkpoint: str | os.PathLike, P,
         i = list(P.seeds).index(seed)
         one = {k: v[i].detach().cpu().clone() for k, v in stacked.items() if k in keys}
         path = weights_path(net, algorithm, seed, folder)
-        with atomic_write(path, "wb") as fh:
-            torch.save(one, fh)
+        save_weights(path, one)          # a header with the SHA-256, checked on load
         written.append(path)
     return written
 

@@ -112,9 +112,6 @@ def test_saved_weights_are_used_only_when_all_four_exist(tmp_path):
     assert ch13.saved_seeds(ch13.Params.from_preset("fast"), tmp_path) == ()
 
 
-@pytest.mark.xfail(strict=True, raises=hessian.WeightsError,
-                   reason="table1.export_weights still writes plain torch.save files; it "
-                          "should call hessian.save_weights(path, one)")
 def test_export_paper_weights_from_checkpoints(tmp_path):
     x = torch.zeros(8, 1, 28, 28)
     y = torch.arange(8) % 10

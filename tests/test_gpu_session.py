@@ -78,8 +78,10 @@ def _check_cell(path, net, alg):
 def test_rehearsal_of_the_whole_window(tmp_path):
     before = _snapshot(ROOT / "results", ROOT / "runs")
     out = tmp_path / "out"
-    run = subprocess.run(["bash", str(SCRIPT), "all"], cwd=ROOT, env=_env(out, MINUTES="4"),
-                         capture_output=True, text=True, timeout=330)
+    # the deadline is generous (30 min; about 1 min on 2 idle cores): the rehearsal checks
+    # the stages and the packing, not the speed of a machine that may be loaded
+    run = subprocess.run(["bash", str(SCRIPT), "all"], cwd=ROOT, env=_env(out, MINUTES="30"),
+                         capture_output=True, text=True, timeout=1900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     files = _returned(out)
     assert set(files) == {"session.log", "results.tgz"}    # every cell finished: no checkpoint
@@ -112,12 +114,12 @@ def test_a_killed_window_still_returns_every_finished_cell(tmp_path):
     four cells and weights, within the output folder's limits."""
     out = tmp_path / "out"
     proc = subprocess.Popen(["bash", str(SCRIPT), "all"], cwd=ROOT,
-                            env=_env(out, MINUTES="4", SELFCHECK_S="1"),
+                            env=_env(out, MINUTES="30", SELFCHECK_S="1"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     log_file = out / "session.log"
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 1800          # generous: the machine may be loaded
         while "stage 2 sweep mnistfc" not in (log_file.read_text() if log_file.exists() else ""):
             assert proc.poll() is None, "the rehearsal ended before LeNet was done"
             assert time.monotonic() < deadline, "LeNet took too long"

@@ -16,7 +16,7 @@ BASE = {"params", "runtime", "book", "claims", "stats", "__init__"}
 CORE = {"landscapes", "heat", "local_entropy", "hopf_lax", "fd", "fokker_planck", "sde",
         "gibbs", "prox", "burgers", "semiconcavity", "grid", "hjb"}
 TRAINING = {"optim", "models", "engine", "table1", "data", "cifar", "results", "__main__",
-            "distributed", "hessian"}
+            "distributed", "hessian", "campaign"}
 ALLOWED = {
     **{m: CORE | BASE for m in CORE},
     "optim": BASE,
@@ -27,7 +27,9 @@ ALLOWED = {
     "data": BASE,
     "cifar": BASE | {"data", "results"},
     "results": BASE | {"data"},
-    "table1": BASE | {"data", "results", "engine", "models", "optim", "cifar", "plotting"},
+    "table1": BASE | {"data", "results", "engine", "models", "optim", "cifar", "plotting",
+                      "hessian"},
+    "campaign": BASE | {"table1", "results", "engine", "models"},
     "distributed": BASE | {"data", "results", "engine", "models", "optim"},
     **{m: BASE for m in BASE},
 }
