@@ -8,7 +8,7 @@
 # simulated SDEs, and found that it holds for the corrected system, where every replica
 # is coupled to a centre variable $x$ that follows their mean, and not for (21) as
 # printed, where every replica is coupled to the replicas' own mean
-# ({ref}`Errata <errata-sec4-elastic-sgd>`). This chapter runs both on a real network
+# ({ref}`chapter 04 <errata-sec4-elastic-sgd>` and the Errata page). This chapter runs both on a real network
 # with real processes: `deeprelax.distributed` makes each process one replica (LeNet and
 # its Nesterov-SGD optimizer), forms the sum of the replicas with one collective, and is
 # launched by `torchrun`, on one machine or several. Parle (Chaudhari et al., 2017,
@@ -45,7 +45,7 @@
 preset = "fast"   # "fast" (CPU, MNIST subset) or "paper" (all MNIST, a GPU)
 device = "cpu"    # device of the one-process runs ("cpu" or "cuda")
 replicas = None   # Elastic-SGD replica counts n (None: the preset's (1, 2, 4))
-reference = None  # x̄: "centre" (corrected (21), default) or "mean" (as printed)
+reference = None  # x̄: "centre" (corrected (21)) or "mean" (as printed)
 tau = None        # communication period in rounds (None: the preset's 1)
 gamma = None      # elastic gamma, coupling 1/gamma (None: the preset's 1.0)
 
@@ -69,7 +69,8 @@ P.frame()
 # process):
 #
 # ```
-# python -m deeprelax elastic --nproc-per-node 4 --net lenet --preset paper
+# python -m deeprelax elastic --nproc-per-node 4 \
+#     --net lenet --preset paper
 # ```
 #
 # The command exits with the ranks' outcome: 0 complete, 2 bad input, 3 stopped early
@@ -146,7 +147,7 @@ ch14.errors_frame(R)
 # checks it there. A few dozen rounds are far from it, and the validation errors
 # cannot tell the forms apart: the printed coupling, and even replicas that are never
 # coupled and only averaged ({glue:text}`err_uncoupled_4:.1f` % with $n=4$), end within
-# a few points of the centre. A bound on these errors that the right algorithm passes
+# a few points of the centre, on either side of it. A bound on these errors that the right algorithm passes
 # would be passed by the wrong ones too, so they are shown, not claimed. What a wrong
 # coupling does change is the dispersion. Both forms pull every $y_i - \bar y$ back by
 # the factor $1-c$ per round, an Ornstein–Uhlenbeck pull: after $k$ rounds of
@@ -229,7 +230,7 @@ ch14.bytes_frame(R)
 # ## Choices we made
 #
 # - **The reference.** Zhang et al.'s centre variable, the corrected form of (21)–(22)
-#   (chapter 04, {ref}`Errata <errata-sec4-elastic-sgd>`), with the same step $c_k$ for
+#   ({ref}`chapter 04 <errata-sec4-elastic-sgd>`, Errata), with the same step $c_k$ for
 #   the replicas and the centre; $\bar x = \bar y$ as printed, and as Parle uses it, is
 #   `--reference mean`, run here as the contrast and for the SGD curve ($n=1$).
 # - **The sums.** One all_reduce in production (`reduction=all_reduce`, the default);
