@@ -71,8 +71,8 @@ def test_the_scorecard_counts_sources_apart(tmp_path):
     assert totals == {"reproduced": 1, "corrected": 1, "differs": 1, "pending": 0,
                       "companion": 1, "ours": 2}
     text = dst.read_text()
-    assert "| **all** | **3** | **1** | **1** | **1** | **0** | **1** | **2** |" in text
-    assert "| {doc}`A chapter <chapters/01_a>` | 2 | 1 | 1 | 0 | 0 | 0 | 2 |" in text
+    assert "| **all** | **1** | **1** | **1** | **0** | **1 / 2** |" in text
+    assert "| {doc}`A chapter <chapters/01_a>` | 1 | 1 | 0 | 0 | 0 / 2 |" in text
     assert "our own checks" in text and "Elkabetz–Cohen (companion)" in text
     assert "1,867,786" not in text              # a check shows no key number of the paper
     summary = (dst.parent / "summary.md").read_text()
