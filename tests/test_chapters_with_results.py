@@ -27,14 +27,16 @@ def _record(net, algorithm, dataset, floor, seeds=6, loss=1.0):
     val = [[floor + 0.01 * s + 30.0 / e for e in EPOCHS] for s in range(seeds)]
     return {"net": net, "algorithm": algorithm, "dataset": dataset, "preset": "paper",
             "params": table1.experiment(net, algorithm).as_dict(),
-            "complete": True, "effective_epoch": EPOCHS, "val_error": val,
+            "complete": True, "status": "complete", "effective_epoch": EPOCHS,
+            "grads": [469 * e for e in EPOCHS], "val_error": val,
             "train_loss": [[loss / e for e in EPOCHS] for _ in range(seeds)],
             "diverged": [None] * seeds, "seeds": list(range(seeds)), "wall_time_s": 30.0}
 
 
 def _write(folder, rec):
+    from deeprelax.results import write_json       # checksummed, as every run writes
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{rec['net']}-{rec['algorithm']}.json").write_text(json.dumps(rec))
+    write_json(folder / f"{rec['net']}-{rec['algorithm']}.json", rec)
 
 
 def _run(name, tmp_path, **params):
@@ -80,9 +82,9 @@ def test_chapter_08_draws_figure_4_and_checks_every_cell(tmp_path):
     assert re.search(r"LeNet\s+paper \(%\)\s+0\.50 ± 0\.01 @ 80\s+0\.59 ± 0\.02 @ 75", text)
     assert re.search(r"ours \(%\)\s+0\.50 ± 0\.02 @ 200\s+0\.59 ± 0\.02 @ 200", text)
     assert re.search(r"ours − paper\s+\+0\.00 \(\+0\.0 σ\)", text)
-    assert re.search(r"GPU time \(min\)\s+0\.5 \(measured\)", text)   # 30 s per run
+    assert re.search(r"wall time \(min\)\s+0\.5 \(measured\)", text)   # 30 s per run
     assert "pending" not in text.lower() and "Fake GPU" in text
-    assert "Pending: GPU runs" not in text
+    assert "Pending: training runs" not in text
     assert _figures(nb) == 1
 
 
@@ -103,5 +105,5 @@ def test_chapter_09_shows_the_subset_experiment_row_and_projection(tmp_path):
     assert re.search(r"speed-up \(measured\)\s+7\.6x", text)
     # 0.25 s x 6 seeds x (200 + 40 evaluations x 1.2 / 3) per algorithm, 4 algorithms
     assert re.search(r"whole row \(projected, GPU-hours\)\s+0\.4", text)
-    assert "Pending: GPU runs" not in text and "pending" not in text.lower()
+    assert "Pending: training runs" not in text and "pending" not in text.lower()
     assert _figures(nb) == 3                   # whitening, Figure 5, the subset experiment

@@ -108,7 +108,7 @@ def test_frames_for_the_chapter():
     assert table.loc[("LeNet", "ours (%)"), "HJ"] == "0.53 ± 0.04 @ 2"
     assert table.loc[("LeNet", "ours (%)"), "SGD"] == "pending"
     assert table.loc[("LeNet", "paper (%)"), "SGD"] == "0.50 ± 0.02 @ 67"
-    assert table.loc[("LeNet", "GPU time (min)"), "HJ"] == "0.2 (measured)"   # 10 s
+    assert table.loc[("LeNet", "wall time (min)"), "HJ"] == "0.2 (measured)"   # 10 s
     run = dict(fake_result([[50.0, 20.0], [60.0, 25.0]]), L=5, grads=[10, 20])
     smoke = ch08.smoke_frame([run])
     assert smoke.loc[("LeNet", "HJ"), "updates"] == 4
@@ -157,7 +157,7 @@ def test_chapter_claims_without_gpu_results():
     assert named["noise_ratio"].status == "corrected" and named["noise_ratio"].passed
     assert named["lenet_beats_mnistfc_heat"].status == "pending"
     note = ch08.pending_note(R)
-    assert note.count("```{admonition}") == 1 and ch08.COMMANDS["sweep"] in note
+    assert note.count("```{admonition}") == 1 and ch08.COMMANDS["campaign"] in note
 
 
 def test_chapter_claims_with_gpu_results_check_each_cell_in_sigma():
@@ -168,7 +168,7 @@ def test_chapter_claims_with_gpu_results_check_each_cell_in_sigma():
     results = {k: rec(*k, 0.0) for k in ch08.CELLS}
     R = ch08.Result(ch08.Params.from_preset("paper"), dict(ch08.PAPER_PARAMS), results,
                     None, noise={"ours": 1.0, "printed": 1e8, "authors": 1.0})
-    assert "Some GPU results" in ch08.pending_note(R)       # the benchmark is missing
+    assert "GPU benchmark has not run yet" in ch08.pending_note(R)   # only it is missing
     R.bench = [{"net": "lenet", "engine_s_per_epoch": 0.1, "eager_s_per_epoch": 1.4,
                 "ratio": 14.0}]
     claims = ch08.claims(R)
@@ -347,3 +347,13 @@ def test_smoke_runs_remove_their_temporary_folder(tmp_path, monkeypatch, fail):
         else:
             assert smoke() == [{"ok": 1}]
         assert list(tmp_path.iterdir()) == [], f"{smoke.__name__} left a folder behind"
+
+
+def test_the_noise_claim_fails_for_the_sign_typo_reading():
+    """β_ex⁻¹ = 1e-8 (reading only the exponent's sign as a typo) gives 0.71 × the authors'
+    noise: the claim must fail there, not only at the printed 1e8."""
+    for beta, ok in ((2e-8, True), (1e-8, False), (4e-8, False)):
+        R = ch08.Result(ch08.Params.from_preset("paper"), dict(ch08.PAPER_PARAMS), {}, None,
+                        noise={"ours": ch08.inner_noise_std(beta), "printed": 3162.0,
+                               "authors": ch08.AUTHORS_NOISE})
+        assert by_name(ch08.claims(R))["noise_ratio"].passed is ok, beta
