@@ -269,11 +269,15 @@ def run(max_minutes: float | None = None, *, measure: bool = True, show_progress
 
 
 def status_table(results_dir: str | Path = table1.TRAIN_DIR,
-                 runs_dir: str | Path = table1.UNIT_RUNS_DIR) -> list[dict[str, Any]]:
-    """Per cell: seeds finished (and which diverged), the unit in progress, the wall time
-    spent — what chapter 08 shows while the campaign is incomplete."""
+                 runs_dir: str | Path | None = table1.UNIT_RUNS_DIR) -> list[dict[str, Any]]:
+    """Per cell: seeds finished, the unit in progress, the wall time spent. With
+    ``runs_dir=None`` only the finished units count (what chapter 08 shows: the
+    committed files, not a run in progress on this machine)."""
     rows = []
-    units = states(results_dir, runs_dir)
+    units = states(results_dir, runs_dir) if runs_dir is not None else [
+        u if u.state == "done" else Unit(u.net, u.algorithm, u.seed, "todo", 0.0, 0.0,
+                                         u.budget)
+        for u in states(results_dir, Path("/nonexistent-runs-folder"))]
     for net in NETS:
         for alg in ALGORITHMS:
             mine = [u for u in units if (u.net, u.algorithm) == (net, alg)]

@@ -93,7 +93,7 @@ ch08.settings_frame("lenet")
 # counts only if all six seeds ran the `paper` settings to the end of the budget;
 # {glue:text}`n_cells_found` of the eight are complete. The table below says how far the
 # CPU campaign is: {glue:text}`n_units_done` of the 48 seed-runs are finished, after
-# {glue:text}`cpu_hours:.1f` CPU-hours.
+# {glue:text}`cpu_hours:.1f` CPU-hours (a unit in progress counts when it finishes).
 # {numref}`fig-ch08-figure4` is Figure 4 of the paper, with the paper's final cells
 # marked so that our curves can be read against them.
 

@@ -160,7 +160,7 @@ def _compute(P: Params) -> Result:
     bench = [b for b in benchmarks(P.folder.parent) if b.get("net") in NETS]
     noise = {"ours": inner_noise_std(), "printed": inner_noise_std(PRINTED_BETA_EX_INV),
              "authors": AUTHORS_NOISE}
-    units = campaign.status_table(P.folder)
+    units = campaign.status_table(P.folder, runs_dir=None)     # finished units only
     return Result(P, counts, found, smoke, bench, noise, units)
 
 
@@ -176,15 +176,14 @@ def measures(R: Result) -> dict[str, float]:
 
 
 def campaign_frame(R: Result):
-    """Where the CPU campaign stands (pandas): per cell the seeds finished (of six), the
-    unit in progress and the CPU-hours spent — shown while a cell is incomplete."""
+    """Where the CPU campaign stands (pandas): per cell the seeds finished (of six; the
+    committed units) and their CPU-hours — shown while a cell is incomplete."""
     import pandas as pd
     return pd.DataFrame([{
         "net": table1.LABELS.get(r["net"], r["net"]),
         "algorithm": table1.LABELS.get(r["algorithm"], r["algorithm"]),
         "seeds finished": f"{r['seeds_done']} of {r['seeds']}"
                           + (f" ({', '.join(map(str, r['done']))})" if r["done"] else ""),
-        "in progress": ", ".join(r["in_progress"]) or "—",
         "CPU-hours": f"{r['cpu_hours']:.2f}"} for r in R.units]).set_index(
         ["net", "algorithm"])
 
