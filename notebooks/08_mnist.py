@@ -170,7 +170,8 @@ ch08.smoke_frame(R.smoke_runs) if R.smoke_runs else None
 #   momentum on it. The authors' code steps along $x-\langle y\rangle$ without
 #   $\gamma^{-1}$, with $\eta$ of order 1, Nesterov momentum on the *inner* steps (reset
 #   every update) and none on the outer one; with outer momentum 0.9 and their $\eta=1$
-#   training diverges (chapter 12 shows it: the loss reaches chance level). We use the
+#   training diverges (the chapter on using the optimizers in your own training loop
+#   shows it: the loss reaches chance level). We use the
 #   authors' semantics (`outer="lua"`); `deeprelax.optim` implements both
 #   (`outer="local-entropy"` is eq. (33)). With $\gamma$ fixed the two differ only by
 #   the scale of $\eta$.

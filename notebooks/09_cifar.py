@@ -184,7 +184,7 @@ plt.show()
 #   authors' All-CNN coupling $g_0=0.03$ ($\gamma_0 = 1/0.03$) scoped by $10^{-4}$ per step,
 #   lr 1 / 0.2 / 0.04 switching at 60 and 120 effective epochs; HEAT with
 #   $\gamma_0=10^{-4}$, Nesterov 0.9 and lr 0.1 × 0.2 every 60 effective epochs; 200
-#   effective epochs each. $\beta_{\rm ex}^{-1}$ is read as in chapter 08.
+#   effective epochs each. $\beta_{\rm ex}^{-1}$ is read as in the MNIST chapter (Sec. 8.2).
 # - **Evaluation** every 5 effective epochs (the paper's cells are all multiples of 5),
 #   after BN re-estimation on the whole training set.
 # - **The binary release** (`cifar-10-batches-bin`) has no published per-file checksums;

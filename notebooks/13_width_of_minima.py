@@ -8,7 +8,7 @@
 # mean of its Hessian's spectrum at a local minimum (Lemma 20). Chapters 03 and 06 check
 # this on one- and two-dimensional landscapes. Here we measure it on trained networks:
 # at the final weights $\theta$ of SGD, Entropy-SGD, HJ and HEAT, with the settings of
-# chapter 08, we compute
+# the MNIST chapter (Sec. 8.2), we compute
 #
 # - the top eigenvalues of the Hessian $\nabla^2 f(\theta)$ of the training loss, by
 #   Lanczos {cite}`golub2013matrix` on Hessian-vector products (`torch.func`), and the
@@ -253,8 +253,8 @@ ch13.entropy_frame(R)
 # The `paper` preset measures the paper's LeNet (Sec. 8.2.2: $n =$
 # {glue:text}`lenet_n_params:,d` parameters, as the paper states). Without the GPU
 # sweep's weights it trained the four nets on this project's two-core CPU, seed 0,
-# with chapter 08's settings for {glue:text}`lenet_effective_epochs:d` effective epochs
-# each — a fifth of the paper's budget, the learning-rate schedule compressed by the
+# with the MNIST chapter's settings for
+# {glue:text}`lenet_effective_epochs:d` effective epochs each — a fifth of the paper's budget, the learning-rate schedule compressed by the
 # same factor — in {glue:text}`lenet_train_min_min:.1f` to
 # {glue:text}`lenet_train_min_max:.1f` minutes per net, then measured
 # $f$ on the first {glue:text}`lenet_hessian_images:,d` training images. The run
@@ -422,7 +422,7 @@ ch13.timing_frame(L)
 #   scaling (the filter normalisation of {cite}`li2018visualizing`) is available as
 #   `hessian.normalised_direction(..., mode="layer")`.
 # - **$\beta$ and $\gamma$.** The paper's Entropy-SGD runs at
-#   $\beta_{\rm ex}^{-1} = 2\cdot10^{-8}$ with a coupling of $10^{-4}$ (chapter 08), a
+#   $\beta_{\rm ex}^{-1} = 2\cdot10^{-8}$ with a coupling of $10^{-4}$ (the MNIST chapter), a
 #   regime no sampler reaches in $n$ dimensions; we take $\beta = 10^4$ (fast) and
 #   $10^6$ (paper) so that the Gaussian of $f_\gamma$ moves the weights by at most a
 #   few per cent of $|\theta|$ for the largest $\gamma$, and several $\gamma$ around

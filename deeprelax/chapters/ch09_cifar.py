@@ -577,21 +577,22 @@ def claims(R: Result) -> list[Claim]:
     z = R.zca
     out = [
         fact("subset_labelled", "the data set in use is labelled as the SUBSET",
-             "SUBSET" in R.subset_name, paper="—", where="Sec. 8.1"),
+             "SUBSET" in R.subset_name, paper="—", where="Sec. 8.1", status="check"),
         fact("labels_balanced", "the 50,000 training labels hold 5,000 per class",
              R.label_counts == [5000] * 10, paper="50,000 training images",
-             where="Sec. 8.1"),
+             where="Sec. 8.1", status="check"),
         close_to("whiten_n_retained", "GCN removes one direction: 3,071 eigenvalues retained",
-                 z["n_retained"], 3071, 0, paper="—", where="Sec. 8.1.1"),
+                 z["n_retained"], 3071, 0, paper="—", where="Sec. 8.1.1", status="check"),
         Claim("whiten_symmetric", "the ZCA matrix W is symmetric (max |W − Wᵀ|)", z["asym"],
-              hi=0.0, paper="ZCA", where="Sec. 8.1.1"),
+              hi=0.0, paper="ZCA", where="Sec. 8.1.1", status="check"),
         Claim("whiten_smallest", "whitened variance at the smallest retained eigenvalue",
-              z["pred_min"], lo=0.99, paper="whitened", where="Sec. 8.1.1"),
+              z["pred_min"], lo=0.99, paper="whitened", where="Sec. 8.1.1", status="check"),
         close_to("whiten_var_min", "smallest whitened per-pixel training variance "
                  "≈ 1 − 1/3072", z["var_train_min"], 1 - 1 / 3072, 0.01, paper="whitened",
-                 where="Sec. 8.1.1"),
+                 where="Sec. 8.1.1", status="check"),
         Claim("whiten_var_max", "largest whitened per-pixel training variance",
-              z["var_train_max"], hi=1.0, paper="whitened", where="Sec. 8.1.1"),
+              z["var_train_max"], hi=1.0, paper="whitened", where="Sec. 8.1.1",
+              status="check"),
         close_to("n_params_allcnn", "All-CNN-C + BN has the paper's number of parameters",
                  R.n_params, PAPER_PARAMS, 0, paper="1.67 million", where="Sec. 8.3"),
     ]
@@ -602,9 +603,9 @@ def claims(R: Result) -> list[Claim]:
                  "and errors", len(runs) == len(ALGORITHMS) and all(
                      r["complete"] and np.isfinite(np.array(r["train_loss"], float)).all()
                      and np.isfinite(np.array(r["val_error"], float)).all() for r in runs),
-                 paper="—", where="code path"),
+                 paper="—", where="code path", status="check"),
             fact("smoke_sizes", "smoke run: 8 training images and 2 seeds per cell",
                  all(r["n_train"] == SMOKE_DATA["n_train"] and len(r["seeds"]) == 2
-                     for r in runs), paper="—", where="code path"),
+                     for r in runs), paper="—", where="code path", status="check"),
         ]
     return out + _row_claims(R)
