@@ -134,3 +134,26 @@ def test_the_thread_count_of_the_run_decides_the_numbers_not_the_process_setting
     assert runs[0]["train_loss"] == runs[1]["train_loss"]
     assert runs[0]["val_error"] == runs[1]["val_error"]
     assert runs[0]["provenance"]["threads"] == runs[1]["provenance"]["threads"] == 1
+
+
+def test_a_chapter_without_its_data_stops_with_one_line(tmp_path):
+    """Chapter 09 asked to train the full row without the data: one DataError line in the
+    notebook (not a traceback from inside the loader) and a failed run."""
+    import subprocess
+    import sys
+
+    import nbformat
+
+    from conftest import ROOT
+    out = tmp_path / "o.ipynb"
+    run = subprocess.run(
+        [sys.executable, "-m", "papermill", "--no-progress-bar", "-k", "python3",
+         str(ROOT / "notebooks" / "09_cifar.ipynb"), str(out), "-p", "preset", "paper",
+         "-p", "train", "full", "-p", "data_dir", str(tmp_path / "nothing-here")],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+        env={**__import__("os").environ, "DEEPRELAX_DATA": str(tmp_path / "no-data")})
+    assert run.returncode != 0
+    errors = [o for c in nbformat.read(out, as_version=4).cells
+              for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert len(errors) == 1 and errors[0]["ename"] == "DataError"
+    assert errors[0]["traceback"] == ["DataError: " + errors[0]["evalue"]]
