@@ -22,6 +22,14 @@ def glue_all(values: dict, prefix: str = "") -> None:
         glue(prefix + name, value)
 
 
+def not_yet(what: str, command: str):
+    """A one-row table for a result that does not exist yet (pandas): what, and the
+    command that makes it; so that a folded cell never shows an empty output."""
+    import pandas as pd
+    return pd.DataFrame([{"not yet measured": what, "command": command}]).set_index(
+        "not yet measured")
+
+
 def setup(app):
     """Sphinx extension (``_config.yml``): citations in round brackets, author–year
     ("(Chaudhari et al., 2018)" rather than "[COO+18]"), and the bibliography labelled so."""

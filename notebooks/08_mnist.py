@@ -151,7 +151,7 @@ ch08.benchmark_frame(R)
 # numbers identical from build to build.
 
 # %% tags=["hide-input"]
-ch08.smoke_frame(R.smoke_runs) if R.smoke_runs else None
+ch08.smoke_frame(R.smoke_runs)
 
 # %% [markdown]
 # After twenty gradient evaluations every network is far below chance (90 %) except after

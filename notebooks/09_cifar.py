@@ -164,7 +164,7 @@ ch09.benchmark_frame(R)
 # in the layout of Figure 5.
 
 # %% tags=["hide-input"]
-ch09.row_frame(R.subset_results) if R.subset_results else None
+ch09.subset_frame(R)
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The small-data experiment (not Table 1): All-CNN on the CIFAR-10 SUBSET, (a) training cross-entropy and (b) validation error (%) against effective epochs, mean over six seeds (\u00b1 std band in b). Compare the levels with Figure 5: a tenth of the data gives a far higher error.", "name": "fig-ch09-subset"}}
 ch09.figure_subset(R)

@@ -12,6 +12,7 @@ from deeprelax.chapters import ch09_cifar as section83
 from deeprelax.claims import by_name, check
 from deeprelax.data import DataError
 from deeprelax.params import ParamError
+from deeprelax.results import write_json
 
 
 @pytest.fixture(autouse=True)
@@ -80,10 +81,14 @@ def _fake_result(alg, dataset, errors, complete=True):
     """A result record in the engine's schema: val_error[seed][record]; a paper run (the
     paper settings stored: only those make a Table 1 cell)."""
     errs = np.asarray(errors, float)
+    P = table1.experiment("allcnn", alg)
+    K = errs.shape[1]                          # records every 5 effective epochs up to the
+    epochs = [P.effective_epochs - 5.0 * (K - 1 - k) for k in range(K)]   # budget (200)
     return {"schema": "deeprelax.train/1", "net": "allcnn", "dataset": dataset,
             "algorithm": alg, "complete": complete, "seeds": list(range(errs.shape[0])),
-            "preset": "paper", "params": table1.experiment("allcnn", alg).as_dict(),
-            "effective_epoch": [5.0 * (k + 1) for k in range(errs.shape[1])],
+            "status": "complete" if complete else "incomplete",
+            "preset": "paper", "params": P.as_dict(), "effective_epoch": epochs,
+            "grads": [391 * e for e in epochs],
             "train_loss": (errs / 100).tolist(), "val_error": errs.tolist(),
             "diverged": [None] * errs.shape[0], "wall_time_s": 1.0}
 
@@ -93,17 +98,16 @@ def test_subset_and_full_results_are_kept_apart(tmp_path, monkeypatch):
     for folder in (full, sub):
         folder.mkdir()
     errs = [[9.0, 8.0, 8.5], [9.2, 8.2, 8.4]]
-    (full / "allcnn-sgd.json").write_text(json.dumps(_fake_result("sgd", "cifar10", errs)))
-    (sub / "allcnn-sgd.json").write_text(json.dumps(_fake_result("sgd", "cifar10-subset",
-                                                                 [[40.0], [41.0]])))
+    write_json(full / "allcnn-sgd.json", _fake_result("sgd", "cifar10", errs))
+    write_json(sub / "allcnn-sgd.json", _fake_result("sgd", "cifar10-subset",
+                                                     [[40.0], [41.0]]))
     # a subset result misplaced in the full-data folder is not taken for a Table 1 cell
-    (full / "allcnn-hj.json").write_text(json.dumps(_fake_result("hj", "cifar10-subset",
-                                                                 errs)))
+    write_json(full / "allcnn-hj.json", _fake_result("hj", "cifar10-subset", errs))
     got_full = section83.load_row(section83.FULL, full)
     got_sub = section83.load_row(section83.SUBSET, sub)
     assert list(got_full) == ["sgd"] and list(got_sub) == ["sgd"]
     s = table1.summarize(got_full["sgd"])
-    assert s["error_mean"] == pytest.approx(8.1) and s["effective_epoch"] == 10.0
+    assert s["error_mean"] == pytest.approx(8.1) and s["effective_epoch"] == 195.0
     assert s["error_std"] == pytest.approx(np.std([8.0, 8.2], ddof=1))
 
 
@@ -123,7 +127,7 @@ def test_run_row_writes_table1_rows_only_for_the_full_data(tmp_path, monkeypatch
         rows = list(csv.DictReader(fh))
     assert [r["algorithm"] for r in rows] == list(section83.ALGORITHMS)
     assert list(rows[0]) == list(table1.CSV_COLUMNS) and {r["net"] for r in rows} == {"allcnn"}
-    assert rows[1]["error_mean"] == "10.2500" and rows[1]["effective_epoch"] == "10"
+    assert rows[1]["error_mean"] == "10.2500" and rows[1]["effective_epoch"] == "200"
     assert rows[1]["n_seeds"] == "2"
 
 
@@ -154,10 +158,10 @@ def test_row_frame_and_figure5_from_results():
     frame = section83.row_frame(results)
     assert list(frame.index) == ["Entropy-SGD", "HEAT", "HJ", "SGD"]
     assert frame.loc["HJ", "error (%)"] == "37.50 ± 0.71"
-    assert frame.loc["HJ", "@ effective epoch"] == 10 and frame.loc["HJ", "seeds"] == 2
+    assert frame.loc["HJ", "@ effective epoch"] == 195 and frame.loc["HJ", "seeds"] == 2
     cmp = section83.comparison_frame(results)
     assert cmp.loc["HJ", "paper (%)"] == "7.89 ± 0.07 @ 145"
-    assert cmp.loc["HJ", "ours (%)"] == "37.50 ± 0.71 @ 10"
+    assert cmp.loc["HJ", "ours (%)"] == "37.50 ± 0.71 @ 195"
     assert cmp.loc["HJ", "difference"].startswith("+29.61 (")
     R = _result(full=results)
     fig = section83.figure_5(R)

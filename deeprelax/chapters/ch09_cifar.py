@@ -383,15 +383,32 @@ def table1_frame(R: Result):
 
 
 def smoke_frame(R: Result):
-    """What the smoke run did (pandas), or None when it did not run."""
-    return None if R.smoke_runs is None else ch08.smoke_frame(R.smoke_runs).droplevel("net")
+    """What the smoke run did (pandas), or a line saying it did not run (the paper preset)."""
+    from ..book import not_yet
+    if R.smoke_runs is None:
+        return not_yet("the CPU smoke run (not part of this preset)",
+                       "papermill notebooks/09_cifar.ipynb out.ipynb -p preset fast")
+    return ch08.smoke_frame(R.smoke_runs).droplevel("net")
+
+
+def subset_frame(R: Result):
+    """The small-data experiment's cells (pandas), or what to run while they do not exist."""
+    from ..book import not_yet
+    if not R.subset_results:
+        return not_yet("the CIFAR-10 SUBSET experiment",
+                       "python -m deeprelax cifar subset --device cuda --max-minutes 9")
+    return row_frame(R.subset_results)
 
 
 def benchmark_frame(R: Result):
-    """The measured All-CNN benchmark and, from it, the projected GPU time of the row."""
+    """The measured All-CNN benchmark and, from it, the projected GPU time of the row
+    (what to run while it does not exist)."""
     import pandas as pd
+
+    from ..book import not_yet
     if R.bench is None:
-        return None
+        return not_yet("the All-CNN benchmark on a GPU",
+                       "python benchmarks/bench_engine.py --device cuda --nets allcnn")
     b = R.bench
     rows = [{"quantity": "engine, s per effective epoch per seed (measured)",
              "value": f"{b['engine_s_per_epoch']:.3f}"},
