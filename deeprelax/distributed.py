@@ -183,7 +183,9 @@ class ElasticParams(Params):
     timeout_s: float = knob(120.0, lo=1.0, hi=86_400.0, doc="process-group timeout (s)")
     device: str = knob("cpu", choices=("cpu", "cuda"), doc="cpu, or cuda:LOCAL_RANK")
 
-    RUN_CONTROL = ("checkpoint_every", "backend", "timeout_s", "device", "eval_batch")
+    # not in the fingerprint: they change no number (eval_batch does: the BN statistics
+    # are re-estimated on bn_batches batches of eval_batch images)
+    RUN_CONTROL = ("checkpoint_every", "backend", "timeout_s", "device")
     PRESETS = {
         "fast": dict(n_train=2560, n_test=1000, effective_epochs=4),
         "paper": dict(effective_epochs=100, lr_schedule=((0, 0.1), (30, 0.02), (60, 0.004))),
@@ -613,7 +615,9 @@ class ElasticRun:
         m = {k: v for k, v in self.meta.items() if k != "out"}
         return {"launch": m, "provenance": provenance(
             str(self.device), world_size=self.n, backend=m.get("backend"),
-            nnodes=m.get("nnodes"), communication_period=self.P.tau)}
+            nnodes=m.get("nnodes"), communication_period=self.P.tau,
+            threads=torch.get_num_threads(),
+            cpu_capability=torch.backends.cpu.get_cpu_capability())}
 
     # ---- checkpoints ---------------------------------------------------------------------
     def _paths(self, folder: Path, rnd: int) -> list[Path]:

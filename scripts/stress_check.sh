@@ -14,7 +14,8 @@ N=${1:-5}
 case "$N" in ''|*[!0-9]*|0) echo "stress_check: N must be a positive integer, got '$N'" >&2; exit 2;; esac
 PY=${PYTHON:-.venv/bin/python}
 [ -x "$PY" ] || PY=python3
-LOAD=${LOAD:-$(nproc)}
+CORES=$(OMP_NUM_THREADS="" nproc)        # (GNU nproc obeys OMP_NUM_THREADS)
+LOAD=${LOAD:-$CORES}
 TESTS=${TESTS:-"tests/test_distributed.py tests/test_engine.py"}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 
@@ -47,5 +48,5 @@ for i in $(seq "$N"); do
         grep -E "^(FAILED|ERROR)|Error" "$log" | tail -n 20
     fi
 done
-echo "stress check: $pass of $N runs passed, $fail failed ($LOAD busy processes on $(nproc) cores; $TESTS)"
+echo "stress check: $pass of $N runs passed, $fail failed ($LOAD busy processes on $CORES cores; $TESTS)"
 [ "$fail" -eq 0 ]

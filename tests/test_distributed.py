@@ -302,6 +302,8 @@ def test_a_finished_run_writes_its_record_again_and_another_run_is_refused(tmp_p
     again = D.run_distributed(P, out, ck)
     rec = read_json(out)
     assert rec["complete"] and rec["records"] == first["records"] == again["records"]
+    assert rec["provenance"]["threads"] == torch.get_num_threads()      # recorded
+    assert "eval_batch" in P.fingerprint()          # it changes the BN statistics
     with pytest.raises(ParamError, match="other settings: seed"):
         D.run_distributed(D.params_for("fast", seed=1, **kw), out, ck, stop_after=1)
     from deeprelax.results import write_json
