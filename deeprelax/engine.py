@@ -1209,9 +1209,9 @@ def train(model_fn: Callable[[], nn.Module], data: TensorData, params: TrainPara
     ``stop_after`` after that many effective epochs in this call, ``should_stop()`` (asked
     after every effective epoch, e.g. a SIGTERM flag) when it returns True: all three save
     and leave status 'incomplete' (call again to continue). The run holds a lock
-    (:func:`run_lock`) on its checkpoint (else its result file): a second process on the
-    same run stops with :class:`RunLockedError`. Training uses ``params.threads`` torch
-    threads (restored afterwards) and glibc keeps freed memory
+    (``run_lock``) on its checkpoint (else its result file): a second process on the
+    same run stops with ``RunLockedError`` (a ParamError). Training uses
+    ``params.threads`` torch threads (restored afterwards) and glibc keeps freed memory
     (``runtime.keep_freed_memory``); a failed write is a ``ResultError``.
     """
     ckpt = Path(checkpoint) if checkpoint is not None else None
