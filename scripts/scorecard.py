@@ -125,8 +125,9 @@ def scorecard(chapters: Path) -> tuple[str, dict[str, int]]:
             "columns count statements of the paper: *reproduced*; *corrected*, reproduced "
             "once a printed formula or constant is corrected (see {doc}`errata`); "
             "*differs*, our measurement where it contradicts what the paper states (the "
-            "chapter says how and why); *pending*, results that need training runs on a "
-            "GPU, which the chapter names with the command that produces them. The last "
+            "chapter says how and why); *pending*, results that need training runs not yet "
+            "made (the CPU campaign, or a GPU), which the chapter names with the command "
+            "that produces them. The last "
             "column, *apart*, counts the rest as *companion / ours*: statements of the "
             "companion papers, checked in the companion chapters, and our own checks "
             "(convergence of our solvers, "
@@ -145,7 +146,8 @@ def summary_text(totals: dict[str, int], differs: list[tuple[str, str]],
             f"is corrected (the {{doc}}`errata`); **{totals['differs']}** "
             f"{'differs' if totals['differs'] == 1 else 'differ'} from what we measure; "
             f"**{totals['pending']}** {'is' if totals['pending'] == 1 else 'are'} pending, "
-            "waiting for training runs on a GPU. Counted apart are "
+            "waiting for training runs (the Table 1 campaign on the CPU, or a GPU). "
+            "Counted apart are "
             f"{totals['companion']} statements of two companion papers and "
             f"{totals['ours']} of our own checks.")
     lines = [text]
