@@ -5,7 +5,8 @@
 # training towards *wide* minima: Entropy-SGD's "wide valleys"
 # {cite}`chaudhari2017entropy` (Sec. 1), and Sec. 6, where semiconcavity bounds the
 # curvature of the relaxed loss $f_\gamma = u(\cdot,\gamma)$ (Lemma 18) and the harmonic
-# mean of its Hessian's spectrum at a local minimum (Lemma 20). Chapters 03 and 06 check
+# mean of its Hessian's spectrum at a local minimum (Lemma 20). The chapters on local entropy
+# (Sec. 3) and semiconcavity (Sec. 6) check
 # this on one- and two-dimensional landscapes. Here we measure it on trained networks:
 # at the final weights $\theta$ of SGD, Entropy-SGD, HJ and HEAT, with the settings of
 # the MNIST chapter (Sec. 8.2), we compute

@@ -4,11 +4,12 @@
 # Sec. 4.3 of {cite}`chaudhari2018deep` shows that Elastic-SGD {cite}`zhang2015elastic`,
 # $n$ replicas $y_i$ of the network each coupled to a reference $\bar x$, is equivalent
 # to Entropy-SGD: the average over replicas (22) replaces the temporal average (19) of
-# one chain. Chapter 04 checked the limit on the one-dimensional loss of Figure 1, with
+# one chain. The homogenization chapter (Sec. 4) checked the limit on the one-dimensional loss of Figure 1, with
 # simulated SDEs, and found that it holds for the corrected system, where every replica
 # is coupled to a centre variable $x$ that follows their mean, and not for (21) as
 # printed, where every replica is coupled to the replicas' own mean
-# ({ref}`chapter 04 <errata-sec4-elastic-sgd>` and the Errata page). This chapter runs both on a real network
+# ({ref}`the homogenization chapter <errata-sec4-elastic-sgd>` and the Errata
+# page). This chapter runs both on a real network
 # with real processes: `deeprelax.distributed` makes each process one replica (LeNet and
 # its Nesterov-SGD optimizer), forms the sum of the replicas with one collective, and is
 # launched by `torchrun`, on one machine or several. Parle (Chaudhari et al., 2017,
@@ -143,7 +144,7 @@ ch14.errors_frame(R)
 
 # %% [markdown]
 # The equivalence of Sec. 4.3 is a limit: replicas fast against the centre
-# ($\varepsilon \to 0$) and run long enough for the averages (22) to settle. Chapter 04
+# ($\varepsilon \to 0$) and run long enough for the averages (22) to settle. The homogenization chapter
 # checks it there. A few dozen rounds are far from it, and the validation errors
 # cannot tell the forms apart: the printed coupling, and even replicas that are never
 # coupled and only averaged ({glue:text}`err_uncoupled_4:.1f` % with $n=4$), end within
@@ -230,7 +231,7 @@ ch14.bytes_frame(R)
 # ## Choices we made
 #
 # - **The reference.** Zhang et al.'s centre variable, the corrected form of (21)–(22)
-#   ({ref}`chapter 04 <errata-sec4-elastic-sgd>`, Errata), with the same step $c_k$ for
+#   ({ref}`the homogenization chapter <errata-sec4-elastic-sgd>`, Errata), with the same step $c_k$ for
 #   the replicas and the centre; $\bar x = \bar y$ as printed, and as Parle uses it, is
 #   `--reference mean`, run here as the contrast and for the SGD curve ($n=1$).
 # - **The sums.** One all_reduce in production (`reduction=all_reduce`, the default);
