@@ -130,23 +130,28 @@ def projection(units: list[Unit], speeds: dict[tuple[str, str], float]) -> dict[
     """CPU-hours spent and remaining (one thread per unit): a cell's speed is the mean of
     its units' measured s per effective epoch where some have run, else ``speeds``."""
     spent = sum(u.wall_s for u in units)
-    remaining = 0.0
+    remaining, unknown = 0.0, []
     for u in units:
         if u.state == "done":
             continue
         ran = [v.wall_s / v.epochs for v in units
                if (v.net, v.algorithm) == (u.net, u.algorithm) and v.epochs >= 1]
         rate = sum(ran) / len(ran) if ran else speeds.get((u.net, u.algorithm), math.nan)
+        if math.isnan(rate):
+            unknown.append(f"{u.net} {u.algorithm}")
+            continue
         remaining += rate * max(0.0, u.budget - u.epochs)
+    unknown = list(dict.fromkeys(unknown))
     return {"done": sum(u.state == "done" for u in units), "total": len(units),
-            "spent_h": spent / 3600, "remaining_h": remaining / 3600}
+            "spent_h": spent / 3600, "remaining_h": math.nan if unknown else remaining / 3600,
+            "known_h": remaining / 3600, "unmeasured": unknown}
 
 
 def progress_line(units: list[Unit], speeds: dict[tuple[str, str], float]) -> str:
     """'units done k/48, CPU-hours spent x, projected remaining y'."""
     p = projection(units, speeds)
-    rest = "unknown (no speed measured)" if math.isnan(p["remaining_h"]) else \
-        f"{p['remaining_h']:.1f}"
+    rest = f"{p['remaining_h']:.1f}" if not p["unmeasured"] else \
+        f"{p['known_h']:.1f} + {len(p['unmeasured'])} cells not measured yet"
     return (f"units done {p['done']}/{p['total']}, CPU-hours spent {p['spent_h']:.2f}, "
             f"projected remaining {rest}")
 

@@ -1,5 +1,6 @@
 """The CPU campaign: units, their admission, the assembled cell, stopping and resuming."""
 import json
+import math
 import signal
 
 import pytest
@@ -123,3 +124,13 @@ def test_projection_counts_units_and_rates():
     assert p["spent_h"] == pytest.approx(1.5)
     # seed 1: 50 epochs at 36 s; hj seed 0: 100 epochs at the measured 72 s
     assert p["remaining_h"] == pytest.approx((50 * 36 + 100 * 72) / 3600)
+
+
+def test_projection_names_the_cells_it_cannot_project():
+    U = campaign.Unit
+    units = [U("lenet", "sgd", 0, "partial", 10, 360.0, 100),
+             U("lenet", "hj", 0, "todo", 0, 0.0, 100)]
+    p = campaign.projection(units, {})
+    assert p["unmeasured"] == ["lenet hj"] and math.isnan(p["remaining_h"])
+    assert p["known_h"] == pytest.approx(90 * 36 / 3600)
+    assert "1 cells not measured yet" in campaign.progress_line(units, {})
