@@ -71,15 +71,18 @@ def partial_path(net: str, algorithm: str, seed: int,
 
 def unit_state(net: str, algorithm: str, seed: int,
                results_dir: str | Path = table1.TRAIN_DIR,
-               runs_dir: str | Path = table1.UNIT_RUNS_DIR) -> Unit:
+               runs_dir: str | Path | None = table1.UNIT_RUNS_DIR) -> Unit:
     """The state of one unit from the files (a damaged file counts as absent: its unit is
-    redone, and the damaged finished record is reported by ``table1``)."""
+    redone, and the damaged finished record is reported by ``table1``); with
+    ``runs_dir=None`` a unit in progress counts as not started."""
     budget = table1.EXPERIMENTS[(net, algorithm)]["effective_epochs"]
     done = table1.read_units(net, algorithm, results_dir)
     if seed in done:
         rec = done[seed]
         return Unit(net, algorithm, seed, "done", rec["effective_epoch"][-1],
                     float(rec.get("wall_time_s", 0.0)), budget)
+    if runs_dir is None:                         # finished units only
+        return Unit(net, algorithm, seed, "todo", 0.0, 0.0, budget)
     path = partial_path(net, algorithm, seed, runs_dir)
     with contextlib.suppress(ResultError, OSError, KeyError, IndexError, TypeError):
         rec = read_json(path, require_checksum=True)
@@ -90,7 +93,7 @@ def unit_state(net: str, algorithm: str, seed: int,
 
 
 def states(results_dir: str | Path = table1.TRAIN_DIR,
-           runs_dir: str | Path = table1.UNIT_RUNS_DIR, order=ORDER) -> list[Unit]:
+           runs_dir: str | Path | None = table1.UNIT_RUNS_DIR, order=ORDER) -> list[Unit]:
     """Every unit of ``order`` (default :data:`ORDER`) with its state."""
     return [unit_state(n, a, s, results_dir, runs_dir) for n, a, s in order]
 
@@ -279,10 +282,7 @@ def status_table(results_dir: str | Path = table1.TRAIN_DIR,
     ``runs_dir=None`` only the finished units count (what chapter 08 shows: the
     committed files, not a run in progress on this machine)."""
     rows = []
-    units = states(results_dir, runs_dir) if runs_dir is not None else [
-        u if u.state == "done" else Unit(u.net, u.algorithm, u.seed, "todo", 0.0, 0.0,
-                                         u.budget)
-        for u in states(results_dir, Path("/nonexistent-runs-folder"))]
+    units = states(results_dir, runs_dir)
     for net in NETS:
         for alg in ALGORITHMS:
             mine = [u for u in units if (u.net, u.algorithm) == (net, alg)]

@@ -515,6 +515,20 @@ def settings_difference(params: dict[str, Any], net: str, alg: str,
             for k in sorted(set(theirs) | set(paper)) if theirs.get(k) != paper.get(k)]
 
 
+def _settings_and_status(result: dict[str, Any], net: str, alg: str,
+                         ignore: tuple[str, ...] = ()) -> str | None:
+    """Why ``result`` is refused for its settings (not the paper's, ``ignore`` aside) or
+    for a stored status its records contradict; None when neither."""
+    diff = settings_difference(result["params"], net, alg, ignore)
+    if diff:
+        return "not the paper settings: " + "; ".join(diff)
+    status = budget_status(result)
+    if status != status_of(result):
+        return (f"its stored status {status_of(result)!r} disagrees with its records "
+                f"({status}): an edited or damaged record")
+    return None
+
+
 def admission(result: dict[str, Any]) -> str | None:
     """None when ``result`` is a Table 1 cell, else why not (one line).
 
@@ -532,13 +546,10 @@ def admission(result: dict[str, Any]) -> str | None:
         return f"a {preset!r}-preset run (a code-path check, not a result)"
     if (net, alg) not in EXPERIMENTS:
         return f"no paper experiment for {net} {alg}"
-    diff = settings_difference(result["params"], net, alg)
-    if diff:
-        return "not the paper settings: " + "; ".join(diff)
+    why = _settings_and_status(result, net, alg)
+    if why is not None:
+        return why
     status = budget_status(result)
-    if status != status_of(result):
-        return (f"its stored status {status_of(result)!r} disagrees with its records "
-                f"({status}): an edited or damaged record")
     if status == "diverged":
         notes = diverged_notes(result)
         return f"every seed diverged ({notes[0] if notes else 'no reason stored'})"
@@ -594,14 +605,10 @@ def unit_admission(result: Any, net: str, algorithm: str, seed: int) -> str | No
                 f"{result.get('algorithm')}, preset {result.get('preset')!r})")
     if result["seeds"] != [seed]:
         return f"holds seeds {result['seeds']}, not [{seed}]"
-    diff = settings_difference(result["params"], net, algorithm, ignore=("seeds",))
-    if diff:
-        return "not the paper settings: " + "; ".join(diff)
-    status = budget_status(result)
-    if status != status_of(result):
-        return (f"its stored status {status_of(result)!r} disagrees with its records "
-                f"({status}): an edited or damaged record")
-    if status == "incomplete":
+    why = _settings_and_status(result, net, algorithm, ignore=("seeds",))
+    if why is not None:
+        return why
+    if budget_status(result) == "incomplete":
         return "incomplete: the campaign continues it"
     return None
 
