@@ -43,7 +43,8 @@ CMD = ["train", "--net", "lenet", "--algorithm", "sgd", "--preset", "fast", "--s
 
 
 def modules(root: Path) -> dict:
-    """Full dotted name -> (path, short name, room) for every .py file under deeprelax/."""
+    """Full dotted name -> (path, short name, room, syntax tree) for every .py file under
+    deeprelax/ (a file that does not parse is named and left out)."""
     pkg = root / "deeprelax"
     new = any((pkg / d).is_dir() for d in ("pde", "train", "book"))
     found = {}
@@ -56,7 +57,12 @@ def modules(root: Path) -> dict:
             room = parts[0] if new or parts[0] == "chapters" else "?"
         else:
             room = "base" if new else OLD.get(parts[0], "?")
-        found[full] = (path, ".".join(parts), room)
+        try:
+            tree = ast.parse(path.read_text(), str(path))
+        except SyntaxError as e:
+            print(f"left out, does not parse: {path}: {e}")
+            continue
+        found[full] = (path, ".".join(parts), room, tree)
     return found
 
 
@@ -85,8 +91,7 @@ def import_graph(mods: dict):
     """Arrows {(source, target)}; package import statements inside functions per room (and
     under "any module", every import statement inside a function, the package's or not)."""
     arrows, inside = set(), Counter()
-    for name, (path, _, room) in mods.items():
-        tree = ast.parse(path.read_text(), str(path))
+    for name, (path, _, room, tree) in mods.items():
         stack = [(tree, False)]
         while stack:
             node, in_func = stack.pop()
@@ -102,8 +107,8 @@ def import_graph(mods: dict):
 
 def report_rooms(mods: dict) -> None:
     arrows, inside = import_graph(mods)
-    room = {n: r for n, (_, _, r) in mods.items()}
-    short = {n: s for n, (_, s, _) in mods.items()}
+    room = {n: m[2] for n, m in mods.items()}
+    short = {n: m[1] for n, m in mods.items()}
     rooms = [r for r in ROOMS if r in room.values()] + sorted(set(room.values()) - set(ROOMS))
     print("== 1. Rooms and arrows ==")
     print(f"modules directly in deeprelax/: "
@@ -139,11 +144,11 @@ def report_rooms(mods: dict) -> None:
 def report_sizes(mods: dict) -> None:
     defs = {"functions": [], "classes": []}
     long_files = []
-    for name, (path, short, _) in mods.items():
-        text = path.read_text()
-        if text.count("\n") > 500:
-            long_files.append((text.count("\n"), short))
-        stack = [(ast.parse(text), short)]
+    for path, short, _, tree in mods.values():
+        lines = path.read_text().count("\n")
+        if lines > 500:
+            long_files.append((lines, short))
+        stack = [(tree, short)]
         while stack:
             node, prefix = stack.pop()
             for child in ast.iter_child_nodes(node):
