@@ -3,7 +3,7 @@
 Usage: python benchmarks/authors_step_table.py [n_outer]
 
 The deterministic float64 problem, the transcription of the Lua update and the mapping of
-its settings to ``deeprelax.optim`` are those of ``tests/test_optim_authors.py`` (10
+its settings to ``deeprelax.train.optim`` are those of ``tests/test_optim_authors.py`` (10
 weights in two tensors, 3 minibatches, L = 20, η′ = 0.1, β₁ = 0.75, outer lr 1 with
 ``outer="lua"`` and no outer momentum, scoping g₁ = 1e-3, no noise, no weight decay).
 For couplings g₀ = 1e-4 (the authors' MNIST value) and 1, and inner Nesterov momentum 0

@@ -5,7 +5,7 @@
     python benchmarks/bench_breakdown.py --before               # also the settings of 42b31b0
 
 For each cell, with its paper settings for one seed and one thread (a campaign unit,
-``deeprelax.table1.unit_params``), on the real MNIST tensors:
+``deeprelax.train.table1.unit_params``), on the real MNIST tensors:
 
 - ``grad``: one gradient evaluation alone (the closure: minibatch, forward, backward);
 - ``step``: one gradient evaluation inside the optimizer's steps (``outer_steps``), so
@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from deeprelax import engine, models, table1  # noqa: E402
+from deeprelax.train import engine, models, table1  # noqa: E402
 from deeprelax.runtime import cpu_model, keep_freed_memory  # noqa: E402
 
 CELLS = [(n, a) for n in ("lenet", "mnistfc") for a in ("sgd", "entropy-sgd", "hj", "heat")]

@@ -10,8 +10,8 @@ import time
 
 import numpy as np
 
-from deeprelax import gibbs, landscapes
-from deeprelax.local_entropy import local_entropy
+from deeprelax.pde import gibbs, landscapes
+from deeprelax.pde.local_entropy import local_entropy
 
 
 def median_time(fn, repeats: int) -> float:

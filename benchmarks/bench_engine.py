@@ -7,9 +7,9 @@
         --repeats 3 --nets mnistfc lenet --no-write               # the CPU table (see below)
 
 Baseline ("eager"): one seed at a time, batch 128, fp32, a plain ``nn.Module`` from
-``deeprelax.models`` with ``torch.optim.SGD`` (Nesterov 0.9), data resident on the device
+``deeprelax.train.models`` with ``torch.optim.SGD`` (Nesterov 0.9), data resident on the device
 (synthetic images; the time does not depend on the pixel values), minibatches drawn with
-``torch.randint`` — the way the authors' code trains. Engine: ``deeprelax.engine`` with
+``torch.randint`` — the way the authors' code trains. Engine: ``deeprelax.train.engine`` with
 S seeds at once (SGD; Entropy-SGD with its L = 20 inner loop is timed too), in each
 configuration given by ``--configs`` (on the GPU: eager vmap, + CUDA graph, + bf16,
 + torch.compile; on the CPU: ``auto``, the engine's default, i.e. a loop over seeds with
@@ -90,7 +90,7 @@ def _sync(device):
 def _synthetic(net: str, n: int, device: str):
     import torch
 
-    from deeprelax import models
+    from deeprelax.train import models
     g = torch.Generator().manual_seed(0)
     shape = models.INPUT_SHAPES[net]
     x = torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8).float()
@@ -103,7 +103,7 @@ def measure_eager(net: str, device: str, steps: int, warmup: int) -> float:
     import torch
     import torch.nn.functional as F
 
-    from deeprelax import models
+    from deeprelax.train import models
     torch.manual_seed(0)
     if str(device).startswith("cuda"):      # true fp32, as the engine's default (tf32=False)
         torch.backends.cuda.matmul.allow_tf32 = False
@@ -133,7 +133,7 @@ def measure_engine(net: str, device: str, steps: int, warmup: int, seeds: int,
     """Seconds per gradient evaluation (all seeds together) of the engine."""
     import torch
 
-    from deeprelax import engine, models, table1
+    from deeprelax.train import engine, models, table1
     x, y = _synthetic(net, N_TRAIN[net] if device != "cpu" else 2048, device)
     data = engine.TensorData(x, y, x[:1000], y[:1000], name="synthetic")
     over = dict(seeds=tuple(range(seeds)), device=device, **config)
@@ -284,7 +284,7 @@ def main(argv=None) -> int:
                   f"| {loads} |")
     if not args.no_write and summary:
         from deeprelax.results import RESULTS_DIR, read_json, write_json
-        from deeprelax.table1 import RUNS_DIR
+        from deeprelax.train.table1 import RUNS_DIR
         # a CPU timing is a check of the script, not a result: never into results/ by default
         default_dir = RESULTS_DIR if args.device.startswith("cuda") else RUNS_DIR
         out = Path(args.out) if args.out else default_dir / f"benchmark-{slug}.json"

@@ -96,7 +96,7 @@ def launches(events) -> Counter:
 def _data(net: str, n: int = 60_000):
     import torch
 
-    from deeprelax import engine, models
+    from deeprelax.train import engine, models
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, 256, (n, *models.INPUT_SHAPES[net]), generator=g,
                       dtype=torch.uint8).float()        # MNIST's size: a data epoch is
@@ -111,7 +111,7 @@ def count(net: str, algorithm: str, seeds: int = 6, batching: str = "vmap",
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from deeprelax import engine, models, table1
+    from deeprelax.train import engine, models, table1
     over = {"seeds": tuple(range(seeds))}
     if "batching" in {f.name for f in dataclasses.fields(engine.TrainParams)}:
         over["batching"] = batching
@@ -156,7 +156,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     import torch
     torch.set_num_threads(1)
-    from deeprelax import table1
+    from deeprelax.train import table1
     rows = []
     print(f"{'net':8s} {'algorithm':12s} {'L':>3s} {'per grad':>9s} {'closure':>8s} "
           f"{'optimizer':>9s} | s per eff. epoch: {'eager':>6s} {'graph':>6s} | sweep min: "

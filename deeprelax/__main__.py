@@ -14,7 +14,7 @@ Examples::
     python -m deeprelax cifar row --data-dir /path/to/data --device cuda --max-minutes 9
     python -m deeprelax train --net lenet --algorithm sgd --preset fast    # CPU check
 
-``--set name=value`` overrides any ``deeprelax.engine.TrainParams`` field (values are JSON,
+``--set name=value`` overrides any ``deeprelax.train.engine.TrainParams`` field (values are JSON,
 e.g. ``--set 'lr_schedule=[[0,0.1],[30,0.02]]'``, else strings); the device, net,
 algorithm and seeds have their own flags.
 
@@ -43,7 +43,7 @@ OWN_FLAGS = {"device": "--device", "algorithm": "--algorithm / --algorithms"}
 
 
 def _print_result(res: dict, label: str | None = None) -> None:
-    from .table1 import diverged_notes, status_of, summarize
+    from deeprelax.train.table1 import diverged_notes, status_of, summarize
     s = summarize(res)
     status = status_of(res)
     state = {"complete": "complete",
@@ -61,7 +61,7 @@ def _print_result(res: dict, label: str | None = None) -> None:
 
 
 def _exit_status(results: list[dict], n_total: int) -> tuple[int, str]:
-    from .table1 import status_of
+    from deeprelax.train.table1 import status_of
     states = [status_of(r) for r in results]
     done, diverged = states.count("complete"), states.count("diverged")
     text = f"{done}/{n_total} complete"
@@ -75,12 +75,12 @@ def _exit_status(results: list[dict], n_total: int) -> tuple[int, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m deeprelax`` / the ``deeprelax`` script."""
-    from .data import DataError
-    from .params import ParamError
-    from .results import ResultError
+    from deeprelax.train.data import DataError
+    from deeprelax.params import ParamError
+    from deeprelax.results import ResultError
     rest = sys.argv[1:] if argv is None else list(argv)
     if rest[:1] == ["elastic"]:          # torchrun ... -m deeprelax elastic (own parser)
-        from .distributed import main as elastic_main
+        from deeprelax.train.distributed import main as elastic_main
         return elastic_main(rest[1:])
     try:
         return _main(argv)
@@ -95,9 +95,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check_run_args(args, over: dict) -> None:
     """Checks shared by train, sweep and cifar, before any work (ParamError, one line)."""
-    from .params import ParamError
-    from .runtime import check_device
-    from .table1 import _preset
+    from deeprelax.params import ParamError
+    from deeprelax.runtime import check_device
+    from deeprelax.train.table1 import _preset
     _preset(args.preset)
     check_device(args.device)
     if args.max_minutes is not None and not args.max_minutes > 0:
@@ -110,8 +110,8 @@ def _check_run_args(args, over: dict) -> None:
 def _check_outputs(plans) -> None:
     """Every (P, out, checkpoint, kind) of :func:`table1.plan`: folders writable and of
     the right kind, before any work."""
-    from .params import ParamError
-    from .results import check_dir
+    from deeprelax.params import ParamError
+    from deeprelax.results import check_dir
     for _, out, ckpt, _ in plans:
         for path, flag in ((out, "--results-dir"), (ckpt, "--runs-dir")):
             if path is None:
@@ -122,15 +122,15 @@ def _check_outputs(plans) -> None:
 
 
 def _note_custom(plans) -> None:
-    from .table1 import CUSTOM_DIR
+    from deeprelax.train.table1 import CUSTOM_DIR
     if any(kind == "custom" for *_, kind in plans):
         print(f"note: not the paper settings; results go to {CUSTOM_DIR}/... and are not "
               f"Table 1 cells", file=sys.stderr)
 
 
 def _main(argv: list[str] | None) -> int:
-    from . import table1
-    from .params import parse_overrides
+    from deeprelax.train import table1
+    from deeprelax.params import parse_overrides
     ap = argparse.ArgumentParser(prog="python -m deeprelax", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (>= 1)")
@@ -183,7 +183,7 @@ def _main(argv: list[str] | None) -> int:
     c.add_argument("--no-progress", action="store_true")
     k = sub.add_parser("campaign", help="the MNIST half of Table 1 on the CPU: the next "
                        "unfinished single-seed units (LeNet first), resumably; see "
-                       "deeprelax.campaign")
+                       "deeprelax.train.campaign")
     k.add_argument("--max-minutes", type=float, default=None,
                    help="stop cleanly (checkpoint written) before this much wall time")
     k.add_argument("--status", action="store_true",
@@ -193,20 +193,20 @@ def _main(argv: list[str] | None) -> int:
     k.add_argument("--no-progress", action="store_true")
     sub.add_parser("describe", help="list the training parameters and the presets")
     sub.add_parser("elastic", add_help=False, help="Elastic-SGD / Parle, one replica per "
-                   "process, under torchrun (see deeprelax.distributed)")
+                   "process, under torchrun (see deeprelax.train.distributed)")
     args = ap.parse_args(argv)
 
     if args.threads is not None:
         if args.threads < 1:
-            from .params import ParamError
+            from deeprelax.params import ParamError
             raise ParamError(f"--threads must be >= 1, got {args.threads}")
         import torch
         torch.set_num_threads(args.threads)
     if args.cmd == "cifar":
         return _cifar(args, parse_overrides(args.set))
     if args.cmd == "describe":
-        from .chapters import ch09_cifar  # noqa: F401  (registers All-CNN on CIFAR-10)
-        from .engine import TrainParams
+        from deeprelax.chapters import ch09_cifar  # noqa: F401  (registers All-CNN on CIFAR-10)
+        from deeprelax.train.engine import TrainParams
         print(TrainParams.describe())
         print(f"\npresets: {', '.join(table1.PRESETS)}; fast overrides: {table1.SMOKE}")
         for key, values in table1.EXPERIMENTS.items():
@@ -221,7 +221,7 @@ def _main(argv: list[str] | None) -> int:
     _check_run_args(args, over)
     if args.seeds:
         if "seeds" in over:
-            from .params import ParamError
+            from deeprelax.params import ParamError
             raise ParamError("give the seeds once: --seeds or --set seeds=..., not both")
         over["seeds"] = tuple(args.seeds)
     cells = [(args.net, args.algorithm)] if args.cmd == "train" else \
@@ -249,8 +249,8 @@ def _main(argv: list[str] | None) -> int:
 
 def _campaign(args) -> int:
     """``campaign``: the next units of the CPU campaign, or ``--status``."""
-    from . import campaign
-    from .params import ParamError
+    from deeprelax.train import campaign
+    from deeprelax.params import ParamError
     if args.max_minutes is not None and not args.max_minutes > 0:
         raise ParamError(f"--max-minutes must be > 0, got {args.max_minutes}")
     if args.threads is not None:
@@ -274,11 +274,11 @@ def _campaign(args) -> int:
 
 def _table1(args) -> int:
     """``table1``: the paper cells under --results-dir into the CSV; the rest listed."""
-    from . import table1
-    from .chapters import ch09_cifar  # noqa: F401  (registers All-CNN's experiments)
-    from .chapters.ch08_mnist import verdict
-    from .params import ParamError
-    from .results import check_dir
+    from deeprelax.train import table1
+    from deeprelax.chapters import ch09_cifar  # noqa: F401  (registers All-CNN's experiments)
+    from deeprelax.chapters.ch08_mnist import verdict
+    from deeprelax.params import ParamError
+    from deeprelax.results import check_dir
     folder = Path(args.results_dir)
     if folder.exists() and not folder.is_dir():
         raise ParamError(f"--results-dir {folder} is a file, not a folder")
@@ -311,8 +311,8 @@ def _table1(args) -> int:
 
 def _cifar(args, over: dict) -> int:
     """``cifar row|subset``: the four All-CNN cells, resumably (chapter 09's settings)."""
-    from . import table1
-    from .chapters import ch09_cifar as ch09
+    from deeprelax.train import table1
+    from deeprelax.chapters import ch09_cifar as ch09
     _check_run_args(args, over)
     dataset = ch09.FULL if args.what == "row" else ch09.SUBSET
     fast = args.preset == "fast"
@@ -331,7 +331,7 @@ def _cifar(args, over: dict) -> int:
     _check_outputs(plans)
     _note_custom(plans)
     if args.download and dataset == ch09.FULL:
-        from . import cifar
+        from deeprelax.train import cifar
         cifar.load_cifar10(args.data_dir, download=True)
     results = ch09.run_row(dataset, args.data_dir, args.device, preset=args.preset,
                            max_minutes=args.max_minutes, results_dir=results_dir,

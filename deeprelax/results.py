@@ -22,10 +22,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .data import REPO_ROOT
-from .params import ParamError
+from deeprelax.params import ParamError
+from deeprelax.paths import REPO_ROOT, RESULTS_DIR
 
-RESULTS_DIR = REPO_ROOT / "results"
 CHECKSUM_KEY = "content_sha256"
 
 
@@ -59,7 +58,7 @@ def provenance(device: str = "cpu", **extra: Any) -> dict[str, Any]:
         versions["torch"] = torch.__version__
     except ImportError:
         pass
-    from . import __version__
+    from deeprelax import __version__
     versions["deeprelax"] = __version__
     return {"git_sha": git_sha(), "versions": versions, "device": str(device),
             "device_name": device_name(device), "host": platform.node(),

@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from .params import ParamError
+from deeprelax.params import ParamError
 
 PROGRESS_ENV = "DEEPRELAX_PROGRESS"
 

@@ -30,9 +30,9 @@ beta = None       # inverse viscosity of viscous HJ (None: the preset's)
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
-from deeprelax.book import glue_all
+from deeprelax.book.glue import glue_all
 from deeprelax.chapters import ch01_introduction as ch01
-from deeprelax.claims import report
+from deeprelax.book.claims import report
 
 P = ch01.Params.from_notebook(globals())
 R = ch01.compute(P)
@@ -92,7 +92,7 @@ plt.show()
 # ## Choices we made
 #
 # - **The loss** is ours: the paper does not give its formula. It is a sum of Gaussian
-#   wells on a quadratic envelope (`deeprelax.landscapes.figure1`), with a wide global
+#   wells on a quadratic envelope (`deeprelax.pde.landscapes.figure1`), with a wide global
 #   valley and a narrow local one, as in the figure.
 # - **Two temperatures.** The smoothing uses $\beta = 2$; the Fokker–Planck runs use a
 #   smaller noise, $\beta_{\rm fp}=20$, so that the SGD density is visibly metastable

@@ -48,9 +48,9 @@ t = None          # time t (gamma) of Lemmas 1-2 (None: the preset's)
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
-from deeprelax.book import glue_all
+from deeprelax.book.glue import glue_all
 from deeprelax.chapters import ch03_local_entropy as ch03
-from deeprelax.claims import report
+from deeprelax.book.claims import report
 
 P = ch03.Params.from_notebook(globals())
 R = ch03.compute(P)

@@ -22,7 +22,7 @@
 # (12), the temperature of the Gibbs densities (a factor 2), and the sign and coupling of
 # Elastic-SGD. The computations are in `deeprelax.chapters.ch04_homogenization`:
 # `compute` runs every simulation (vectorized Euler–Maruyama-type integrators of
-# `deeprelax.sde`) against the smoothed losses of Sec. 3 (`local_entropy` by Cole–Hopf,
+# `deeprelax.pde.sde`) against the smoothed losses of Sec. 3 (`local_entropy` by Cole–Hopf,
 # `heat`, `hopf_lax`); `claims` turns the section's statements into checks.
 
 # %% tags=["parameters", "hide-input"]
@@ -37,9 +37,9 @@ seed = None          # base seed (None: the preset's)
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
-from deeprelax.book import glue_all
+from deeprelax.book.glue import glue_all
 from deeprelax.chapters import ch04_homogenization as ch04
-from deeprelax.claims import report
+from deeprelax.book.claims import report
 
 P = ch04.Params.from_notebook(globals())
 R = ch04.compute(P)
@@ -53,7 +53,7 @@ P.frame()
 # invariant density is $\propto e^{-2\beta H}$, not $e^{-\beta H}$ as printed for
 # $\rho_1^\infty$ in Sec. 4.2 (and for the Gibbs density (10)). With the SDEs exactly as
 # printed, the homogenized limit is therefore the gradient flow of $f_\gamma$ computed by
-# (11) at inverse temperature $2\beta$ (`deeprelax.sde.gibbs_beta`). We use that, and
+# (11) at inverse temperature $2\beta$ (`deeprelax.pde.sde.gibbs_beta`). We use that, and
 # each section below also measures the limit the printed temperature would give: it is
 # measurably different, for (Entropy-SGD), (Entropy-SGD-2), the replica averages of
 # Elastic-SGD and (HEAT). (Entropy-SGD-2) is printed with noise $\varepsilon^{-1/2}dW$;

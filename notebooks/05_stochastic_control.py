@@ -31,7 +31,7 @@
 # Two printed formulas are used in a corrected form: the Fokker–Planck line of (26)
 # ({ref}`below <errata-eq26-csgd-density>`) and the generator in the proof of
 # Theorem 12 ({ref}`below <errata-thm12-generator>`). The computations are in
-# `deeprelax.chapters.ch05_stochastic_control` (the PDE solvers in `deeprelax.hjb`):
+# `deeprelax.chapters.ch05_stochastic_control` (the PDE solvers in `deeprelax.pde.hjb`):
 # `compute` runs every study, `claims` turns the section's statements into checks.
 
 # %% tags=["parameters", "hide-input"]
@@ -43,9 +43,9 @@ seed = None       # base seed (None: the preset's value)
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
-from deeprelax.book import glue_all
+from deeprelax.book.glue import glue_all
 from deeprelax.chapters import ch05_stochastic_control as ch05
-from deeprelax.claims import report
+from deeprelax.book.claims import report
 
 P = ch05.Params.from_notebook(globals())
 R = ch05.compute(P)
@@ -57,7 +57,7 @@ P.frame()
 #
 # On the loss of the paper's Figure 1 with $V = f$, $T=$ {glue:text}`fb_T:g` and
 # $\beta=$ {glue:text}`fb_beta:g` we solve (HJB) backward by the Godunov scheme of
-# `deeprelax.fd` (monotone, explicit, CFL-limited; run forward in the time-to-go
+# `deeprelax.pde.fd` (monotone, explicit, CFL-limited; run forward in the time-to-go
 # $\tau = T-t$ with the advection $\nabla f$). {numref}`fig-ch05-hjb` shows the value
 # function and the optimal control it gives.
 
@@ -67,7 +67,7 @@ plt.show()
 
 # %% [markdown]
 # We then carry $\rho_0 = \mathcal N(-1.4, 0.35^2)$ (the initial density of the paper's Figure 1) forward
-# with the finite-volume scheme of `deeprelax.fokker_planck` (upwind fluxes, zero flux at
+# with the finite-volume scheme of `deeprelax.pde.fokker_planck` (upwind fluxes, zero flux at
 # the walls: mass is conserved to round-off), and we simulate the same start by Monte
 # Carlo, (SGD) and (CSGD) with the control $\alpha=\nabla u$ on the same Brownian paths.
 #

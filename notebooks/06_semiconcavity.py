@@ -18,8 +18,8 @@
 # | Lemmas 19–20 | harmonic means on random SPD matrices and Hessians at minima | $\mathrm{HM}(\Lambda) \le \mathrm{HM}(D)$, bound |
 #
 # The computations are in `deeprelax.chapters.ch06_semiconcavity` (`compute` runs every
-# study, `claims` turns the statements into checks), on top of `deeprelax.semiconcavity`,
-# `deeprelax.burgers` and the solvers of the Sec. 3 chapter: Cole–Hopf
+# study, `claims` turns the statements into checks), on top of `deeprelax.pde.semiconcavity`,
+# `deeprelax.pde.burgers` and the solvers of the Sec. 3 chapter: Cole–Hopf
 # (`local_entropy`), Hopf–Lax refined to round-off by Newton (`prox.hopf_lax_exact`) and
 # the Gaussian convolution of the heat equation (`heat`). Second derivatives are centred
 # second differences, whose truncation error is $\tfrac{dx^2}{12}\sup|\partial^4 u|$.
@@ -32,9 +32,9 @@ beta = None       # inverse temperature of viscous HJ (None: the preset's)
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
-from deeprelax.book import glue_all
+from deeprelax.book.glue import glue_all
 from deeprelax.chapters import ch06_semiconcavity as ch06
-from deeprelax.claims import report
+from deeprelax.book.claims import report
 
 P = ch06.Params.from_notebook(globals())
 R = ch06.compute(P)

@@ -5,7 +5,7 @@
 # Entropy-SGD {cite}`chaudhari2017entropy` (the Euler–Maruyama discretisation (32)–(33)
 # of the two-time-scale system of Sec. 4), HJ (its noise-free variant, Sec. 7.2, with the
 # equivalent form (34) of Remark 21) and HEAT (eq. (35)), plus Nesterov momentum on the
-# outer update (Sec. 7.4) and the scoping of $\gamma$ (Sec. 7.5). `deeprelax.optim`
+# outer update (Sec. 7.4) and the scoping of $\gamma$ (Sec. 7.5). `deeprelax.train.optim`
 # implements them as closure-based `torch.optim` optimizers: one `step` calls the closure
 # $L$ times (in training, each call draws a fresh minibatch and back-propagates) and then
 # updates the weights once.
@@ -24,7 +24,7 @@
 #   \nabla (G_\gamma * f)(x)$ (eq. (23)).
 #
 # The computations are in `deeprelax.chapters.ch07_algorithms`; the unit tests of
-# `deeprelax.optim` check single updates against hand computations and the same limits on
+# `deeprelax.train.optim` check single updates against hand computations and the same limits on
 # quadratics, where they are closed forms.
 
 # %% tags=["parameters", "hide-input"]
@@ -36,9 +36,9 @@ L = None          # inner steps of Entropy-SGD and HJ (None: the preset's value)
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
-from deeprelax.book import glue_all
+from deeprelax.book.glue import glue_all
 from deeprelax.chapters import ch07_algorithms as ch07
-from deeprelax.claims import report
+from deeprelax.book.claims import report
 
 P = ch07.Params.from_notebook(globals())
 R = ch07.compute(P)
@@ -48,7 +48,7 @@ P.frame()
 # %% [markdown]
 # ## Calling an optimizer
 #
-# Every optimizer of `deeprelax.optim` is called the same way: build it on the
+# Every optimizer of `deeprelax.train.optim` is called the same way: build it on the
 # parameters, then pass `step` a closure that writes the gradient into `.grad` and
 # returns the loss. Here the parameter holds three copies of the 1-D problem, and the
 # chapter's `closure` evaluates the exact $\nabla f$ of the loss of the paper's Figure 1 at each entry.
@@ -58,7 +58,7 @@ P.frame()
 
 # %%
 import torch
-from deeprelax import optim
+from deeprelax.train import optim
 
 x = torch.tensor([-1.0, 0.0, 1.5], dtype=torch.float64)
 w = torch.nn.Parameter(x.clone())  # three copies of the 1-D x

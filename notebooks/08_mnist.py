@@ -27,9 +27,9 @@ results_dir = None  # folder of the result JSONs; None: results/train
 import matplotlib.pyplot as plt
 from IPython.display import Markdown
 
-from deeprelax.book import glue, glue_all
+from deeprelax.book.glue import glue, glue_all
 from deeprelax.chapters import ch08_mnist as ch08
-from deeprelax.claims import report
+from deeprelax.book.claims import report
 
 P = ch08.Params.from_notebook(globals())
 R = ch08.compute(P)
@@ -56,7 +56,7 @@ Markdown(ch08.pending_note(R))
 #
 # With $x$ the weights, $y$ the inner variable and $\gamma$ the time of the PDE (the inner
 # coupling is $(y-x)/\gamma$, HEAT's perturbation variance is $\gamma$), one weight update
-# of each algorithm is (`deeprelax.optim`):
+# of each algorithm is (`deeprelax.train.optim`):
 #
 # - **Entropy-SGD** (eqs. (32)–(33)): $L=20$ steps
 #   $y \leftarrow y - \eta_y[\nabla f_{\rm mb}(y) + (y-x)/\gamma] +
@@ -172,7 +172,7 @@ ch08.smoke_frame(R.smoke_runs)
 #   every update) and none on the outer one; with outer momentum 0.9 and their $\eta=1$
 #   training diverges (the chapter on using the optimizers in your own training loop
 #   shows it: the loss reaches chance level). We use the
-#   authors' semantics (`outer="lua"`); `deeprelax.optim` implements both
+#   authors' semantics (`outer="lua"`); `deeprelax.train.optim` implements both
 #   (`outer="local-entropy"` is eq. (33)). With $\gamma$ fixed the two differ only by
 #   the scale of $\eta$.
 # - **The convention for $\gamma$.** The paper's $\gamma$ is a time: the coupling is
@@ -214,7 +214,7 @@ ch08.smoke_frame(R.smoke_runs)
 #
 # Eqs. (32)–(33) have no inner momentum. The paper's numbers came from the authors'
 # code, so every Entropy-SGD and HJ cell runs the authors' Lua inner loop
-# (`inner_form="authors"` in `deeprelax.optim`): Nesterov momentum 0.9 on the raw
+# (`inner_form="authors"` in `deeprelax.train.optim`): Nesterov momentum 0.9 on the raw
 # minibatch gradient of each inner step, reset every update, with the coupling
 # $(y-x)/\gamma$, weight decay and noise added after it. It reproduces a float64
 # transcription of their update step for step to round-off
@@ -234,7 +234,7 @@ ch08.smoke_frame(R.smoke_runs)
 # Sec. 7.1 prints $\beta_{\rm ex}^{-1}=10^{8}$ for Entropy-SGD. In (32) the noise of one
 # inner step has standard deviation $\sqrt{\eta_y\beta_{\rm ex}^{-1}}$; with
 # $\eta_y = 0.1$ the printed value gives {glue:text}`noise_printed:.0f` per step (measured
-# on one step of `deeprelax.optim`'s Entropy-SGD), far larger than any weight. The
+# on one step of `deeprelax.train.optim`'s Entropy-SGD), far larger than any weight. The
 # authors' code draws noise of standard deviation $10^{-4}\sqrt{2\eta_y}$ =
 # {glue:text}`noise_authors:.2e`, i.e. $\beta_{\rm ex}^{-1} = 2\cdot10^{-8}$ in the
 # convention of (32); reading only the exponent's sign as a typo, $10^{-8}$, would give

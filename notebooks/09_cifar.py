@@ -35,10 +35,10 @@ n_show = None       # subset images shown; None keeps the preset value
 import matplotlib.pyplot as plt
 from IPython.display import Markdown
 
-from deeprelax.book import glue, glue_all
+from deeprelax.book.glue import glue, glue_all
 from deeprelax.chapters import ch08_mnist as ch08
 from deeprelax.chapters import ch09_cifar as ch09
-from deeprelax.claims import report
+from deeprelax.book.claims import report
 
 P = ch09.Params.from_notebook(globals())
 R = ch09.compute(P)

@@ -59,9 +59,9 @@ import warnings
 
 import matplotlib.pyplot as plt
 
-from deeprelax.book import glue_all
+from deeprelax.book.glue import glue_all
 from deeprelax.chapters import ch10_gd_vs_gf as ch10
-from deeprelax.claims import report
+from deeprelax.book.claims import report
 
 warnings.filterwarnings("ignore", message="IProgress")   # tqdm in a kernel
 P = ch10.Params.from_notebook(globals())
@@ -251,7 +251,7 @@ ch10.sgd_frame(R)
 # Sec. 3 replaces $f$ by
 # $f_\gamma = u(\cdot,\gamma) = -\beta^{-1}\log\big(G_{\beta^{-1}\gamma}*e^{-\beta f}\big)$
 # (eq. (11)). On a network with two weights we can compute $u$ exactly on a grid (the
-# Cole–Hopf formula, `deeprelax.local_entropy`) and ask whether the flow of $u$ sees less
+# Cole–Hopf formula, `deeprelax.pde.local_entropy`) and ask whether the flow of $u$ sees less
 # negative curvature than the flow of $f$. The network is $\hat y = w_2\tanh(w_1\xi)$
 # fitted to $\sin\xi$ on 100 points of $[-\pi,\pi]$ with the mean square loss; its
 # landscape has a saddle at the origin ($\lambda_{\min}\approx-0.9$ nearby) between two

@@ -55,9 +55,9 @@ rho = None          # E-MSA penalty (None: the preset's, 1 as theirs)
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
-from deeprelax.book import glue_all
+from deeprelax.book.glue import glue_all
 from deeprelax.chapters import ch11_max_principle as ch11
-from deeprelax.claims import report
+from deeprelax.book.claims import report
 
 P = ch11.Params.from_notebook(globals())
 R = ch11.compute(P)
@@ -226,7 +226,7 @@ plt.show()
 # optimal control $\alpha = \nabla u = Px$ (eq. (25)) and the costate identity
 # $p = -\nabla u$ do not see $\beta$. We take a saddle, $H =
 # \operatorname{diag}(1,-\tfrac12)$, $Q_T = I$, $\beta=4$, check the costate, and
-# simulate (CSGD) with that feedback using `deeprelax.sde.csgd` (Euler–Maruyama, 4000
+# simulate (CSGD) with that feedback using `deeprelax.pde.sde.csgd` (Euler–Maruyama, 4000
 # paths) to check that the expected cost is $u(x_0,0)$, below the expected terminal loss
 # of (SGD) (Theorem 12).
 #

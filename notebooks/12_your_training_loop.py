@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Using the optimizers in your own training loop
 #
-# The optimizers of `deeprelax.optim` (the API is on the {doc}`../api` page) are
+# The optimizers of `deeprelax.train.optim` (the API is on the {doc}`../api` page) are
 # ordinary `torch.optim` optimizers with one difference: `step(closure)` calls the
 # closure $L$ times, once per gradient evaluation (Remark 22 of
 # {cite}`chaudhari2018deep`). They need only torch and numpy, and `pip install` of the
@@ -23,9 +23,9 @@ n_train = None    # training images used (None: the preset's)
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
-from deeprelax.book import glue_all
+from deeprelax.book.glue import glue_all
 from deeprelax.chapters import ch12_your_training_loop as ch12
-from deeprelax.claims import report
+from deeprelax.book.claims import report
 
 P = ch12.Params.from_notebook(globals())
 R = ch12.compute(P)
@@ -74,7 +74,7 @@ ch12.step_frame(opt, losses, gamma_0)
 # schedule. This is all a training loop needs:
 
 # %%
-from deeprelax import optim
+from deeprelax.train import optim
 
 model = ch12.fresh_model(P)
 esgd = optim.EntropySGD.recipe(model.parameters(), "mnist")
@@ -220,7 +220,7 @@ plt.show()
 # noise of standard deviation about 3000 on every weight at every inner step; the
 # authors' code adds $\varepsilon\sqrt{2\eta_y}$ with $\varepsilon = 10^{-4}$, which is
 # $\beta_{\rm ex}^{-1} = 2\varepsilon^2 = 2\cdot 10^{-8}$ in the convention of
-# `deeprelax.optim` (the [Errata](../errata.md) page and {doc}`08_mnist` say more).
+# `deeprelax.train.optim` (the [Errata](../errata.md) page and {doc}`08_mnist` say more).
 # Measured on one inner step of a zero loss (the claims check our optimizer's noise
 # against the authors' update, within {glue:text}`noise_tol_pct:.2f` %, five standard
 # errors of the measured std):
@@ -253,7 +253,7 @@ ch12.noise_frame(R)
 # - **Constant learning rates**, each Table 1 schedule's first value: the runs are
 #   shorter than any schedule's first step.
 # - **The budget in gradient evaluations** (Remark 22). The authors' Entropy-SGD code
-#   also spends one gradient at $x$ per update that it discards; `deeprelax.optim`
+#   also spends one gradient at $x$ per update that it discards; `deeprelax.train.optim`
 #   does not, so an update costs $L$.
 #
 # ## Claims checked in this chapter

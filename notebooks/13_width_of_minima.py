@@ -37,7 +37,7 @@
 # with batch normalisation in eval mode (its statistics re-estimated on the training
 # images at $\theta$, as the authors do before testing) and dropout off, so that $f$ is
 # a plain function of $\theta \in \mathbb{R}^n$. The computations are in
-# `deeprelax.hessian` (Hessian-vector products, Lanczos, quadrature, Monte Carlo) and
+# `deeprelax.train.hessian` (Hessian-vector products, Lanczos, quadrature, Monte Carlo) and
 # `deeprelax.chapters.ch13_width_of_minima` (training, measurements, tables, figures).
 
 # %% tags=["parameters", "hide-input"]
@@ -55,9 +55,9 @@ beta = None             # beta of f_gamma (heat-kernel variance gamma / beta)
 import matplotlib.pyplot as plt
 from IPython.display import Markdown
 
-from deeprelax.book import glue_all
+from deeprelax.book.glue import glue_all
 from deeprelax.chapters import ch13_width_of_minima as ch13
-from deeprelax.claims import report
+from deeprelax.book.claims import report
 
 P = ch13.Params.from_notebook(globals())
 R = ch13.compute(P)
@@ -81,8 +81,8 @@ Markdown(ch13.pending_note(R, L))
 # which this page shows by default, trains a small net with mnistfc's layer order —
 # 7×7 mean-pooled images → dropout → fc 14 → ReLU → BN → dropout → fc 10,
 # $n =$ {glue:text}`n_params:,d` parameters — on 1,000 MNIST images for 40 effective
-# epochs, {glue:text}`n_seeds:d` seeds each, with `deeprelax.engine.train` and the
-# LeNet settings of `deeprelax.table1`. Its numbers exercise every measurement and can
+# epochs, {glue:text}`n_seeds:d` seeds each, with `deeprelax.train.engine.train` and the
+# LeNet settings of `deeprelax.train.table1`. Its numbers exercise every measurement and can
 # be checked against the exact Hessian; they say nothing about LeNet.
 
 # %% tags=["hide-input"]

@@ -10,7 +10,7 @@
 # printed, where every replica is coupled to the replicas' own mean
 # ({ref}`the homogenization chapter <errata-sec4-elastic-sgd>` and the Errata
 # page). This chapter runs both on a real network
-# with real processes: `deeprelax.distributed` makes each process one replica (LeNet and
+# with real processes: `deeprelax.train.distributed` makes each process one replica (LeNet and
 # its Nesterov-SGD optimizer), forms the sum of the replicas with one collective, and is
 # launched by `torchrun`, on one machine or several. Parle (Chaudhari et al., 2017,
 # arXiv:1707.00424), Entropy-SGD inner loops on each replica plus the same coupling,
@@ -53,9 +53,9 @@ gamma = None      # elastic gamma, coupling 1/gamma (None: the preset's 1.0)
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
-from deeprelax.book import glue_all
+from deeprelax.book.glue import glue_all
 from deeprelax.chapters import ch14_distributed as ch14
-from deeprelax.claims import report
+from deeprelax.book.claims import report
 
 P = ch14.Params.from_notebook(globals())
 R = ch14.compute(P)

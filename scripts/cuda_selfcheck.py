@@ -35,7 +35,7 @@ def train(algorithm: str, device: str, graph: bool, data):
     """The trainer after 2 effective epochs of LeNet (fast preset, two seeds)."""
     import torch
 
-    from deeprelax import engine, models, table1
+    from deeprelax.train import engine, models, table1
     P = table1.experiment("lenet", algorithm, "fast", device, seeds=(0, 1),
                           lr_schedule=SCHEDULES[algorithm], cuda_graph=graph)
     tr = engine.MultiSeedTrainer(lambda: models.build("lenet"), data, P)
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     import torch
 
-    from deeprelax import table1
+    from deeprelax.train import table1
     cuda = args.device.startswith("cuda")
     if cuda:
         torch.backends.cudnn.deterministic = True

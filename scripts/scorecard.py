@@ -1,6 +1,6 @@
 """Write the book's scorecard and results summary from the executed chapters.
 
-Each chapter's last cell (``deeprelax.claims.report``) publishes its claims as JSON
+Each chapter's last cell (``deeprelax.book.claims.report``) publishes its claims as JSON
 (mime type ``application/vnd.deeprelax.claims+json``). This script gathers them from
 ``book/chapters/*.ipynb`` and writes ``book/_generated/scorecard.md`` and, beside it,
 ``summary.md``, which the introduction includes. It counts the statements of the paper

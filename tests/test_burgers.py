@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from deeprelax import burgers, landscapes, prox
+from deeprelax.pde import burgers, landscapes, prox
 from deeprelax.chapters import ch06_semiconcavity as ch06
 
 

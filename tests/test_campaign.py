@@ -6,7 +6,7 @@ import signal
 import pytest
 import torch
 
-from deeprelax import campaign, engine, table1
+from deeprelax.train import campaign, engine, models, table1
 from deeprelax.results import read_json, write_json
 
 NET, ALG = "lenet", "sgd"
@@ -39,7 +39,7 @@ def test_units_assemble_into_the_cell_trained_at_once(tiny):
     found = table1.load_results(dirs["results_dir"], nets=(NET,))
     cell = found[(NET, ALG)]
     assert table1.admission(cell) is None and cell["seeds"] == list(SEEDS)
-    whole = engine.train(lambda: __import__("deeprelax.models").models.build(NET), data,
+    whole = engine.train(lambda: models.build(NET), data,
                          table1.experiment(NET, ALG, "paper"), show_progress=False)
     # seeds alone = seeds together, bit for bit (loop batching): the cell is the same
     assert cell["val_error"] == whole["val_error"]

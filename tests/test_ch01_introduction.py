@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from deeprelax import landscapes
+from deeprelax.pde import landscapes
 from deeprelax.chapters import ch01_introduction as ch01
-from deeprelax.claims import by_name, check, duplicates, labelling_errors
+from deeprelax.book.claims import by_name, check, duplicates, labelling_errors
 from deeprelax.params import ParamError
 
 

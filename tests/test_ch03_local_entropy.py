@@ -3,9 +3,9 @@ studies' closed forms and error paths."""
 import numpy as np
 import pytest
 
-from deeprelax import prox
+from deeprelax.pde import prox
 from deeprelax.chapters import ch03_local_entropy as ch03
-from deeprelax.claims import by_name, check, duplicates, labelling_errors
+from deeprelax.book.claims import by_name, check, duplicates, labelling_errors
 from deeprelax.params import ParamError
 
 SMALL = {"grids_1d": (101, 201, 401), "grids_2d": (41, 81), "n_particles": 20_000,

@@ -3,10 +3,10 @@ closed forms on quadratics (Example 13) and exact invariants."""
 import numpy as np
 import pytest
 
-from deeprelax import grid, landscapes, sde
+from deeprelax.pde import grid, landscapes, sde
 from deeprelax.chapters import ch04_homogenization as ch04
-from deeprelax.claims import by_name, check, duplicates, labelling_errors
-from deeprelax.landscapes import Quadratic
+from deeprelax.book.claims import by_name, check, duplicates, labelling_errors
+from deeprelax.pde.landscapes import Quadratic
 from deeprelax.params import ParamError
 
 

@@ -3,13 +3,13 @@ on an Ornstein-Uhlenbeck process, (26) as printed, the scoping tools, the parame
 import numpy as np
 import pytest
 
-from deeprelax import landscapes
+from deeprelax.pde import landscapes
 from deeprelax.chapters import ch05_stochastic_control as ch05
-from deeprelax.claims import by_name, check, duplicates, labelling_errors
-from deeprelax.fokker_planck import mass
-from deeprelax.hjb import solve_hjb
-from deeprelax.landscapes import Quadratic
-from deeprelax.local_entropy import local_entropy
+from deeprelax.book.claims import by_name, check, duplicates, labelling_errors
+from deeprelax.pde.fokker_planck import mass
+from deeprelax.pde.hjb import solve_hjb
+from deeprelax.pde.landscapes import Quadratic
+from deeprelax.pde.local_entropy import local_entropy
 from deeprelax.params import ParamError
 
 
@@ -42,7 +42,7 @@ def test_no_scoping_check_is_written_twice(result):
 def test_the_proof_step_of_theorem12_on_an_exact_solution():
     """f = 0, V = x²/2: u = x²/(2(1 + T − t)) + (β⁻¹/2) log(1 + T − t) solves (HJB); it has
     u_t + ℒu = ½|∇u|² and u_t > 0, against the printed u_t = ℒu − ½|∇u|² ≤ 0."""
-    from deeprelax.hjb import HJBSolution
+    from deeprelax.pde.hjb import HJBSolution
     flat = Quadratic(((0.0,),))
     x, t, beta, T = np.linspace(-3.5, 3.5, 701), np.linspace(0, 1, 401), 2.0, 1.0
     tau = 1 + T - t[:, None]

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from deeprelax.chapters import ch06_semiconcavity as ch06
-from deeprelax.claims import by_name, check, duplicates, labelling_errors
+from deeprelax.book.claims import by_name, check, duplicates, labelling_errors
 from deeprelax.params import ParamError
 
 SMALL = dict(n_grid=1201, n_grid_l18=601, n_grid_2d=161, seeds=(0, 1, 2, 3),
@@ -58,7 +58,7 @@ def test_rotated_quadratic_against_its_closed_form():
 
 
 def test_lemma20_as_printed_fails_on_example13_by_one_plus_t_over_t_plus_inv_c():
-    from deeprelax import semiconcavity as sc
+    from deeprelax.pde import semiconcavity as sc
     c, t = 4.0, 1.0
     a = 1 / (t + 1 / c)                             # every eigenvalue of D^2 u(., t)
     printed = sc.lemma20_bound([a, a], t)           # C_k = sup u_kk(., t)

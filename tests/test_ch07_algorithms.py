@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from deeprelax import landscapes, optim
+from deeprelax.pde import landscapes
+from deeprelax.train import optim
 from deeprelax.chapters import ch07_algorithms as ch07
-from deeprelax.claims import by_name, check, duplicates, labelling_errors
+from deeprelax.book.claims import by_name, check, duplicates, labelling_errors
 from deeprelax.params import ParamError
 
 
@@ -60,7 +61,7 @@ def test_converged_hj_is_the_proximal_gradient_on_a_quadratic():
 
 def test_the_newton_prox_agrees_with_the_grid_prox(result):
     """Newton's proximal point and the core's grid prox (eq. (14)) give the same ∇u."""
-    from deeprelax.hopf_lax import prox
+    from deeprelax.pde.hopf_lax import prox
     P = result.params
     xs = np.linspace(-3.5, 3.5, 7001)
     grid = (xs - prox(landscapes.figure1().on_grid(xs), xs, P.gamma)) / P.gamma

@@ -6,11 +6,11 @@ import json
 import numpy as np
 import pytest
 
-from deeprelax import table1
+from deeprelax.train import table1
 from deeprelax.__main__ import main
 from deeprelax.chapters import ch09_cifar as section83
-from deeprelax.claims import by_name, check
-from deeprelax.data import DataError
+from deeprelax.book.claims import by_name, check
+from deeprelax.train.data import DataError
 from deeprelax.params import ParamError
 from deeprelax.results import write_json
 

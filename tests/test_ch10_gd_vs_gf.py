@@ -8,7 +8,7 @@ import torch
 
 from deeprelax import stats
 from deeprelax.chapters import ch10_gd_vs_gf as gdgf
-from deeprelax.claims import by_name, check, duplicates, labelling_errors
+from deeprelax.book.claims import by_name, check, duplicates, labelling_errors
 from deeprelax.params import ParamError
 
 
@@ -199,7 +199,7 @@ def test_checkpoints_are_multiples_of_the_step():
 
 
 def test_mnist_subset_is_every_50th_image_normalised():
-    from deeprelax.data import load_mnist
+    from deeprelax.train.data import load_mnist
     X, y = gdgf.mnist_subset(1000)
     m = load_mnist()
     assert X.shape == (1000, 784) and y.shape == (1000,)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from deeprelax.chapters import ch11_max_principle as msa
-from deeprelax.claims import by_name, check, duplicates, labelling_errors
+from deeprelax.book.claims import by_name, check, duplicates, labelling_errors
 from deeprelax.params import ParamError
 
 P = msa.Params.from_preset("fast")

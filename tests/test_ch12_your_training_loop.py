@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from deeprelax import claims as C
-from deeprelax import optim
+from deeprelax.book import claims as C
+from deeprelax.train import optim
 from deeprelax.chapters import ch12_your_training_loop as ch12
 from deeprelax.params import ParamError
 

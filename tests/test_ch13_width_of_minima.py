@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from deeprelax import engine, hessian, table1
+from deeprelax.train import engine, hessian, table1
 from deeprelax.chapters import ch13_width_of_minima as ch13
-from deeprelax.claims import by_name, check, labelling_errors
+from deeprelax.book.claims import by_name, check, labelling_errors
 from deeprelax.params import ParamError
 
 

@@ -22,7 +22,7 @@ EPOCHS = [float(e) for e in range(5, 205, 5)]
 def _record(net, algorithm, dataset, floor, seeds=6, loss=1.0):
     """A complete 'paper' record whose error decays to ``floor`` + seed offsets, with the
     paper settings stored (only those make a Table 1 cell)."""
-    from deeprelax import table1
+    from deeprelax.train import table1
     from deeprelax.chapters import ch09_cifar  # noqa: F401  (All-CNN's experiments)
     val = [[floor + 0.01 * s + 30.0 / e for e in EPOCHS] for s in range(seeds)]
     return {"net": net, "algorithm": algorithm, "dataset": dataset, "preset": "paper",

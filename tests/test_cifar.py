@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from deeprelax import cifar
-from deeprelax.data import DataError
+from deeprelax.train import cifar
+from deeprelax.train.data import DataError
 
 
 @pytest.fixture(scope="module")
@@ -307,7 +307,7 @@ def test_cache_is_keyed_by_input_and_constants(whitened, subset, tmp_path, monke
 # ------------------------------------------- All-CNN-C and BN re-estimation on real pixels
 
 def test_allcnn_parameter_count_and_real_forward(subset):
-    from deeprelax import models
+    from deeprelax.train import models
     torch.manual_seed(0)
     net = models.allcnn()
     assert models.count_parameters(net) == 1_667_166            # the paper: "1.67 million"
@@ -318,7 +318,7 @@ def test_allcnn_parameter_count_and_real_forward(subset):
 @pytest.mark.slow
 def test_inner_loop_moves_bn_statistics_and_reestimation_restores_them(whitened):
     """HEAT with lr 0 returns the weights to x, yet its perturbed forwards move the BN stats."""
-    from deeprelax import models, optim
+    from deeprelax.train import models, optim
     torch.manual_seed(0)
     net = models.allcnn()
     x_tr = torch.from_numpy(whitened.train_x[:96])
@@ -357,7 +357,7 @@ def test_inner_loop_moves_bn_statistics_and_reestimation_restores_them(whitened)
 @pytest.mark.slow
 def test_bn_reestimation_repairs_a_perturbed_models_evaluation(whitened):
     """Scaling a conv before BN keeps the train-mode function; stale statistics break eval."""
-    from deeprelax import models
+    from deeprelax.train import models
     from torch import nn
     x_tr, y_tr = torch.from_numpy(whitened.train_x), torch.from_numpy(whitened.train_y)
     x_te, y_te = torch.from_numpy(whitened.test_x), torch.from_numpy(whitened.test_y)

@@ -1,12 +1,12 @@
-"""How claims are labelled (deeprelax.claims): a claim that states no result of the paper
+"""How claims are labelled (deeprelax.book.claims): a claim that states no result of the paper
 is never counted as the paper's, and no check is written twice."""
 import ast
 from pathlib import Path
 
 import pytest
 
-from deeprelax.claims import (PAPER_STATUSES, Claim, close_to, duplicates, fact,
-                              labelling_errors, pending)
+from deeprelax.book.claims import (PAPER_STATUSES, Claim, close_to, duplicates, fact,
+    labelling_errors, pending)
 
 CHAPTERS = sorted((Path(__file__).resolve().parents[1] / "deeprelax" / "chapters")
                   .glob("ch*.py"))

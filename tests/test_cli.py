@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from deeprelax import table1
+from deeprelax.train import table1
 from deeprelax.__main__ import main
 
 sys.path.insert(0, str(Path(__file__).parent))

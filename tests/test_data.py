@@ -1,4 +1,4 @@
-"""Dataset location, md5 verification and the error paths of deeprelax.data."""
+"""Dataset location, md5 verification and the error paths of deeprelax.train.data."""
 import gzip
 import hashlib
 import shutil
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deeprelax import data
-from deeprelax.data import DataError
+from deeprelax.train import data
+from deeprelax.train.data import DataError
 
 
 def test_mnist_from_shared_data():

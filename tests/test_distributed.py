@@ -1,4 +1,4 @@
-"""Elastic-SGD / Parle on torch.distributed (deeprelax.distributed): gloo processes under
+"""Elastic-SGD / Parle on torch.distributed (deeprelax.train.distributed): gloo processes under
 torchrun against the single-process simulation of the same replicas, world size 1 against
 plain Nesterov SGD, kill and resume, failures and bad input, the launcher's exit status.
 Every launch has a hang guard (LAUNCH_S), never a timing assertion; rendezvous and process
@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from conftest import ROOT
-from deeprelax import distributed as D
-from deeprelax import models
-from deeprelax.engine import read_checkpoint, swap_dropout
+from deeprelax.train import distributed as D
+from deeprelax.train import models
+from deeprelax.train.engine import read_checkpoint, swap_dropout
 from deeprelax.params import ParamError
 from deeprelax.results import read_json
 
@@ -41,11 +41,11 @@ def _free_port() -> int:
 
 
 def _torchrun(nproc: int, out, sets: dict, *extra, env=None, rdzv=None):
-    """``torchrun -m deeprelax.distributed`` with a c10d rendezvous on 127.0.0.1."""
+    """``torchrun -m deeprelax.train.distributed`` with a c10d rendezvous on 127.0.0.1."""
     port = _free_port()
     rdzv = rdzv or ["--nnodes", "1", "--rdzv-backend", "c10d",
                     "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", f"t{port}"]
-    args = [*TORCHRUN, *rdzv, "--nproc-per-node", str(nproc), "-m", "deeprelax.distributed",
+    args = [*TORCHRUN, *rdzv, "--nproc-per-node", str(nproc), "-m", "deeprelax.train.distributed",
             "--preset", "fast", "--out", str(out), "--timeout", "20",
             "--set", *[f"{k}={v}" for k, v in sets.items()], *extra]
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=LAUNCH_S,
@@ -96,7 +96,7 @@ def test_three_gloo_processes_equal_the_single_process_simulation(tmp_path):
 ALLREDUCE_SCRIPT = """
 import json, os, sys, torch
 import torch.distributed as dist
-from deeprelax.distributed import _Group
+from deeprelax.train.distributed import _Group
 dist.init_process_group("gloo")
 n, rank = dist.get_world_size(), dist.get_rank()
 out = {}
@@ -194,7 +194,7 @@ def test_world_size_one_is_plain_nesterov_sgd():
 
 def test_parle_with_one_replica_is_entropy_sgd():
     """With one replica the elastic term vanishes whatever its coupling: Parle is the
-    Entropy-SGD of deeprelax.optim; a round costs L gradients (Remark 22)."""
+    Entropy-SGD of deeprelax.train.optim; a round costs L gradients (Remark 22)."""
     kw = dict(n_train=1280, n_test=200, effective_epochs=2, eval_batch=640)
     a = D.simulate(D.params_for("fast", "parle", **kw), 1)
     b = D.simulate(D.params_for("fast", "parle", gamma=1e9, **kw), 1)
@@ -371,7 +371,7 @@ def test_the_chapters_bookkeeping_claims_on_a_small_run():
     the budget hold, every claim is a check of our software (status 'check'), and the
     default couples the replicas to the centre (the printed mean is the contrast)."""
     from deeprelax.chapters import ch14_distributed as ch14
-    from deeprelax.claims import by_name, check
+    from deeprelax.book.claims import by_name, check
     p = ch14.Params.from_preset("fast", n_train=1280, n_test=200, effective_epochs=2,
                                replicas=(1, 2), launch_replicas=(), kill_round=0)
     r = ch14.compute(p)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from deeprelax import engine, models
+from deeprelax.train import engine, models
 from deeprelax.params import ParamError
 
 

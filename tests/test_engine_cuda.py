@@ -5,7 +5,7 @@ Run on a GPU machine with ``python -m pytest tests/test_engine_cuda.py``.
 import pytest
 import torch
 
-from deeprelax import engine, models
+from deeprelax.train import engine, models
 
 from test_engine import params, tiny_data, tiny_mlp
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from deeprelax import engine, results, runtime
+from deeprelax.train import engine
+from deeprelax import results, runtime
 from deeprelax.params import ParamError
 from deeprelax.results import ResultError
 
@@ -281,7 +282,7 @@ def test_sigterm_during_a_checkpoint_write_leaves_no_temp(tmp_path):
         import os, sys, time
         sys.path.insert(0, {str(ROOT / 'tests')!r})
         from test_engine import params, tiny_data, tiny_mlp
-        from deeprelax import engine
+        from deeprelax.train import engine
         real = os.fsync
         def slow_fsync(fd):
             print("in-write", flush=True)
@@ -347,7 +348,7 @@ def test_a_second_run_of_the_same_checkpoint_stops_and_leaves_the_live_temp(tmp_
             import sys
             sys.path.insert(0, {str(ROOT / 'tests')!r})
             from test_engine import params, tiny_data, tiny_mlp
-            from deeprelax import engine
+            from deeprelax.train import engine
             try:
                 engine.train(tiny_mlp, tiny_data(), params("sgd", effective_epochs=1),
                              checkpoint={str(ckpt)!r}, show_progress=False)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from deeprelax import fd, landscapes
+from deeprelax.pde import fd, landscapes
 
 
 def _errors(n):

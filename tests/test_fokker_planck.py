@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from deeprelax.fokker_planck import face_drift, fokker_planck, mass
+from deeprelax.pde.fokker_planck import face_drift, fokker_planck, mass
 
 
 def _gauss(x, m, s):

@@ -34,8 +34,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from deeprelax import engine, models, table1  # noqa: E402
-from deeprelax.engine import _cpu_capability  # noqa: E402
+from deeprelax.train import engine, models, table1  # noqa: E402
+from deeprelax.train.engine import _cpu_capability  # noqa: E402
 from deeprelax.runtime import cpu_model  # noqa: E402
 
 RECORD = Path(__file__).parent / "data" / "frozen_numerics.json"

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from deeprelax import fd, gibbs, landscapes
+from deeprelax.pde import fd, gibbs, landscapes
 from deeprelax.chapters import ch03_local_entropy as ch03
-from deeprelax.local_entropy import local_entropy
+from deeprelax.pde.local_entropy import local_entropy
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from conftest import ROOT
-from deeprelax import engine, hessian, models, table1
+from deeprelax.train import engine, hessian, models, table1
 from deeprelax.results import read_json
 
 from test_engine import tiny_data

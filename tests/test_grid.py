@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from deeprelax import grid, stats
-from deeprelax.landscapes import Quadratic
+from deeprelax.pde import grid
+from deeprelax import stats
+from deeprelax.pde.landscapes import Quadratic
 
 
 def test_grid_field_is_exact_for_multilinear_functions_and_clamps():

@@ -1,4 +1,4 @@
-"""deeprelax.hessian: HVPs against the exact Hessian and finite differences, Lanczos against
+"""deeprelax.train.hessian: HVPs against the exact Hessian and finite differences, Lanczos against
 dense eigendecompositions, quadrature and local entropy against closed forms."""
 import math
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from deeprelax import hessian
+from deeprelax.train import hessian
 
 
 def small_net(seed=0):

@@ -1,13 +1,13 @@
-"""deeprelax.hjb against closed forms: Cole-Hopf (Remark 10), the linear-quadratic Riccati
+"""deeprelax.pde.hjb against closed forms: Cole-Hopf (Remark 10), the linear-quadratic Riccati
 solution of (HJB), and the invariants of the forward-backward system (26)."""
 import numpy as np
 import pytest
 
-from deeprelax import landscapes
-from deeprelax.fokker_planck import mass
-from deeprelax.hjb import forward_backward, solve_hjb
-from deeprelax.landscapes import Quadratic
-from deeprelax.local_entropy import local_entropy
+from deeprelax.pde import landscapes
+from deeprelax.pde.fokker_planck import mass
+from deeprelax.pde.hjb import forward_backward, solve_hjb
+from deeprelax.pde.landscapes import Quadratic
+from deeprelax.pde.local_entropy import local_entropy
 
 
 def riccati(k, c, beta, tau):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from deeprelax import hopf_lax, landscapes, prox
+from deeprelax.pde import hopf_lax, landscapes, prox
 from deeprelax.chapters import ch03_local_entropy as ch03
 
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from deeprelax import fd, landscapes, semiconcavity
+from deeprelax.pde import fd, landscapes, semiconcavity
 from deeprelax.chapters import ch03_local_entropy as ch03
-from deeprelax.local_entropy import local_entropy
+from deeprelax.pde.local_entropy import local_entropy
 
 
 def test_heat_equation_coefficient_is_half_beta_inverse():
@@ -46,7 +46,7 @@ def test_local_entropy_reduces_to_f_at_t0_and_rejects_bad_input():
 
 def test_all_minus_infinity_rows_stay_minus_infinity():
     # log-domain convolution of exp(-inf) rows (used by the Gibbs expectations) is exact and fast
-    from deeprelax.heat import log_gaussian_smoothing
+    from deeprelax.pde.heat import log_gaussian_smoothing
     x = np.linspace(-2, 2, 41)
     a = np.full((41, 41), -np.inf)
     a[20, 20] = 0.0

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from deeprelax import models
+from deeprelax.train import models
 
 
 @pytest.mark.parametrize("name, n", [("mnistfc", 1_867_786), ("lenet", 131_220),

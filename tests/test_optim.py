@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from deeprelax import optim
+from deeprelax.train import optim
 from deeprelax.params import ParamError
 
 

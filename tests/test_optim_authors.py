@@ -18,7 +18,7 @@ The Lua code cannot itself run with the inner momentum off (it asserts mom > 0 f
 Nesterov, and without Nesterov it steps along the buffer, which stays 0 when mom = 0);
 "momentum 0" below is the Nesterov branch with mom = 0, i.e. plain Langevin steps.
 
-Mapping to ``deeprelax.optim`` (all exact in real arithmetic): lr → ``lr`` with
+Mapping to ``deeprelax.train.optim`` (all exact in real arithmetic): lr → ``lr`` with
 ``outer="lua"`` and ``momentum=0``; lclr → ``lr_y``; beta1 → ``alpha``; mom →
 ``inner_momentum``; wd → ``weight_decay``; noise ε → ``beta_ex_inv = 2ε²`` and the
 project's ξ = −η (the Lua subtracts its noise term, the project adds σξ); coupling
@@ -36,7 +36,7 @@ import pytest
 import torch
 from torch import nn
 
-from deeprelax import engine, optim
+from deeprelax.train import engine, optim
 from deeprelax.params import ParamError
 
 N_DIM, N_BATCH = 10, 3
@@ -100,7 +100,7 @@ def etas_for(cfg, n_outer, seed=1):
 
 
 def project_run(cfg, n_outer, prob, etas, inner_form, algorithm="entropy-sgd"):
-    """x₀, …, x_n of ``deeprelax.optim`` on the same minibatches and noise (float64)."""
+    """x₀, …, x_n of ``deeprelax.train.optim`` on the same minibatches and noise (float64)."""
     a, c, s, x0 = (torch.from_numpy(v) for v in prob)
     ws = [nn.Parameter(t.clone().view(shape))
           for t, shape in zip(x0.split([math.prod(sh) for sh in SHAPES]), SHAPES)]

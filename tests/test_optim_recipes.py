@@ -17,7 +17,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from deeprelax import optim, table1
+from deeprelax.train import optim, table1
 from deeprelax.params import ParamError
 
 RELAXATIONS = (optim.EntropySGD, optim.HJ, optim.HEAT)

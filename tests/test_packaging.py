@@ -118,7 +118,7 @@ def test_optim_models_engine_need_only_torch_and_numpy():
         for name in {sorted(blocked)!r}:    # as if not installed: import fails,
             sys.modules[name] = None         # importlib.util.find_spec gives None
         import torch, torch.nn.functional as F
-        from deeprelax import engine, models, optim
+        from deeprelax.train import engine, models, optim
         torch.manual_seed(0)
         x, y = torch.randn(8, 1, 28, 28), torch.arange(8) % 10
         for make in (lambda p: optim.EntropySGD(p, lr=1.0, gamma=1e4, L=2, outer="lua",

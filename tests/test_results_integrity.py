@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from deeprelax import __main__ as cli
-from deeprelax import engine, models, table1
+from deeprelax.train import engine, models, table1
 from deeprelax.params import ParamError
 from deeprelax.results import write_json
 

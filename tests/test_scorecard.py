@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from deeprelax.claims import MIME, Claim, as_records, claims_frame, fact
+from deeprelax.book.claims import MIME, Claim, as_records, claims_frame, fact
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("scorecard", ROOT / "scripts" / "scorecard.py")

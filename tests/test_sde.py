@@ -8,9 +8,9 @@ gradient cx unchanged, so (HEAT) homogenises to x0 exp(-ct).
 import numpy as np
 import pytest
 
-from deeprelax import sde
-from deeprelax.landscapes import Quadratic
-from deeprelax.sde import euler_maruyama
+from deeprelax.pde import sde
+from deeprelax.pde.landscapes import Quadratic
+from deeprelax.pde.sde import euler_maruyama
 
 
 def test_ou_moments_match_closed_form():

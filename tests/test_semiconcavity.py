@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from deeprelax.chapters import ch06_semiconcavity as ch06
-from deeprelax import semiconcavity as sc
+from deeprelax.pde import semiconcavity as sc
 
 
 def test_example13_solves_viscous_hj_and_starts_from_f():

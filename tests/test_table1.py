@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from deeprelax import table1
+from deeprelax.train import table1
 from deeprelax.__main__ import main
 from deeprelax.chapters import ch08_mnist as ch08
-from deeprelax.claims import by_name, check
+from deeprelax.book.claims import by_name, check
 from deeprelax.params import ParamError
 
 
@@ -140,7 +140,7 @@ def test_settings_are_read_from_the_experiments_one_row_per_setting():
 
 
 def test_measured_inner_noise_is_the_convention_of_eq_32():
-    """One inner step of deeprelax.optim's Entropy-SGD adds noise of std √(η_y β_ex⁻¹)."""
+    """One inner step of deeprelax.train.optim's Entropy-SGD adds noise of std √(η_y β_ex⁻¹)."""
     for beta in (1e-8, 2e-8, 1e8):
         assert ch08.inner_noise_std(beta) == pytest.approx(math.sqrt(0.1 * beta), rel=0.01)
 
@@ -236,7 +236,7 @@ def test_python_m_deeprelax_runs():
 
 
 def test_smoke_runs_never_land_in_results(tmp_path):
-    from deeprelax import table1
+    from deeprelax.train import table1
     from deeprelax.results import write_json
     assert table1.default_results_dir("fast") == table1.SMOKE_DIR
     assert table1.default_results_dir("paper") == table1.TRAIN_DIR

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import landscapes
-from ..fokker_planck import face_drift, fokker_planck, mass
-from ..hopf_lax import hopf_lax
-from ..local_entropy import local_entropy
-from ..claims import Claim, fact
-from ..params import Params as BaseParams, knob
-from ..plotting import COLORS, loglog_rate
-from ..stats import fit_order
+from deeprelax.pde import landscapes
+from deeprelax.pde.fokker_planck import face_drift, fokker_planck, mass
+from deeprelax.pde.hopf_lax import hopf_lax
+from deeprelax.pde.local_entropy import local_entropy
+from deeprelax.book.claims import Claim, fact
+from deeprelax.params import Params as BaseParams, knob
+from deeprelax.book.plotting import COLORS, loglog_rate
+from deeprelax.stats import fit_order
 
 
 @dataclass(frozen=True)

@@ -34,14 +34,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from .. import fd, gibbs, prox
-from ..claims import Claim, close_to, fact
-from ..grid import uniform_axes
-from ..landscapes import Landscape, Quadratic, grid_points, random_fourier, two_d
-from ..local_entropy import local_entropy
-from ..params import ParamError, Params as BaseParams, knob
-from ..plotting import COLORS, loglog_rate, styled
-from ..stats import fit_order
+from deeprelax.pde import fd, gibbs, prox
+from deeprelax.book.claims import Claim, close_to, fact
+from deeprelax.pde.grid import uniform_axes
+from deeprelax.pde.landscapes import Landscape, Quadratic, grid_points, random_fourier, two_d
+from deeprelax.pde.local_entropy import local_entropy
+from deeprelax.params import ParamError, Params as BaseParams, knob
+from deeprelax.book.plotting import COLORS, loglog_rate, styled
+from deeprelax.stats import fit_order
 
 
 @dataclass(frozen=True)

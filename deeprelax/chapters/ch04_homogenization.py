@@ -10,7 +10,7 @@ three printed slips) into checks, the ``figure_*`` functions draw them.
 The tools underneath:
 
 - the smoothed losses f_gamma and v(., gamma) on a grid and the RK4 homogenised flow
-  come from :mod:`deeprelax.grid`;
+  come from :mod:`deeprelax.pde.grid`;
 - :func:`homogenization_error`: trajectory error of a two-time-scale simulator
   (``sde.entropy_sgd``, ``sde.entropy_sgd2``, ``sde.heat_sgd``, ``sde.elastic_sgd``)
   against that flow, for a list of eps, with bootstrap error bars and the fitted order;
@@ -36,16 +36,16 @@ from typing import Callable
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import landscapes, sde
-from ..claims import Claim, close_to, fact
-from ..grid import GridField, heat_field, local_entropy_field, rk4_gradient_flow
-from ..heat import heat
-from ..hopf_lax import hopf_lax
-from ..landscapes import Landscape, as_axes, local_minima
-from ..local_entropy import local_entropy
-from ..params import ParamError, Params as BaseParams, knob
-from ..plotting import COLORS, styled
-from ..stats import Z95, fit_order, mean_ci
+from deeprelax.pde import landscapes, sde
+from deeprelax.book.claims import Claim, close_to, fact
+from deeprelax.pde.grid import GridField, heat_field, local_entropy_field, rk4_gradient_flow
+from deeprelax.pde.heat import heat
+from deeprelax.pde.hopf_lax import hopf_lax
+from deeprelax.pde.landscapes import Landscape, as_axes, local_minima
+from deeprelax.pde.local_entropy import local_entropy
+from deeprelax.params import ParamError, Params as BaseParams, knob
+from deeprelax.book.plotting import COLORS, styled
+from deeprelax.stats import Z95, fit_order, mean_ci
 
 
 # --------------------------------------------------------------------------- parameters
@@ -133,7 +133,7 @@ def homogenization_error(simulate: Callable, land: Landscape, reference: GridFie
                          **kwargs) -> OrderStudy:
     """Theorem 5 check: RMS_particles sup_t |x_eps(t) - X(t)| for each eps (X: RK4 flow of ``reference``).
 
-    ``simulate`` is one of the two-time-scale simulators of :mod:`deeprelax.sde`
+    ``simulate`` is one of the two-time-scale simulators of :mod:`deeprelax.pde.sde`
     (extra keyword arguments such as ``n_replicas`` are passed on); every start in
     ``x_starts`` gets ``n_per_start`` particles; dt = eps/ratio rounded so the path is
     recorded every ``record_dt``. ``others`` maps names to further GridFields whose
@@ -264,7 +264,7 @@ def convexity_threshold(land: Landscape, axes) -> tuple[float, float]:
     H(x, y; gamma) = f(y) + |x - y|^2/(2 gamma) is convex in y for every x iff
     grad^2 f + I/gamma > 0, i.e. gamma < gamma*.
     """
-    from ..landscapes import grid_points
+    from deeprelax.pde.landscapes import grid_points
     pts = grid_points(as_axes(axes))
     lam = float(np.linalg.eigvalsh(land.hess(pts)).min())
     return lam, (np.inf if lam >= 0 else -1.0 / lam)
@@ -340,7 +340,7 @@ def fit_order_linear(t, y) -> float:
 # --------------------------------------------------------------------------- Sec. 4.4
 def narrow_global() -> Landscape:
     """A 1-D loss whose global minimum (x = -0.59) is a narrow well next to a wide, shallower one (x = 0.94)."""
-    from ..landscapes import Wells
+    from deeprelax.pde.landscapes import Wells
     return Wells(centers=((-0.6,), (1.0,)), depths=(1.0, 0.75), widths=(0.15, 0.6),
                  curvature=0.3, origin=(0.5,))
 

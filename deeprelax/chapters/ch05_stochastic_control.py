@@ -1,7 +1,7 @@
 """Chapter 05 (Sec. 5): the stochastic-control view of local entropy, Theorem 12, scoping.
 
 - :func:`forward_backward_study`: (HJB) on the Figure 1 loss by the monotone scheme of
-  :func:`deeprelax.hjb.solve_hjb`, the forward-backward system (26) (corrected, see below)
+  :func:`deeprelax.pde.hjb.solve_hjb`, the forward-backward system (26) (corrected, see below)
   on two grids, the dynamic-programming identity
   int u(., 0) rho_0 = int V rho(T) + (1/2) int int |grad u|^2 rho, Monte Carlo of (SGD)
   and (CSGD), and (26) as printed for comparison;
@@ -30,16 +30,16 @@ from typing import Callable
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import landscapes, sde
-from ..claims import Claim, fact
-from ..fokker_planck import face_drift, fokker_planck, mass
-from ..grid import GridField
-from ..hjb import ForwardBackward, HJBSolution, forward_backward, solve_hjb
-from ..landscapes import Landscape, as_axes, basin
-from ..local_entropy import local_entropy
-from ..params import ParamError, Params as BaseParams, knob
-from ..plotting import COLORS
-from ..stats import Z95, mean_ci
+from deeprelax.pde import landscapes, sde
+from deeprelax.book.claims import Claim, fact
+from deeprelax.pde.fokker_planck import face_drift, fokker_planck, mass
+from deeprelax.pde.grid import GridField
+from deeprelax.pde.hjb import ForwardBackward, HJBSolution, forward_backward, solve_hjb
+from deeprelax.pde.landscapes import Landscape, as_axes, basin
+from deeprelax.pde.local_entropy import local_entropy
+from deeprelax.params import ParamError, Params as BaseParams, knob
+from deeprelax.book.plotting import COLORS
+from deeprelax.stats import Z95, mean_ci
 
 
 # --------------------------------------------------------------------------- parameters

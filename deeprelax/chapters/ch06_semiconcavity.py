@@ -30,17 +30,18 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import burgers
-from .. import semiconcavity as sc
-from ..claims import Claim, close_to, fact
-from ..fd import hessian
-from ..grid import uniform_axes
-from ..heat import heat
-from ..landscapes import Landscape, Quadratic, grid_points, local_minima, random_fourier
-from ..local_entropy import local_entropy
-from ..params import Params as BaseParams, knob
-from ..plotting import COLORS
-from ..prox import hopf_lax_exact
+from deeprelax.pde import burgers
+from deeprelax.pde import semiconcavity as sc
+from deeprelax.book.claims import Claim, close_to, fact
+from deeprelax.pde.fd import hessian
+from deeprelax.pde.grid import uniform_axes
+from deeprelax.pde.heat import heat
+from deeprelax.pde.landscapes import (Landscape, Quadratic, grid_points, local_minima,
+    random_fourier)
+from deeprelax.pde.local_entropy import local_entropy
+from deeprelax.params import Params as BaseParams, knob
+from deeprelax.book.plotting import COLORS
+from deeprelax.pde.prox import hopf_lax_exact
 
 EX14_TIMES = (0.001, 0.01, 0.1, 0.3, 1.0, 3.0)     # six: the settings table shows them all
 EX15_FIT = (0.2, 0.4, 0.6, 0.8)          # fractions of t* where 1/max(-u_xx) is fitted

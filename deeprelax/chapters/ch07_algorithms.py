@@ -1,6 +1,6 @@
 """Chapter 07 (Sec. 7): one update of Entropy-SGD, HJ and HEAT against the PDE gradients.
 
-One step of each ``deeprelax.optim`` optimizer with η = 1, no momentum and no scoping moves
+One step of each ``deeprelax.train.optim`` optimizer with η = 1, no momentum and no scoping moves
 x by its *update direction* d(x) = x − x⁺. Run on many independent copies of a 1-D loss
 at once (the optimizers act element-wise, so a tensor of K·M numbers is K·M chains), the
 mean of d over the copies is compared with the PDE object the algorithm discretises:
@@ -33,13 +33,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .. import landscapes, optim
-from ..claims import Claim
-from ..heat import heat
-from ..hopf_lax import prox
-from ..local_entropy import local_entropy
-from ..params import Params as BaseParams, knob
-from ..plotting import ALGORITHM_COLORS, COLORS
+from deeprelax.pde import landscapes
+from deeprelax.train import optim
+from deeprelax.book.claims import Claim
+from deeprelax.pde.heat import heat
+from deeprelax.pde.hopf_lax import prox
+from deeprelax.pde.local_entropy import local_entropy
+from deeprelax.params import Params as BaseParams, knob
+from deeprelax.book.plotting import ALGORITHM_COLORS, COLORS
 
 BOX = 3.5          # the PDE references are computed on [-BOX, BOX]
 Z_MAX = 4.5        # 25 points: a 4.5-s.e. deviation is a ~1e-4 false alarm at each

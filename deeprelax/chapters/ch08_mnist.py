@@ -1,6 +1,6 @@
 """Chapter 08 (Sec. 8.2): mnistfc and LeNet on MNIST — Figure 4 and the MNIST rows of Table 1.
 
-The training layer (``deeprelax.table1``) defines the eight experiments, trains them
+The training layer (``deeprelax.train.table1``) defines the eight experiments, trains them
 (``sweep``) and reduces each to a Table 1 cell (``summarize``). This module is the
 chapter: :class:`Params` (what to read, what to train), :func:`compute` (the parameter
 counts, the GPU results found under ``results/``, the CPU smoke run of all eight cells,
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import campaign, table1
-from ..claims import Claim, close_to, fact, pending
-from ..params import ParamError, Params as BaseParams, knob
-from ..results import benchmarks
+from deeprelax.train import campaign, table1
+from deeprelax.book.claims import Claim, close_to, fact, pending
+from deeprelax.params import ParamError, Params as BaseParams, knob
+from deeprelax.results import benchmarks
 
 NETS = ("mnistfc", "lenet")
 ALGORITHMS = table1.ALGORITHM_ORDER
@@ -116,7 +116,7 @@ def inner_noise_std(beta_ex_inv: float | None = None, net: str = "lenet",
     """Measured standard deviation of the noise one Entropy-SGD inner step adds to a weight,
     with the chapter's hyper-parameters (β_ex⁻¹ replaced when given):
     ``optim.inner_noise_std``."""
-    from .. import optim
+    from deeprelax.train import optim
     hyper = table1.experiment(net, "entropy-sgd").optimizer_hyper()
     if beta_ex_inv is not None:
         hyper["beta_ex_inv"] = beta_ex_inv
@@ -148,7 +148,7 @@ def compute(P: Params) -> Result:
 
 
 def _compute(P: Params) -> Result:
-    from .. import models
+    from deeprelax.train import models
     counts = {n: models.count_parameters(models.build(n)) for n in NETS}
     if P.train:
         table1.sweep(NETS, ALGORITHMS, "paper", P.device, results_dir=P.folder,
@@ -308,7 +308,7 @@ def smoke_frame(runs: list[dict[str, Any]] | None):
     not run when ``runs`` is None)."""
     import pandas as pd
 
-    from ..book import not_yet
+    from deeprelax.book.glue import not_yet
     if runs is None:
         return not_yet("the CPU smoke run (not part of this preset)",
                        "papermill notebooks/08_mnist.ipynb out.ipynb -p preset fast")
@@ -326,7 +326,7 @@ def benchmark_frame(R: Result):
     """The GPU benchmark of the engine (measured), or what to run while there is none."""
     import pandas as pd
 
-    from ..book import not_yet
+    from deeprelax.book.glue import not_yet
     if not R.bench:
         return not_yet("the engine's GPU benchmark", COMMANDS["benchmark"])
     return pd.DataFrame([{
@@ -390,7 +390,7 @@ FIGSIZE = (7.6, 3.6)     # two panels at the text width
 # ---- Figure 4 -----------------------------------------------------------------------------
 def mark_paper_cells(ax, net: str, algorithms=ALGORITHMS) -> None:
     """The paper's Table 1 cells of ``net``: error ± std (bar) at the reported epoch."""
-    from ..plotting import ALGORITHM_COLORS as colors
+    from deeprelax.book.plotting import ALGORITHM_COLORS as colors
     for alg in algorithms:
         mean, std, epoch = table1.PAPER_TABLE1[(net, alg)]
         ax.errorbar([epoch], [mean], yerr=[std], fmt="D", ms=6, mfc="white",
@@ -410,7 +410,7 @@ def figure_4(R: Result, nets=NETS, ylims=None):
 def _figure_4(R: Result, nets, ylims):
     import matplotlib.pyplot as plt
 
-    from ..plotting import ALGORITHM_COLORS as colors, epoch_axis, mean_band
+    from deeprelax.book.plotting import ALGORITHM_COLORS as colors, epoch_axis, mean_band
     fig, axes = plt.subplots(1, len(nets), figsize=FIGSIZE, squeeze=False)
     for ax, net, panel in zip(axes[0], nets, "abcdef"):
         have = [a for a in ALGORITHMS if (net, a) in R.results]

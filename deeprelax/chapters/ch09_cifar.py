@@ -7,9 +7,9 @@ pending claims until GPU results exist), the tables and the figures. Training go
 through the command line: ``python -m deeprelax cifar subset|row`` calls :func:`run_row`.
 
 This module only adds CIFAR-10 to the MNIST machinery: it registers the net ``allcnn``
-(``deeprelax.models.allcnn``, All-CNN-C + BN) with a GCN+ZCA-whitened CIFAR-10 loader and
-per-algorithm hyper-parameters (``deeprelax.table1.register``); training is
-``deeprelax.table1.run`` / ``sweep`` → ``deeprelax.engine.train`` (no loop of its own).
+(``deeprelax.train.models.allcnn``, All-CNN-C + BN) with a GCN+ZCA-whitened CIFAR-10 loader and
+per-algorithm hyper-parameters (``deeprelax.train.table1.register``); training is
+``deeprelax.train.table1.run`` / ``sweep`` → ``deeprelax.train.engine.train`` (no loop of its own).
 
 Data sets (``use_data``): ``cifar10`` — the full 50,000/10,000 images, md5-checked, from
 ``data_dir`` or $DEEPRELAX_DATA (results in ``results/train/``, rows of Table 1);
@@ -46,18 +46,17 @@ from typing import Any
 
 import numpy as np
 
-from .. import table1
-from ..claims import Claim, close_to, fact, pending
-from ..params import ParamError, Params as BaseParams, knob
-from ..results import RESULTS_DIR, benchmarks
-from . import ch08_mnist as ch08
+from deeprelax.train import table1
+from deeprelax.book.claims import Claim, close_to, fact, pending
+from deeprelax.params import ParamError, Params as BaseParams, knob
+from deeprelax.paths import RESULTS_DIR, SUBSET_RESULTS, SUBSET_RUNS
+from deeprelax.results import benchmarks
+from deeprelax.chapters import ch08_mnist as ch08
 
 NET = "allcnn"
 ALGORITHMS = table1.ALGORITHM_ORDER
 PAPER_ROW = {a: table1.PAPER_TABLE1[(NET, a)] for a in ALGORITHMS}
 FULL, SUBSET = "cifar10", "cifar10-subset"
-SUBSET_RESULTS = RESULTS_DIR / "cifar10-subset"
-SUBSET_RUNS = table1.RUNS_DIR / "cifar10-subset"
 EVAL_EVERY = 5
 SEEDS = (0, 1, 2, 3, 4, 5)
 
@@ -89,8 +88,8 @@ def tensors(dataset: str = FULL, data_dir: str | os.PathLike | None = None,
     """GCN+ZCA-whitened CIFAR-10 (Sec. 8.1.1) as ``engine.TensorData`` (first n images if given)."""
     import torch
 
-    from .. import cifar
-    from ..engine import TensorData
+    from deeprelax.train import cifar
+    from deeprelax.train.engine import TensorData
     for n, what in ((n_train, "n_train"), (n_test, "n_test")):
         if n is not None and (not isinstance(n, int) or n < 1):
             raise ValueError(f"{what} must be a positive integer or None, got {n!r}")
@@ -311,7 +310,7 @@ def zca_stats(w) -> dict[str, float]:
 
 
 def _zca_eps() -> float:
-    from .. import cifar
+    from deeprelax.train import cifar
     return cifar.ZCA_EPS
 
 
@@ -342,7 +341,7 @@ def compute(P: Params) -> Result:
 
 
 def _compute(P: Params) -> Result:
-    from .. import cifar, models
+    from deeprelax.train import cifar, models
     sub = cifar.load_cifar10_subset()
     labels = cifar.subset_arrays()
     all_train = np.concatenate([labels[f"{b}_labels"] for b in cifar.TRAIN_BATCHES])
@@ -384,7 +383,7 @@ def table1_frame(R: Result):
 
 def smoke_frame(R: Result):
     """What the smoke run did (pandas), or a line saying it did not run (the paper preset)."""
-    from ..book import not_yet
+    from deeprelax.book.glue import not_yet
     if R.smoke_runs is None:
         return not_yet("the CPU smoke run (not part of this preset)",
                        "papermill notebooks/09_cifar.ipynb out.ipynb -p preset fast")
@@ -393,7 +392,7 @@ def smoke_frame(R: Result):
 
 def subset_frame(R: Result):
     """The small-data experiment's cells (pandas), or what to run while they do not exist."""
-    from ..book import not_yet
+    from deeprelax.book.glue import not_yet
     if not R.subset_results:
         return not_yet("the CIFAR-10 SUBSET experiment",
                        "python -m deeprelax cifar subset --device cuda --max-minutes 9")
@@ -405,7 +404,7 @@ def benchmark_frame(R: Result):
     (what to run while it does not exist)."""
     import pandas as pd
 
-    from ..book import not_yet
+    from deeprelax.book.glue import not_yet
     if R.bench is None:
         return not_yet("the All-CNN benchmark on a GPU",
                        "python benchmarks/bench_engine.py --device cuda --nets allcnn")
@@ -495,7 +494,7 @@ def figure_preprocessing(R: Result):
 
 
 def _curves_panel(axes, results: dict[str, dict[str, Any]], prefix: str = "") -> None:
-    from ..plotting import ALGORITHM_COLORS as colors, mean_band
+    from deeprelax.book.plotting import ALGORITHM_COLORS as colors, mean_band
     for alg in ALGORITHMS:
         if alg not in results:
             continue
@@ -519,7 +518,7 @@ def figure_5(R: Result):
 def _figure_5(R: Result):
     import matplotlib.pyplot as plt
 
-    from ..plotting import epoch_axis
+    from deeprelax.book.plotting import epoch_axis
     fig, axes = plt.subplots(1, 2, figsize=ch08.FIGSIZE)
     _curves_panel(axes, R.full_results, "ours ")
     axes[0].axhline(PAPER_HJ_TRAIN_LOSS, color="C0", ls="--", lw=1.2,
@@ -545,7 +544,7 @@ def figure_subset(R: Result):
     """The small-data experiment in Figure 5's layout, or None while it does not exist."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import epoch_axis
+    from deeprelax.book.plotting import epoch_axis
     if not R.subset_results:
         return None
     with plt.rc_context(ch08.FIGURE_RC):

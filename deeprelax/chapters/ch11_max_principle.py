@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import sde
-from ..claims import Claim, close_to
-from ..plotting import styled
-from ..params import ParamError, Params as BaseParams, knob
-from ..runtime import seed_everything
-from ..stats import fit_order
+from deeprelax.pde import sde
+from deeprelax.book.claims import Claim, close_to
+from deeprelax.book.plotting import styled
+from deeprelax.params import ParamError, Params as BaseParams, knob
+from deeprelax.runtime import seed_everything
+from deeprelax.stats import fit_order
 
 
 # --------------------------------------------------------------------------- parameters
@@ -838,7 +838,7 @@ def figure_costate(r: Result):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullFormatter
 
-    from ..plotting import loglog_rate
+    from deeprelax.book.plotting import loglog_rate
     lq, cont = r.lq, r.lq.cont
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.8))
     depth = np.arange(lq.N + 1) * lq.lq.T / lq.N

@@ -1,13 +1,13 @@
 """Chapter 12: Entropy-SGD, HJ and HEAT in a plain PyTorch training loop.
 
-The optimizers of :mod:`deeprelax.optim` are ordinary ``torch.optim`` optimizers whose
+The optimizers of :mod:`deeprelax.train.optim` are ordinary ``torch.optim`` optimizers whose
 ``step(closure)`` calls the closure L times (Remark 22). This chapter trains the same
 network from the same initialisation on an MNIST subset with Entropy-SGD, HJ, HEAT and
 ``torch.optim.SGD`` at the same number of gradient evaluations, in one loop that is
 written out in full (:func:`minibatches`, :func:`make_closure`, :func:`evaluate`,
 :func:`train`, :func:`make_optimizer`; the page shows their source). The optimizers are
 built in one line each from the book's recipes (``EntropySGD.recipe(params, "mnist")``,
-:data:`deeprelax.optim.RECIPES`), and settings that cannot work are refused
+:data:`deeprelax.train.optim.RECIPES`), and settings that cannot work are refused
 (:func:`refusals`). It checks the pitfalls the book met: outer Nesterov momentum at lr 1
 diverges, the noise convention β_ex⁻¹ = 2e-8, the two inner-loop forms, γ scoping and
 batch-norm re-estimation. Its claims check this software (status "check"), except the
@@ -24,10 +24,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import models, optim, table1
-from ..data import load_mnist
-from ..claims import Claim, close_to, fact
-from ..params import ParamError, Params as BaseParams, knob
+from deeprelax.train import models, optim, table1
+from deeprelax.train.data import load_mnist
+from deeprelax.book.claims import Claim, close_to, fact
+from deeprelax.params import ParamError, Params as BaseParams, knob
 
 OPTIMIZERS = ("SGD", "Entropy-SGD", "HJ", "HEAT")
 ALGORITHM = {"SGD": "sgd", "Entropy-SGD": "entropy-sgd", "HJ": "hj", "HEAT": "heat"}
@@ -39,7 +39,7 @@ AUTHORS_NOISE = 0.1 * 1e-4 / math.sqrt(0.1 / 2)
 PRINTED_BETA_EX_INV = 1e8                   # Sec. 7.1 as printed
 NOISE_SAMPLES = 200_000                     # weights in the noise measurement
 NOISE_SE = 1 / math.sqrt(2 * (NOISE_SAMPLES - 1))   # relative s.e. of a sample std
-RECIPE = "mnist"                            # the Table 1 setting of deeprelax.optim.RECIPES
+RECIPE = "mnist"                            # the Table 1 setting of deeprelax.train.optim.RECIPES
 
 
 @dataclass(frozen=True)
@@ -285,7 +285,7 @@ class Result:
     refusals: dict[str, str]                # ATTEMPTS → 'accepted' or the error
     forms: dict[str, float]                 # inner-form gaps with δ′ = 0 and 0.9
     bn_gap: float                           # re-estimated vs exact running mean
-    table1_settings: dict[str, bool]        # settings equal to deeprelax.table1's
+    table1_settings: dict[str, bool]        # settings equal to deeprelax.train.table1's
     seconds: float = 0.0                    # wall time (not shown: nbval compares text)
 
 
@@ -321,7 +321,7 @@ def compute(P: Params) -> Result:
 
 
 def same_as_table1(settings: dict[str, dict], net: str) -> dict[str, bool]:
-    """Per optimizer: are the page's settings those of Table 1 (``deeprelax.table1``)?"""
+    """Per optimizer: are the page's settings those of Table 1 (``deeprelax.train.table1``)?"""
     out = {}
     for name, got in settings.items():
         tp = table1.experiment(net, ALGORITHM[name])
@@ -516,7 +516,7 @@ def claims(R: Result) -> list[Claim]:
                  R.updates[n] * R.grads_per_step[n] == P.budget for n in OPTIMIZERS),
              paper="equal gradient evaluations", where="Remark 22", **ours),
         fact("table1_settings", "the one-line recipes build the settings of Table 1 "
-             "(deeprelax.table1.EXPERIMENTS, first learning rates)",
+             "(deeprelax.train.table1.EXPERIMENTS, first learning rates)",
              all(R.table1_settings.values()), where="Sec. 8.2", **ours),
         fact("refused_and_accepted", "the plain attempts are refused with one ParamError "
              "each, and the three recipes are accepted",

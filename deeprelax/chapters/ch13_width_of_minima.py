@@ -9,7 +9,7 @@ top eigenvector (Monte Carlo), compared with Example 13 / Lemma 18 for a quadrat
 Weights: with ``weights="auto"`` the LeNet weights of the GPU sweep
 (``results/weights/lenet-<algorithm>-seed<k>.pt``, :func:`export_paper_weights`) are
 used when all four exist; otherwise the four nets are trained here by
-``deeprelax.engine.train`` with the ``deeprelax.table1`` settings of LeNet on a reduced,
+``deeprelax.train.engine.train`` with the ``deeprelax.train.table1`` settings of LeNet on a reduced,
 stated budget (the lr schedule compressed in proportion). The ``fast`` preset trains a
 small mnistfc-like net (7×7 average-pooled MNIST, one hidden layer of 14 with BN and
 dropout; 878 parameters) on 1,000 images, small enough for the exact Hessian.
@@ -35,10 +35,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import engine, hessian, models, results, table1
-from ..claims import Claim, fact, pending
-from ..params import Params as BaseParams, knob
-from ..plotting import ALGORITHM_COLORS, styled
+from deeprelax.train import engine, hessian, models, table1
+from deeprelax import paths, results
+from deeprelax.book.claims import Claim, fact, pending
+from deeprelax.params import Params as BaseParams, knob
+from deeprelax.book.plotting import ALGORITHM_COLORS, styled
 
 ALGORITHMS = table1.ALGORITHM_ORDER          # entropy-sgd, heat, hj, sgd (the paper's order)
 LABELS = table1.LABELS
@@ -49,8 +50,8 @@ FIGSIZE = (7.6, 3.6)
 FD_STEP = 1e-6         # |Δθ| of the second differences that check λ₁ (inside one ReLU piece)
 COARSE_STEP = 1e-3     # |Δθ|/|θ| of the second difference that crosses ReLU kinks
 ESS_MIN = 5            # Monte Carlo points with a smaller effective sample size: hollow
-LENET_RESULT = results.RESULTS_DIR / "width-of-minima-lenet.json"   # the paper preset's run
-LENET_RUNS = table1.RUNS_DIR / "ch13"      # its training checkpoints (resumable, ignored)
+LENET_RESULT = paths.WIDTH_RESULT   # the paper preset's run
+LENET_RUNS = paths.WIDTH_RUNS       # its training checkpoints (resumable, ignored)
 SCHEMA = "deeprelax.width/1"
 #: the estimator of κ_γ in a saved result (hessian.local_entropy); results without it
 #: used fixed mid-stratum quantiles and are corrected on loading (:func:`load`)
@@ -106,8 +107,8 @@ class Params(BaseParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        from ..params import ParamError
-        from ..runtime import DEVICE_FORMS, device_syntax_ok
+        from deeprelax.params import ParamError
+        from deeprelax.runtime import DEVICE_FORMS, device_syntax_ok
         if len(set(self.seeds)) != len(self.seeds) or not self.seeds or \
                 min(self.seeds) < 0:
             raise ParamError(f"Params.seeds must be distinct seeds ≥ 0, got "
@@ -174,7 +175,7 @@ def saved_seeds(P: Params, folder: str | Path = hessian.WEIGHTS_DIR) -> tuple[in
 
 def mnist_subset(P: Params) -> engine.TensorData:
     """The first n_train training and n_test validation images (raw pixels, Sec. 8.1.1)."""
-    from ..data import load_mnist
+    from deeprelax.train.data import load_mnist
     m = load_mnist()
     t = lambda a, n: torch.from_numpy(a[:n].copy())          # noqa: E731
     return engine.TensorData(t(m.train_images, P.n_train).unsqueeze(1).float(),
@@ -457,7 +458,7 @@ def compute(P: Params) -> Result:
 
 
 def _compute(P: Params) -> Result:
-    from ..runtime import check_device
+    from deeprelax.runtime import check_device
     check_device(P.device)                     # one ParamError line, before any work
     data = mnist_subset(P)
     saved = saved_seeds(P)
@@ -636,7 +637,7 @@ def lenet_result(R: Result) -> Result:
         return R
     L = load_lenet()
     if L is None:
-        from ..params import ParamError
+        from deeprelax.params import ParamError
         raise ParamError(f"{LENET_RESULT} is missing or incomplete: run `python -m "
                          "deeprelax.chapters.ch13_width_of_minima --preset paper` (about "
                          "an hour on two CPU cores; it resumes if stopped)")
@@ -1081,7 +1082,7 @@ def pending_note(R: Result, lenet: Result | None = None) -> str:
         first = ("The first sections measure the small net `mlp7` on 1,000 MNIST images "
                  "(the `fast` preset, computed when the page is built); ")
         first += ("the section *On the paper's LeNet* reads the `paper` preset's run, "
-                  f"LeNet {budget_label(lenet)} (`{LENET_RESULT.relative_to(results.REPO_ROOT)}`)."
+                  f"LeNet {budget_label(lenet)} (`{LENET_RESULT.relative_to(paths.REPO_ROOT)}`)."
                   if lenet is not None else
                   "the LeNet comparison is pending until the `paper` preset has run.")
     return "\n".join([
@@ -1242,13 +1243,13 @@ def main(argv: list[str] | None = None) -> int:
     under ``runs/ch13/``. Bad settings are one line (exit status 2)."""
     import argparse
 
-    from ..params import ParamError, parse_overrides
+    from deeprelax.params import ParamError, parse_overrides
     ap = argparse.ArgumentParser(prog="python -m deeprelax.chapters.ch13_width_of_minima",
                                  description=main.__doc__.split("\n")[0])
     ap.add_argument("--preset", default="paper", choices=tuple(Params.PRESETS))
     ap.add_argument("overrides", nargs="*", help="name=value, e.g. effective_epochs=20")
     args = ap.parse_args(argv)
-    from ..runtime import check_device
+    from deeprelax.runtime import check_device
     try:
         P = Params.from_preset(args.preset, **parse_overrides(args.overrides))
         check_device(P.device)

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import distributed as D
-from ..claims import Claim, fact
-from ..params import Params as BaseParams, knob
+from deeprelax.train import distributed as D
+from deeprelax.book.claims import Claim, fact
+from deeprelax.params import Params as BaseParams, knob
 
 UNCOUPLED_GAMMA = 1e12      # the control: c = τη/γ = 1e-13, replicas never pulled together
 @dataclass(frozen=True)

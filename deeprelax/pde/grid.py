@@ -15,10 +15,10 @@ from typing import Callable
 
 import numpy as np
 
-from . import sde
-from .heat import heat, spacing
-from .landscapes import Landscape, as_axes
-from .local_entropy import local_entropy
+from deeprelax.pde import sde
+from deeprelax.pde.heat import heat, spacing
+from deeprelax.pde.landscapes import Landscape, as_axes
+from deeprelax.pde.local_entropy import local_entropy
 
 
 def uniform_axes(n: int, x_max: float, dim: int) -> tuple:

@@ -14,7 +14,7 @@ with it the parameter counts match the paper exactly. Models know no dataset: th
 image tensors to 10 logits (no softmax; the loss applies it).
 
 Dropout layers are ordinary ``torch.nn.Dropout``; the training engine swaps in a
-per-seed, counter-based dropout when it batches seeds (``deeprelax.engine``).
+per-seed, counter-based dropout when it batches seeds (``deeprelax.train.engine``).
 """
 from __future__ import annotations
 

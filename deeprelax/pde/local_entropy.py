@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .heat import log_gaussian_smoothing
+from deeprelax.pde.heat import log_gaussian_smoothing
 
 
 def local_entropy(f_values: np.ndarray, axes, t: float, beta: float) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Optimizers never load data, models know no dataset; the engine composes them::
 
-    from deeprelax import engine, models
+    from deeprelax.train import engine, models
     data = engine.TensorData(train_x, train_y, test_x, test_y, name="mnist")  # tensors
     P = engine.TrainParams(algorithm="entropy-sgd", L=20, lr_schedule=((0, 1.0), (40, 0.1)),
                            gamma=1e4, outer="lua", momentum=0.0, inner_momentum=0.9,
@@ -11,7 +11,7 @@ Optimizers never load data, models know no dataset; the engine composes them::
 
 How the seeds are batched. Each seed's model is built by ``model_fn()`` after
 ``torch.manual_seed(seed)``; the S models are stacked (``torch.func.stack_module_state``),
-and the optimizers of ``deeprelax.optim`` update the stacked tensors element-wise, i.e.
+and the optimizers of ``deeprelax.train.optim`` update the stacked tensors element-wise, i.e.
 each seed independently. The gradient evaluations run in one of two ways
 (``batching``, run control: both give the same numbers up to the order of
 floating-point sums, and a checkpoint of one resumes in the other):
@@ -117,13 +117,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import optim as _optim
-from .models import batchnorm_layers, reestimate_bn
-from .params import ParamError, Params, knob
-from .results import (ResultError, atomic_write, canonical_json, check_dir, provenance,
-                      remove_stale_temps, write_json)
-from .runtime import (DEVICE_FORMS, cpu_model, device_syntax_ok, keep_freed_memory, progress,
-                      resolve_device, torch_threads)
+from deeprelax.train import optim as _optim
+from deeprelax.train.models import batchnorm_layers, reestimate_bn
+from deeprelax.params import ParamError, Params, knob
+from deeprelax.results import (ResultError, atomic_write, canonical_json, check_dir, provenance,
+    remove_stale_temps, write_json)
+from deeprelax.runtime import (DEVICE_FORMS, cpu_model, device_syntax_ok, keep_freed_memory,
+    progress, resolve_device, torch_threads)
 
 SCHEMA = "deeprelax.train/1"
 
@@ -294,7 +294,7 @@ class TrainParams(Params):
                       doc="outer step (x−⟨y⟩)/γ (eq. (33)) or x−⟨y⟩ (authors' code)")
     inner_form: str = knob("paper", choices=_optim.INNER_FORMS,
                            doc="inner Nesterov on the whole direction or on ∇f_mb only "
-                               "(authors' Lua code); see deeprelax.optim")
+                               "(authors' Lua code); see deeprelax.train.optim")
     hj_form: str = knob("prox", choices=("prox", "remark21"), doc="HJ as (32)–(33) or (34)")
     eval_every: int = knob(1, lo=1, hi=100_000, doc="effective epochs between evaluations")
     eval_batch: int = knob(1000, lo=1, hi=1 << 20, doc="batch of BN re-estimation and test")
@@ -369,7 +369,7 @@ class TrainParams(Params):
         return lr
 
     def optimizer_hyper(self) -> dict[str, Any]:
-        """Keyword arguments of the ``deeprelax.optim`` class for ``algorithm``."""
+        """Keyword arguments of the ``deeprelax.train.optim`` class for ``algorithm``."""
         a = self.algorithm
         if a == "sgd":
             return dict(momentum=self.momentum, weight_decay=self.weight_decay)
@@ -404,7 +404,7 @@ class TensorData(NamedTuple):
 
 def _check_data(data: TensorData) -> None:
     if not isinstance(data, TensorData):
-        raise ParamError("data must be a deeprelax.engine.TensorData(train_x, train_y, "
+        raise ParamError("data must be a deeprelax.train.engine.TensorData(train_x, train_y, "
                          "test_x, test_y)")
     for xs, ys, what in ((data.train_x, data.train_y, "train"), (data.test_x, data.test_y,
                                                                   "test")):
@@ -494,7 +494,7 @@ class MultiSeedTrainer:
         from torch.func import stack_module_state
         _check_data(data)
         if not isinstance(params, TrainParams):
-            raise ParamError("params must be a deeprelax.engine.TrainParams")
+            raise ParamError("params must be a deeprelax.train.engine.TrainParams")
         self.P = P = params
         self.device = dev = resolve_device(P.device)
         if dev.type == "cuda":

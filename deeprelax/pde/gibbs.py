@@ -13,7 +13,7 @@ formula (11) gives the two forms of eq. (12),
 Eq. (12) is printed with (y - x)/t; differentiating (11) gives (x - y)/t (the sign also
 agrees with Theorem 5's -grad f_gamma = -(x - <y>)/gamma). On a uniform grid both
 expectations are ratios of Gaussian convolutions with variance t/beta, evaluated in the
-log domain like :func:`deeprelax.local_entropy.local_entropy` (spectrally accurate for
+log domain like :func:`deeprelax.pde.local_entropy.local_entropy` (spectrally accurate for
 smooth f, truncated to the grid's box). The substitution y -> x - y maps grid points to
 grid points, so E_{rho_2}[grad f(x - Y')] is computed as E_{rho_1}[grad f(Y)].
 
@@ -35,9 +35,9 @@ from typing import Callable
 
 import numpy as np
 
-from .heat import _check_shape, log_gaussian_smoothing
-from .landscapes import as_axes, grid_points
-from .sde import euler_maruyama
+from deeprelax.pde.heat import _check_shape, log_gaussian_smoothing
+from deeprelax.pde.landscapes import as_axes, grid_points
+from deeprelax.pde.sde import euler_maruyama
 
 
 def _check_t_beta(t: float, beta: float) -> None:

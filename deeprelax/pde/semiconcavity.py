@@ -20,8 +20,8 @@ import itertools
 
 import numpy as np
 
-from .heat import _check_shape, spacing
-from .landscapes import Landscape
+from deeprelax.pde.heat import _check_shape, spacing
+from deeprelax.pde.landscapes import Landscape
 
 
 def example13(points, t: float, c: float, beta: float = np.inf) -> np.ndarray:

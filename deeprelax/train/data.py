@@ -18,9 +18,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from deeprelax.paths import REPO_ROOT
+
 #: The environment variable that names the data folder (see :func:`data_root`).
 ENV_VAR = "DEEPRELAX_DATA"
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 MNIST_MD5 = {  # md5 of the decompressed files of the standard release
     "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
@@ -175,5 +176,5 @@ def _download_mnist(root: Path) -> MNIST:
             TVMNIST(str(root), train=train, download=True)
     except Exception as err:  # network errors come in many types
         raise DataError(f"MNIST download into {root} failed ({err}); provide the files "
-                        f"locally as described in deeprelax.data.") from None
+                        f"locally as described in deeprelax.train.data.") from None
     return load_mnist(root / "MNIST" / "raw", download=False)

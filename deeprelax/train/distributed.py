@@ -15,9 +15,9 @@ rendezvous and handles failures::
 A *round* is one optimizer step of every replica on its own minibatch(es):
 
 - ``algorithm="elastic"`` (Elastic-SGD): one Nesterov-SGD step of eq. (7) on f_mb (Sec. 7.4,
-  :class:`deeprelax.optim.NesterovSGD`), L = 1 gradient per replica;
+  :class:`deeprelax.train.optim.NesterovSGD`), L = 1 gradient per replica;
 - ``algorithm="parle"`` (Parle): one outer step of Entropy-SGD (Sec. 7.1,
-  :class:`deeprelax.optim.EntropySGD`: L inner Langevin steps, then the outer update).
+  :class:`deeprelax.train.optim.EntropySGD`: L inner Langevin steps, then the outer update).
 
 Every τ-th round (``tau``, the communication period) the replicas' parameters are summed
 by one all_reduce, ȳ = (1/n) Σ y_i, and the elastic term (y_i − x̄)/γ of (21) acts over
@@ -48,7 +48,7 @@ and training then amplifies that difference.
 
 The elastic move acts beside the optimizer's momentum, not inside it, as in EAMSGD.
 x̄ is what is evaluated: its BN statistics are re-estimated on the training set (dropout
-off) as the engine does (:func:`deeprelax.models.reestimate_bn`); only rank 0 evaluates.
+off) as the engine does (:func:`deeprelax.train.models.reestimate_bn`); only rank 0 evaluates.
 
 Randomness. All replicas start from the same x̄₀ (``torch.manual_seed(seed)``, broadcast
 from rank 0). Replica i draws its own minibatches and dropout masks from streams keyed by
@@ -122,13 +122,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import parameters_to_vector
 
-from . import models as _models
-from . import optim as _optim
-from .data import DataError, load_mnist
-from .engine import (SCHEMA as ENGINE_SCHEMA, TensorData, TrainParams, _Stream,
-                     keyed_permutation, read_checkpoint, save_checkpoint, swap_dropout)
-from .params import ParamError, Params, knob, parse_overrides
-from .results import ResultError, check_dir, provenance, remove_stale_temps, write_json
+from deeprelax.train import models as _models
+from deeprelax.train import optim as _optim
+from deeprelax.train.data import DataError, load_mnist
+from deeprelax.train.engine import (SCHEMA as ENGINE_SCHEMA, TensorData, TrainParams, _Stream,
+    keyed_permutation, read_checkpoint, save_checkpoint, swap_dropout)
+from deeprelax.params import ParamError, Params, knob, parse_overrides
+from deeprelax.paths import ELASTIC_RUNS, REPO_ROOT
+from deeprelax.results import ResultError, check_dir, provenance, remove_stale_temps, write_json
 
 SCHEMA = "deeprelax.elastic/1"
 ALGORITHMS = ("elastic", "parle")
@@ -781,7 +782,7 @@ def check_out(P: ElasticParams, out: Path, world: int) -> None:
     other settings): it would be overwritten (ParamError, before any work)."""
     if not out.is_file():
         return
-    from .results import read_json
+    from deeprelax.results import read_json
     rec = read_json(out)                             # ResultError when corrupt
     if not isinstance(rec, dict) or rec.get("schema") != SCHEMA:
         raise ParamError(f"result file {out} is not an Elastic-SGD record; give another "
@@ -914,19 +915,19 @@ def launch_local(P: ElasticParams, nproc: int, out: str | os.PathLike, *, nnodes
     import socket
     import subprocess
     import tempfile
-    from .results import read_json
+    from deeprelax.results import read_json
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     argv = torchrun_args(nproc, cli_args(P, out), nnodes=nnodes,
                          endpoint=f"127.0.0.1:{port}", run_id=f"local{port}",
-                         join_timeout=int(min(timeout_s, 60)), module="deeprelax.distributed")
+                         join_timeout=int(min(timeout_s, 60)), module="deeprelax.train.distributed")
     argv = [sys.executable, "-m", "torch.distributed.run", *argv[1:]]
     codes_dir = tempfile.TemporaryDirectory()
     full_env = {**os.environ, "OMP_NUM_THREADS": "1", "DEEPRELAX_PROGRESS": "0",
                 EXIT_DIR_ENV: codes_dir.name, **(env or {})}
     agents = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=full_env, cwd=Path(__file__).resolve().parents[1])
+                               text=True, env=full_env, cwd=REPO_ROOT)
               for _ in range(nnodes)]
     deadline = time.monotonic() + timeout_s
     logs = []
@@ -961,7 +962,7 @@ USAGE = """python -m deeprelax elastic --nproc-per-node N [options]      (starts
    or: torchrun --standalone --nproc-per-node N -m deeprelax elastic [options]
 
 Elastic-SGD (or Parle, --algorithm parle) with one replica per process; see
-deeprelax.distributed. Rank 0 writes the JSON record; rerun the same command to resume.
+deeprelax.train.distributed. Rank 0 writes the JSON record; rerun the same command to resume.
 Exit status: 0 complete, 2 bad input, 3 incomplete (--stop-after), 5 replica lost: the
 command's with --nproc-per-node (1: torchrun failed before any rank said why); under
 torchrun each rank's (torchrun then exits 1)."""
@@ -1082,7 +1083,7 @@ def launch(args, argv: list[str]) -> int:
     else:
         rdzv = ["--standalone"]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(args.nnodes),
-           "--nproc-per-node", str(args.nproc_per_node), *rdzv, "-m", "deeprelax.distributed",
+           "--nproc-per-node", str(args.nproc_per_node), *rdzv, "-m", "deeprelax.train.distributed",
            *_without_launch_flags(argv)]
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True,
@@ -1125,7 +1126,7 @@ def _rank_main(args) -> int:
         world = int(os.environ.get("WORLD_SIZE", "1"))
         label = (f"{P.net}-{P.algorithm}-n{world}-tau{P.tau}-{P.reference}"
                  + ("-fast" if args.preset == "fast" else ""))
-        out = Path(args.out) if args.out else Path("runs/elastic") / f"{label}.json"
+        out = Path(args.out) if args.out else ELASTIC_RUNS / f"{label}.json"
         ckpt = Path(args.checkpoint_dir) if args.checkpoint_dir else \
             out.parent / f"{out.stem}.ckpt"
         res = run_distributed(P, out, ckpt, stop_after=args.stop_after)

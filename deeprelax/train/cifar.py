@@ -1,7 +1,7 @@
 """CIFAR-10 for Sec. 8.3: verified loading, the genuine-bytes SUBSET, GCN + ZCA (Sec. 8.1.1).
 
 Full data (50,000 train / 10,000 test) is looked for under the data root (see
-:func:`deeprelax.data.data_root`), in this order:
+:func:`deeprelax.train.data.data_root`), in this order:
 
 1. ``cifar-10-batches-py/`` (the standard python release, or the root itself when it holds
    ``data_batch_1``): every batch's md5 is checked against the standard checksums
@@ -43,9 +43,10 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from .results import atomic_write
-from .data import (ENV_VAR, REPO_ROOT, DataError, data_root, read_md5sums,
-                   torchvision_dataset, verify_md5)
+from deeprelax.paths import CACHE_DIR
+from deeprelax.results import atomic_write
+from deeprelax.train.data import (ENV_VAR, DataError, data_root, read_md5sums,
+    torchvision_dataset, verify_md5)
 
 if TYPE_CHECKING:        # annotations only; torch is imported where it is used
     import torch
@@ -407,7 +408,7 @@ class Whitened(NamedTuple):
 def cache_dir() -> Path:
     """Cache folder of the Sec. 8.1.1 pre-processing: $DEEPRELAX_CACHE, else build/cache."""
     env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else REPO_ROOT / "build" / "cache"
+    return Path(env).expanduser() if env else CACHE_DIR
 
 
 def cache_key(ds: CIFAR10) -> str:
@@ -430,7 +431,7 @@ def _save_npz(path: Path, **arrays) -> None:
 
 def whiten(ds: CIFAR10, device: str = "cpu") -> Whitened:
     """Sec. 8.1.1 uncached: GCN on every image, ZCA fitted on train, applied to train and test."""
-    from .runtime import resolve_device
+    from deeprelax.runtime import resolve_device
     dev = resolve_device(device)
     import torch
     tr = gcn(torch.from_numpy(np.ascontiguousarray(ds.train_images)).to(dev), eps=GCN_EPS)

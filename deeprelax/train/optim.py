@@ -93,7 +93,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from .params import ParamError
+from deeprelax.params import ParamError
 
 NoiseFn = Callable[[list[Tensor]], list[Tensor]]
 
@@ -108,7 +108,7 @@ _MNIST = dict(weight_decay=0.0, gamma_decay=1e-3)
 _CIFAR = dict(weight_decay=1e-3)
 #: The book's settings of each algorithm per Table 1 setting (``recipe``): ``"mnist"``
 #: (mnistfc and LeNet, Secs. 8.2.1–8.2.2) and ``"cifar10"`` (All-CNN, Sec. 8.3); ``lr`` is
-#: the first value of the Table 1 schedule. Their sources are in ``deeprelax.table1``: the
+#: the first value of the Table 1 schedule. Their sources are in ``deeprelax.train.table1``: the
 #: authors' code for Entropy-SGD/HJ (outer and inner steps, γ₀ = 1/g₀, the noise
 #: β_ex⁻¹ = 2ε²), Secs. 7.1–7.5 for L, η_y, α, HEAT and the momentum.
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {

@@ -43,8 +43,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-WEIGHTS_DIR = REPO_ROOT / "results" / "weights"
+from deeprelax.paths import WEIGHTS_DIR
+
 
 
 # ---------------------------------------------------------------------------------------
@@ -96,7 +96,7 @@ def read_weights(path: str | os.PathLike) -> dict[str, Tensor]:
     """The verified state_dict of a :func:`save_weights` file (one WeightsError line for
     a missing, empty, truncated, changed or foreign file; nothing unpickled before)."""
     path = Path(path)
-    redo = ("write it again with deeprelax.hessian.save_weights (table1.export_weights "
+    redo = ("write it again with deeprelax.train.hessian.save_weights (table1.export_weights "
             "from the run's checkpoint)")
     try:
         blob = path.read_bytes()

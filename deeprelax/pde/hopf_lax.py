@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .heat import _check_shape
+from deeprelax.pde.heat import _check_shape
 
 
 def _envelope_1d(f: np.ndarray, y: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:

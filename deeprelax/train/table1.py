@@ -1,6 +1,6 @@
 """Table 1 (Secs. 8.2-8.3): the experiment definitions, the resumable sweep and the summaries.
 
-One experiment is a (net, algorithm) pair trained for 6 seeds by ``deeprelax.engine``;
+One experiment is a (net, algorithm) pair trained for 6 seeds by ``deeprelax.train.engine``;
 its result is ``results/train/<net>-<algorithm>.json``. :func:`table1_rows` reduces each
 to the paper's cell "error ± std @ effective epoch" (at the best mean validation error
 over the records), and :func:`write_table1_csv` writes ``results/table1.csv`` with the
@@ -16,7 +16,7 @@ the paper preset with other settings (``--set``, ``--seeds``) is a *custom* run:
 JSON goes to ``runs/custom/<overrides>/`` (never under ``results/``) and its checkpoint
 is ``runs/<net>-<algorithm>-custom-<fingerprint>.pt``, so it never blocks the paper run;
 :func:`load_results` leaves it out, with the reason, unless asked for it explicitly.
-Seeds that diverged (``deeprelax.engine``: NaN/inf or a loss above the stated bound) are
+Seeds that diverged (``deeprelax.train.engine``: NaN/inf or a loss above the stated bound) are
 left out of a cell's mean and reported (``n_diverged``, ``note``); a run whose seeds all
 diverged is not complete and never a cell.
 
@@ -63,16 +63,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .data import REPO_ROOT
-from .params import ParamError
-from .results import RESULTS_DIR, atomic_write, read_json
+from deeprelax.params import ParamError
+from deeprelax.paths import (CUSTOM_DIR, RESULTS_DIR, RUNS_DIR, SMOKE_DIR, TABLE1_CSV, TRAIN_DIR,
+                             UNIT_RUNS_DIR, UNITS, WEIGHTS_DIR, under)
+from deeprelax.results import atomic_write, read_json
 
-TRAIN_DIR = RESULTS_DIR / "train"
-RUNS_DIR = REPO_ROOT / "runs"
-SMOKE_DIR = RUNS_DIR / "smoke"     # fast (smoke) runs never write under results/
-CUSTOM_DIR = RUNS_DIR / "custom"   # paper-preset runs with other settings: never results/
 AUTO = "auto"                      # results_dir: TRAIN_DIR, or SMOKE_DIR for the fast preset
-TABLE1_CSV = RESULTS_DIR / "table1.csv"
 CSV_COLUMNS = ("net", "algorithm", "error_mean", "error_std", "effective_epoch", "n_seeds",
                "n_diverged", "note")
 NET_ORDER = ("mnistfc", "lenet", "allcnn")
@@ -135,8 +131,8 @@ def _mnist(n_train: int | None = None, n_test: int | None = None):
     """MNIST as engine tensors: raw pixels 0..255 as float (no normalisation, Sec. 8.1.1)."""
     import torch
 
-    from .data import load_mnist
-    from .engine import TensorData
+    from deeprelax.train.data import load_mnist
+    from deeprelax.train.engine import TensorData
     m = load_mnist()
     tx = torch.from_numpy(m.train_images[:n_train].copy()).unsqueeze(1)
     vx = torch.from_numpy(m.test_images[:n_test].copy()).unsqueeze(1)
@@ -168,7 +164,7 @@ def _preset(preset: str) -> str:
 def experiment(net: str, algorithm: str, preset: str = "paper", device: str = "cpu",
                **overrides: Any):
     """TrainParams of one Table 1 cell (``preset`` 'paper' or 'fast'); overrides win."""
-    from .engine import TrainParams
+    from deeprelax.train.engine import TrainParams
     if (net, algorithm) not in EXPERIMENTS:
         known = sorted({n for n, _ in EXPERIMENTS})
         raise ParamError(f"no experiment for net={net!r}, algorithm={algorithm!r}; nets: "
@@ -185,11 +181,11 @@ def load_data(net: str, preset: str = "paper"):
     """The dataset of ``net`` as engine tensors (a subset for the fast preset); cached."""
     if net not in NET_DATASET:
         raise ParamError(f"unknown net {net!r}; known: {sorted(NET_DATASET)} (add one with "
-                         f"deeprelax.table1.register)")
+                         f"deeprelax.train.table1.register)")
     name = NET_DATASET[net]
     if name not in DATASETS:
         raise ParamError(f"no loader for dataset {name!r}; register one with "
-                         f"deeprelax.table1.register")
+                         f"deeprelax.train.table1.register")
     kw = SMOKE_DATA if _preset(preset) == "fast" else {}
     key = (name, tuple(sorted(kw.items())))
     if key not in _DATA_CACHE:
@@ -203,14 +199,13 @@ def result_path(net: str, algorithm: str, results_dir: str | os.PathLike = TRAIN
 
 
 # ---- final weights (the width-of-minima chapter reads them) ---------------------------------
-WEIGHTS_DIR = RESULTS_DIR / "weights"
 WEIGHTS_NETS = ("lenet",)          # nets whose finished cells leave their final weights
 WEIGHTS_SEEDS = (0,)               # ... of these seeds (a state_dict each, 0.5 MB for LeNet)
 
 
 def weights_path(net: str, algorithm: str, seed: int = 0,
                  folder: str | os.PathLike = WEIGHTS_DIR) -> Path:
-    """``<folder>/<net>-<algorithm>-seed<k>.pt``, the file ``deeprelax.hessian.load_weights``
+    """``<folder>/<net>-<algorithm>-seed<k>.pt``, the file ``deeprelax.train.hessian.load_weights``
     reads (the same name as ``hessian.weights_path``)."""
     return Path(folder) / f"{net}-{algorithm}-seed{seed}.pt"
 
@@ -232,8 +227,8 @@ def export_weights(net: str, algorithm: str, checkpoint: str | os.PathLike, P,
     """Write the weights of ``seeds`` held by the verified engine checkpoint of TrainParams
     ``P`` (``engine.read_checkpoint``) as one CPU state_dict per seed, atomically, at
     :func:`weights_path` (``hessian.save_weights``: verified when read); returns the paths."""
-    from . import engine, models
-    from .hessian import save_weights
+    from deeprelax.train import engine, models
+    from deeprelax.train.hessian import save_weights
     state = engine.read_checkpoint(checkpoint, P.fingerprint(), map_location="cpu")
     stacked = {**state["params"], **state["buffers"]}
     keys = set(models.build(net).state_dict())
@@ -253,7 +248,7 @@ def check_weights_folder(net: str, kind: str, out: Path | None,
                          weights_dir: str | os.PathLike | None = AUTO) -> Path | None:
     """Before any training: the folder where a finished cell of ``net`` would leave its
     weights (:func:`weights_folder`) is, or can be made, a writable folder (ParamError)."""
-    from .results import check_dir
+    from deeprelax.results import check_dir
     if weights_dir == AUTO:
         weights_dir = weights_folder(None if out is None else out.parent, kind)
     if net not in WEIGHTS_NETS or weights_dir is None:
@@ -272,7 +267,7 @@ def _leave_weights(result: dict[str, Any], net: str, algorithm: str, kind: str, 
     admitted = admission(result) is None if kind == "paper" else \
         kind == "fast" and status_of(result) == "complete"
     if net not in WEIGHTS_NETS or weights_dir is None or not admitted or ckpt is None or \
-            not ckpt.is_file() or (kind != "paper" and _under(weights_dir, RESULTS_DIR)):
+            not ckpt.is_file() or (kind != "paper" and under(weights_dir, RESULTS_DIR)):
         return result
     diverged = dict(zip(result.get("seeds", P.seeds), result.get("diverged", [])))
     todo = tuple(s for s in WEIGHTS_SEEDS if s in P.seeds and diverged.get(s) is None and not (
@@ -291,7 +286,7 @@ def default_results_dir(preset: str) -> Path:
 def is_paper(P, net: str, algorithm: str) -> bool:
     """True when TrainParams ``P`` are the paper settings of (net, algorithm) up to run
     control (device, CUDA graphs, compile, checkpoint cadence, evaluation batch)."""
-    from .results import canonical_json
+    from deeprelax.results import canonical_json
     return canonical_json(P.fingerprint()) == \
         canonical_json(experiment(net, algorithm, "paper").fingerprint())
 
@@ -302,7 +297,7 @@ def custom_tag(overrides: dict[str, Any]) -> str:
     import hashlib
     import re
 
-    from .engine import TrainParams
+    from deeprelax.train.engine import TrainParams
     items = sorted((k, v) for k, v in overrides.items()
                    if v is not None and k not in TrainParams.RUN_CONTROL)
     text = ",".join(f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in items)
@@ -311,11 +306,6 @@ def custom_tag(overrides: dict[str, Any]) -> str:
     if len(text) > 60:
         text = text[:48] + "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
     return text
-
-
-def _under(path: Path, folder: Path) -> bool:
-    path, folder = Path(path).resolve(), Path(folder).resolve()
-    return path == folder or folder in path.parents
 
 
 def plan(net: str, algorithm: str, preset: str = "paper", device: str = "cpu", *,
@@ -334,7 +324,7 @@ def plan(net: str, algorithm: str, preset: str = "paper", device: str = "cpu", *
     if results_dir == AUTO:
         results_dir = {"paper": TRAIN_DIR, "fast": SMOKE_DIR,
                        "custom": CUSTOM_DIR / custom_tag(overrides)}[kind]
-    elif results_dir is not None and kind != "paper" and _under(results_dir, RESULTS_DIR):
+    elif results_dir is not None and kind != "paper" and under(results_dir, RESULTS_DIR):
         raise ParamError(f"{results_dir} is under {RESULTS_DIR}, which holds paper runs only; "
                          f"this {kind} run of {net} {algorithm} differs from the paper "
                          f"settings: leave out --results-dir (it then goes to "
@@ -359,8 +349,8 @@ def run(net: str, algorithm: str, preset: str = "paper", device: str = "cpu", *,
     hyper-parameters (complete, or every seed diverged) is returned without training.
     A finished LeNet cell also leaves the final weights of seed 0 (:func:`weights_folder`:
     results/weights for a Table 1 cell; ``weights_dir=None``: none)."""
-    from . import engine, models
-    from .results import canonical_json
+    from deeprelax.train import engine, models
+    from deeprelax.results import canonical_json
     P, out, ckpt, kind = plan(net, algorithm, preset, device, results_dir=results_dir,
                               runs_dir=runs_dir, **overrides)
     check_weights_folder(net, kind, out, weights_dir)
@@ -368,7 +358,7 @@ def run(net: str, algorithm: str, preset: str = "paper", device: str = "cpu", *,
         old = read_json(out)
         problem = record_problem(old)
         if problem is not None:
-            from .results import ResultError
+            from deeprelax.results import ResultError
             raise ResultError(f"{out} is in the way: {problem}. Move or delete it, then run "
                               f"the same command again")
         same = canonical_json({k: v for k, v in old.get("params", {}).items()
@@ -505,8 +495,8 @@ def settings_difference(params: dict[str, Any], net: str, alg: str,
                         ignore: tuple[str, ...] = ()) -> list[str]:
     """The hyper-parameters (run control and ``ignore`` aside) in which stored ``params``
     differ from the paper settings of (net, alg), one 'name ours (paper: theirs)' each."""
-    from .engine import TrainParams
-    from .results import canonical_json
+    from deeprelax.train.engine import TrainParams
+    from deeprelax.results import canonical_json
     skip = set(TrainParams.RUN_CONTROL) | set(ignore)
     theirs = json.loads(canonical_json({k: v for k, v in params.items() if k not in skip}))
     paper = json.loads(canonical_json({k: v for k, v in experiment(
@@ -566,8 +556,6 @@ def _short(value: Any) -> str:
 
 
 # ---- single-seed units (the CPU campaign) -------------------------------------------------
-UNITS = "units"                    # results/train/units/<net>-<algorithm>-seed<k>.json
-UNIT_RUNS_DIR = RUNS_DIR / "units"  # their checkpoints (never committed)
 
 
 def unit_path(net: str, algorithm: str, seed: int,
@@ -617,7 +605,7 @@ def read_units(net: str, algorithm: str, results_dir: str | os.PathLike = TRAIN_
                refused: list | None = None) -> dict[int, dict[str, Any]]:
     """The finished, verified units of a cell keyed by seed (checksums required); files
     refused are appended to ``refused`` as (path, reason)."""
-    from .results import ResultError
+    from deeprelax.results import ResultError
     found = {}
     for seed in EXPERIMENTS[(net, algorithm)]["seeds"]:
         path = unit_path(net, algorithm, seed, results_dir)
@@ -653,7 +641,7 @@ def assemble_cell(units: dict[int, dict[str, Any]]) -> dict[str, Any]:
         row = r[key][0]
         return row + [None] * (K - len(row))
     params = dict(longest["params"], seeds=seeds)
-    from .engine import TrainParams
+    from deeprelax.train.engine import TrainParams
     P = TrainParams.checked(**{k: v for k, v in params.items()})
     first = recs[0]
     out = {k: first[k] for k in ("schema", "net", "dataset", "algorithm", "L",
@@ -706,7 +694,7 @@ def load_results(results_dir: str | os.PathLike = TRAIN_DIR, nets=None,
     ``include_custom`` any other complete run (custom settings); ``complete_only=False``
     adds incomplete runs as well. Records left out are appended to ``refused`` (when
     given) as ``(path, reason)``."""
-    from .results import ResultError
+    from deeprelax.results import ResultError
     found = {}
     folder = Path(results_dir)
     if not folder.is_dir():
@@ -792,7 +780,7 @@ def write_table1_csv(rows: list[dict[str, Any]], path: str | os.PathLike = TABLE
     CELL" (a smoke or custom run included on request) is refused there (ParamError), and
     such rows already in the file are dropped."""
     path = Path(path)
-    official = _under(path.parent, RESULTS_DIR)
+    official = under(path.parent, RESULTS_DIR)
     bad = [f"{r['net']} {r['algorithm']}" for r in rows if NOT_A_CELL in str(r.get("note"))]
     if official and bad:
         raise ParamError(f"{path} is under {RESULTS_DIR}, which holds Table 1 cells only; "

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .heat import _check_shape, spacing
+from deeprelax.pde.heat import _check_shape, spacing
 
 
 def _pad_linear(u: np.ndarray, ax: int) -> np.ndarray:

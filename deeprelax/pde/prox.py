@@ -1,7 +1,7 @@
 """The proximal point (14), the gradient (15) of the Hopf-Lax solution, and its dynamics (16) (Lemmas 2-3).
 
 - :func:`prox_newton` refines a starting point (e.g. the exact grid minimiser of
-  :func:`deeprelax.hopf_lax.hopf_lax`) to the nearby minimiser y* of
+  :func:`deeprelax.pde.hopf_lax.hopf_lax`) to the nearby minimiser y* of
   phi_x(y) = f(y) + |x - y|^2/(2t) by damped Newton steps, to round-off; then
   :func:`hopf_lax_exact` gives u(x, t) = phi_x(y*) (eq. (HL)) without grid error, away
   from the shock set where two minimisers tie; there grad_x u = (x - y*)/t = grad f(y*) (15).
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .hopf_lax import hopf_lax
-from .landscapes import Landscape, as_axes, grid_points
+from deeprelax.pde.hopf_lax import hopf_lax
+from deeprelax.pde.landscapes import Landscape, as_axes, grid_points
 
 
 def _phi(land: Landscape, x: np.ndarray, y: np.ndarray, t: float) -> np.ndarray:

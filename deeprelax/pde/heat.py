@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from .landscapes import as_axes
+from deeprelax.pde.landscapes import as_axes
 
 
 def spacing(x: np.ndarray) -> float:

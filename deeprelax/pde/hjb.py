@@ -1,11 +1,11 @@
 """(HJB) of Sec. 5 by a monotone scheme, and the forward-backward system (26).
 
 - :func:`solve_hjb`: the value function u of (HJB) by the monotone Godunov scheme of
-  :mod:`deeprelax.fd` (in time-to-go, advection grad f), snapshots on a time grid;
+  :mod:`deeprelax.pde.fd` (in time-to-go, advection grad f), snapshots on a time grid;
   :class:`HJBSolution` interpolates u and the optimal control alpha = grad u (eq. (25));
 - :func:`forward_backward`: the system (26) -- (HJB) backward, then the Fokker-Planck
   equation of (CSGD) forward with the mass-conserving scheme of
-  :mod:`deeprelax.fokker_planck` -- and the verification identity
+  :mod:`deeprelax.pde.fokker_planck` -- and the verification identity
   int u(., 0) rho_0 = int V rho(T) + (1/2) int int |grad u|^2 rho.
 
 (CSGD) has noise beta^{-1/2} dW, so (HJB) carries the viscosity beta^{-1}/2. The density
@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .fd import viscous_hj
-from .fokker_planck import face_drift, fokker_planck, mass
-from .grid import GridField
-from .heat import spacing
-from .landscapes import Landscape, as_axes, grid_points
+from deeprelax.pde.fd import viscous_hj
+from deeprelax.pde.fokker_planck import face_drift, fokker_planck, mass
+from deeprelax.pde.grid import GridField
+from deeprelax.pde.heat import spacing
+from deeprelax.pde.landscapes import Landscape, as_axes, grid_points
 
 
 # --------------------------------------------------------------------------- HJB

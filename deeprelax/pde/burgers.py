@@ -9,7 +9,7 @@ p = f'(x - t p) (eq. (28)), classical until neighbouring characteristics meet, i
 the threshold of Lemma 3 (h(x, ., t) stops being convex). :func:`shock_time` evaluates it
 (with the foot y_c of the first crossing and its position x_c); the two measurements in
 :func:`measured_shock_time` use only the Hopf-Lax solution u(., t) (the viscosity
-solution; :func:`deeprelax.prox.hopf_lax_exact`): before t*, u_xx = p_x = f''/(1 + t f'')
+solution; :func:`deeprelax.pde.prox.hopf_lax_exact`): before t*, u_xx = p_x = f''/(1 + t f'')
 along characteristics, so 1/max(-u_xx(., t)) = 1/kappa - t is affine in t with slope -1
 and vanishes at t*: the gradient catastrophe. :func:`prox_jump` shows the other side:
 the prox map y*(x) is continuous before t* and jumps across the shock after it.
@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from .landscapes import Landscape
-from .prox import hopf_lax_exact
+from deeprelax.pde.landscapes import Landscape
+from deeprelax.pde.prox import hopf_lax_exact
 
 
 def _fpp(land: Landscape, y) -> np.ndarray:

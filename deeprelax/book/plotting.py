@@ -6,7 +6,7 @@ import functools
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .stats import fit_order
+from deeprelax.stats import fit_order
 
 COLORS = {"f": "black", "viscous": "tab:red", "hj": "tab:blue", "sgd": "0.35",
           "initial": "0.85", "heat": "tab:green"}

@@ -1,7 +1,7 @@
 """The MNIST half of Table 1 on the CPU: 48 single-seed units, run in a fixed order, resumably.
 
 A *unit* is one seed of one cell (Secs. 8.2.1-8.2.2): the cell's paper settings
-(``table1.EXPERIMENTS``) with ``seeds=(k,)``, trained by ``deeprelax.engine`` with one
+(``table1.EXPERIMENTS``) with ``seeds=(k,)``, trained by ``deeprelax.train.engine`` with one
 torch thread. On the CPU a seed trained alone equals the same seed trained beside the
 others bit for bit (the engine's loop batching; ``tests/test_engine.py``), so six finished
 units are a Table 1 cell (``table1.assemble_cell``, admitted by ``table1.admission`` like
@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from . import table1
-from .results import ResultError, read_json, write_json
+from deeprelax.train import table1
+from deeprelax.results import ResultError, read_json, write_json
 
 NETS = ("lenet", "mnistfc")
 ALGORITHMS = ("sgd", "entropy-sgd", "hj", "heat")
@@ -103,8 +103,8 @@ def measure_speeds(cells, show: Callable[[str], None] = print) -> dict[tuple[str
     gradient evaluations of seed 0 (after a warm-up step) scaled to an effective epoch,
     plus one evaluation (BN re-estimation and test; measured once per net). A projection,
     not a result: nothing is written."""
-    from . import engine, models
-    from .runtime import keep_freed_memory, torch_threads
+    from deeprelax.train import engine, models
+    from deeprelax.runtime import keep_freed_memory, torch_threads
     keep_freed_memory()
     speeds, evals = {}, {}
     for net, alg in cells:
@@ -189,7 +189,7 @@ def run_unit(net: str, algorithm: str, seed: int, *, max_seconds: float | None =
     """Train (or continue) one unit; a finished one is written to ``results_dir``/units
     and, for LeNet seed 0, its final weights to ``weights_dir`` (chapter 13 reads them).
     Raises ``engine.RunLockedError`` when another process is training it."""
-    from . import engine, models
+    from deeprelax.train import engine, models
     P = table1.unit_params(net, algorithm, seed)
     ckpt = table1.unit_checkpoint(net, algorithm, seed, runs_dir)
     partial = partial_path(net, algorithm, seed, runs_dir)
@@ -214,8 +214,8 @@ def run(max_minutes: float | None = None, *, measure: bool = True, show_progress
         order=ORDER, out: Callable[[str], None] = print) -> int:
     """Run the next unfinished units of ``order`` until they are done, ``max_minutes``
     would be passed, or SIGTERM/SIGINT arrives; returns 0 when every unit is done, else 3."""
-    from .engine import RunLockedError
-    from .results import check_dir
+    from deeprelax.train.engine import RunLockedError
+    from deeprelax.results import check_dir
     for folder, what in ((Path(results_dir) / table1.UNITS, "results folder"),
                          (runs_dir, "runs folder"), (weights_dir, "weights folder")):
         if folder is not None:

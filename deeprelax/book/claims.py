@@ -224,7 +224,7 @@ def duplicates(claims: Iterable[Claim]) -> list[tuple[str, str]]:
 
 def glue_claims(claims: Iterable[Claim]) -> None:
     """Glue each claim's value under its name for ``{glue:text}`` roles in the prose."""
-    from .book import glue
+    from deeprelax.book.glue import glue
     for c in claims:
         if c.status != "pending":
             glue(c.name, float(c.ours))

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .heat import _check_shape, spacing
+from deeprelax.pde.heat import _check_shape, spacing
 
 
 def face_drift(potential: np.ndarray, axes) -> tuple[np.ndarray, ...]:
