@@ -19,7 +19,9 @@ ALLOWED_ROOMS = {"base": {"base"}, "pde": {"base", "pde"}, "book": {"base", "pde
                  "chapters": {"base", "pde", "train", "book", "chapters"}}
 # inside train/: what each module may import besides base (None: any module of train/)
 TRAIN_ALLOWED = {"optim": set(), "models": set(), "data": set(), "hessian": {"models"},
-                 "cifar": {"data"}, "engine": {"optim", "models"}}
+                 "cifar": {"data"}, "rng": set(), "config": {"optim"}, "checkpoint": set(),
+                 "trainer": {"optim", "models", "rng", "config", "checkpoint"},
+                 "engine": {"optim", "models", "rng", "config", "checkpoint", "trainer"}}
 
 
 def room(module: str) -> str:
