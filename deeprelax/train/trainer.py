@@ -105,30 +105,61 @@ class MultiSeedTrainer:
         if not isinstance(params, TrainParams):
             raise ParamError("params must be a deeprelax.train.engine.TrainParams")
         self.P = P = params
-        self.device = dev = resolve_device(P.device)
-        if dev.type == "cuda":
+        self.device = resolve_device(P.device)
+        if self.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = P.tf32
             torch.backends.cudnn.allow_tf32 = P.tf32
-        self.S = S = len(P.seeds)
-        # data on the device, float pixels as given (no normalisation here)
+        self.S = len(P.seeds)
+        self._place_data(data)
+        self._start_streams()
+        self._build_models(model_fn)
+        self.batching, self.channels_last = resolve_layout(P, self.device, self.base)
+        self.stream.batched = self.batching == "vmap"
+        self._build_optimizers()
+        self._start_records()
+        if P.rng == "torch":
+            torch.manual_seed(min(P.seeds) * 7919 + self.S)
+
+    def _place_data(self, data: TensorData) -> None:
+        """The data on the device, float pixels as given (no normalisation here), and the
+        bookkeeping they set: N, the classes C, the divergence bound, ceil(N/b) gradients per
+        effective epoch (Remark 22) and the data epochs one chunk of steps may touch."""
+        P, dev = self.P, self.device
         self.dtype = dt = getattr(torch, P.dtype)
         self.train_x = data.train_x.to(dev, dt)
         self.train_y = data.train_y.to(dev, torch.int64)
         self.test_x = data.test_x.to(dev, dt)
         self.test_y = data.test_y.to(dev, torch.int64)
-        self.N = N = self.train_x.shape[0]
+        self.N = self.train_x.shape[0]
         self.n_classes = int(max(self.train_y.max(), self.test_y.max())) + 1
         self.loss_bound = P.diverge_factor * math.log(max(self.n_classes, 2))
-        self.spe = math.ceil(N / P.batch_size)                    # gradients per eff. epoch
+        self.spe = math.ceil(self.N / P.batch_size)               # gradients per eff. epoch
         self.n_slots = 2 + P.L // self.spe
-        # counters: gradient evaluations g (host mirror + device tensor), data epoch e0
+
+    def _start_streams(self) -> None:
+        """The counters (gradient evaluations g, host mirror and device tensor; data epoch
+        e0), the keyed random streams they drive, the per-seed permutations of the data
+        epochs ahead and the noise generators (one Philox generator per seed)."""
+        P, dev, S = self.P, self.device, self.S
         self.g = 0
         self.g_t = torch.zeros((), dtype=torch.int64, device=dev)
         self.e0_t = torch.zeros((), dtype=torch.int64, device=dev)
         self._e0 = None
         self.stream = _Stream(P.rng, self.g_t)
         self.seed_t = torch.tensor(P.seeds, dtype=torch.int64, device=dev)
-        # per-seed models, stacked
+        self._noise_gens = None
+        if P.rng == "keyed" and P.noise_rng == "philox":
+            self._noise_gens = [torch.Generator(device=dev).manual_seed(_seed63(s, TAG_NOISE))
+                                for s in P.seeds]
+        self._noise_buf = None
+        self.loss_acc = torch.zeros(S, dtype=self.dtype, device=dev)
+        self.perms = torch.empty(S, self.n_slots * self.N, dtype=torch.int64, device=dev)
+        self._batch_ar = torch.arange(P.batch_size, device=dev, dtype=torch.int64)
+
+    def _build_models(self, model_fn: Callable[[], nn.Module]) -> None:
+        """Seed s's model is ``model_fn()`` after ``torch.manual_seed(s)``, its dropout keyed
+        (``swap_dropout``); the S models stacked (``stack_module_state``)."""
+        P = self.P
         nets = []
         for s in P.seeds:
             torch.manual_seed(s)
@@ -136,32 +167,28 @@ class MultiSeedTrainer:
             if not isinstance(net, nn.Module):
                 raise ParamError("model_fn() must return a torch.nn.Module")
             swap_dropout(net, s, self.stream)
-            nets.append(net.to(dev, dt))
+            nets.append(net.to(self.device, self.dtype))
         self.base = nets[0]
         if batchnorm_layers(self.base) and (P.eval_batch == 1 or (
-                P.bn_batches == 0 and N % P.eval_batch == 1)):
+                P.bn_batches == 0 and self.N % P.eval_batch == 1)):
             raise ParamError(f"TrainParams.eval_batch={P.eval_batch} leaves a batch of one "
-                             f"training image in the batch-norm re-estimation ({N} images), "
-                             f"which has no variance; choose another eval_batch")
+                             f"training image in the batch-norm re-estimation ({self.N} "
+                             f"images), which has no variance; choose another eval_batch")
         params_, buffers = stack_module_state(nets)
         self.params = {k: v.detach().requires_grad_(True) for k, v in params_.items()}
         self.buffers = buffers
         self.param_list = list(self.params.values())
         self._sizes = [p[0].numel() for p in self.param_list]
         self.n_params = sum(self._sizes)
+
+    def _build_optimizers(self) -> None:
+        """The Sec. 7 optimizer of ``algorithm`` over the stacked tensors (vmap), or one per
+        seed over that seed's views (loop); the loss they differentiate."""
+        P, S = self.P, self.S
         lr0 = P.lr_at(0.0)
-        self.lr_t = torch.tensor(lr0, dtype=torch.float32, device=dev) if P.cuda_graph else None
+        self.lr_t = torch.tensor(lr0, dtype=torch.float32, device=self.device) \
+            if P.cuda_graph else None
         noise = self._noise if P.rng == "keyed" else None
-        self._noise_gens = None
-        if P.rng == "keyed" and P.noise_rng == "philox":
-            self._noise_gens = [torch.Generator(device=dev).manual_seed(_seed63(s, TAG_NOISE))
-                                for s in P.seeds]
-        self._noise_buf = None
-        self.loss_acc = torch.zeros(S, dtype=dt, device=dev)
-        self.perms = torch.empty(S, self.n_slots * N, dtype=torch.int64, device=dev)
-        self._batch_ar = torch.arange(P.batch_size, device=dev, dtype=torch.int64)
-        self.batching, self.channels_last = resolve_layout(P, dev, self.base)
-        self.stream.batched = self.batching == "vmap"
         hyper = P.optimizer_hyper()
         lr = self.lr_t if P.cuda_graph else lr0
         if self.batching == "vmap":
@@ -189,15 +216,16 @@ class MultiSeedTrainer:
         if P.compile:
             self._loss_fn = torch.compile(self._loss_fn)
         self._graph = None
-        # records
+
+    def _start_records(self) -> None:
+        """Empty records: per effective epoch the curves, per seed divergence (the rule of
+        the engine docstring), the wall time and the provenance."""
         self.records: dict[str, list] = {"effective_epoch": [], "grads": [], "lr": [],
                                          "gamma": [], "train_loss": [], "val_error": []}
-        self.diverged: list[dict | None] = [None] * S
-        self.above = [0] * S              # consecutive records above loss_bound, per seed
+        self.diverged: list[dict | None] = [None] * self.S
+        self.above = [0] * self.S         # consecutive records above loss_bound, per seed
         self.wall_s = 0.0
         self.provenance: dict[str, Any] | None = None
-        if P.rng == "torch":
-            torch.manual_seed(min(P.seeds) * 7919 + S)
 
     # ---- batched model -----------------------------------------------------------------
     def _forward_one(self, params, buffers, x):
