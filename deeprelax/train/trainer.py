@@ -95,6 +95,180 @@ class SeedOptimizers:
 
 
 # ---------------------------------------------------------------------------------------
+# How the seeds are batched: one strategy each, chosen once by the trainer
+# ---------------------------------------------------------------------------------------
+class VmapBatching:
+    """The seeds as one program: ``torch.func.vmap`` over ``functional_call`` (linear layers
+    become batched matrix products, convolutions grouped ones); the loss is the sum over
+    seeds of each seed's mean minibatch cross-entropy, so one ``backward()`` gives every
+    seed its own gradient, and one optimizer updates the stacked tensors."""
+
+    batched = True                        # the modules run under vmap (KeyedDropout)
+
+    def __init__(self, trainer: MultiSeedTrainer):
+        self.t = trainer
+        self.loss_fn = torch.compile(self.loss) if trainer.P.compile else self.loss
+
+    def optimizer(self, lr: float | Tensor, hyper: dict[str, Any],
+                  noise: Callable | None) -> torch.optim.Optimizer:
+        """One optimizer over the stacked tensors; ``noise`` draws every seed's at once."""
+        P = self.t.P
+        if P.algorithm in ("entropy-sgd", "heat"):
+            hyper["noise"] = noise
+        return _optim.make(P.algorithm, self.t.param_list, lr=lr, **hyper)
+
+    def _forward_one(self, params, buffers, x):
+        return functional_call(self.t.base, (params, buffers), (x,))
+
+    def forward(self, x: Tensor, shared: bool = False) -> Tensor:
+        """Logits of all seeds: x is (S, B, ...) per seed, or (B, ...) shared (``shared``)."""
+        t = self.t
+        randomness = "different" if t.P.rng == "torch" else "error"
+        f = vmap(self._forward_one, in_dims=(0, 0, None if shared else 0),
+                 randomness=randomness)
+        with torch.autocast(t.device.type, dtype=torch.bfloat16, enabled=t.P.bf16):
+            return f(t.params, t.buffers, x).to(t.dtype)
+
+    def loss(self, xb: Tensor, yb: Tensor) -> Tensor:
+        """(S,) mean minibatch cross-entropies of the seeds on their (S, B) minibatches."""
+        logits = self.forward(xb)                                  # (S, B, C)
+        S, B = yb.shape
+        return F.cross_entropy(logits.reshape(S * B, -1), yb.reshape(-1),
+                               reduction="none").view(S, B).mean(1)
+
+    def backward(self, xb: Tensor, yb: Tensor) -> Tensor:
+        """The (S,) losses and their gradients into the ``.grad`` of the stacked tensors."""
+        losses = self.loss_fn(xb, yb)
+        losses.sum().backward()
+        return losses
+
+    def run(self, n: int) -> None:
+        """n outer steps of all seeds; under ``cuda_graph`` two warm-up steps on a side
+        stream, then one step captured in a CUDA graph and replayed."""
+        t = self.t
+        if not t.P.cuda_graph:
+            for _ in range(n):
+                t.opt.step(t.closure)
+            return
+        done = 0
+        if t._graph is None:              # warm up on a side stream, then capture one step
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            done = min(n, 2)
+            with torch.cuda.stream(side):
+                for _ in range(done):
+                    t.opt.step(t.closure)
+            torch.cuda.current_stream().wait_stream(side)
+            if done < n:
+                graph = torch.cuda.CUDAGraph()
+                for gen in t._noise_gens or []:
+                    graph.register_generator_state(gen)
+                with torch.cuda.graph(graph):
+                    t.opt.step(t.closure)
+                t._graph = graph
+        for _ in range(n - done):
+            t._graph.replay()
+
+
+class LoopBatching:
+    """The seeds one after another: the plain module runs forward and backward on leaf views
+    of seed s's slices of the stacked tensors, and seed s's own optimizer (one per seed,
+    :class:`SeedOptimizers`) updates them in place. Each seed runs the kernels it runs
+    alone, on the same shapes: seeds together equal seeds alone bit for bit."""
+
+    batched = False                       # the modules run unbatched (KeyedDropout)
+
+    def __init__(self, trainer: MultiSeedTrainer):
+        self.t = t = trainer
+        # per-seed leaf views of the stacked tensors: they share their storage, so the
+        # per-seed optimizers' in-place updates (and checkpoint loads) are updates of
+        # the stacked tensors; batch-norm updates its running statistics in place in
+        # the stacked buffers
+        self.params = [{k: v.detach()[s].requires_grad_(True) for k, v in t.params.items()}
+                       for s in range(t.S)]
+        self.buffers = [{k: v[s] for k, v in t.buffers.items()} for s in range(t.S)]
+        self.grad_bufs = {k: torch.empty_like(v) for k, v in t.params.items()}
+        self.loss_fn = torch.compile(self.loss) if t.P.compile else self.loss
+
+    def optimizer(self, lr: float | Tensor, hyper: dict[str, Any],
+                  noise: Callable | None) -> SeedOptimizers:
+        """One optimizer per seed over its views; ``noise`` draws seed s's (row s)."""
+        P = self.t.P
+        opts = []
+        for s in range(self.t.S):
+            if P.algorithm in ("entropy-sgd", "heat") and noise is not None:
+                hyper["noise"] = functools.partial(noise, s=s)
+            opts.append(_optim.make(P.algorithm, list(self.params[s].values()), lr=lr,
+                                    **hyper))
+        return SeedOptimizers(opts)
+
+    def forward(self, x: Tensor, shared: bool = False) -> Tensor:
+        """Logits of all seeds: x is (S, B, ...) per seed, or (B, ...) shared (``shared``)."""
+        return torch.stack([self.forward_seed(self.params[s], self.buffers[s],
+                                              x if shared else x[s])
+                            for s in range(self.t.S)])
+
+    def forward_seed(self, params: dict[str, Tensor], buffers: dict[str, Tensor],
+                     x: Tensor) -> Tensor:
+        """Logits of one seed: the plain module on that seed's views."""
+        t = self.t
+        if t.channels_last and x.dim() == 4:
+            # empty_like, not .contiguous(): with one input channel both layouts are
+            # "contiguous", and only explicit channels_last strides make the first
+            # convolution (and everything after it) run in channels_last
+            x = torch.empty_like(x, memory_format=torch.channels_last).copy_(x)
+        with torch.autocast(t.device.type, dtype=torch.bfloat16, enabled=t.P.bf16):
+            return functional_call(t.base, (params, buffers), (x,)).to(t.dtype)
+
+    def loss(self, params: dict[str, Tensor], buffers: dict[str, Tensor], xb: Tensor,
+             yb: Tensor) -> Tensor:
+        """Mean minibatch cross-entropy of one seed (the seed's tensors are arguments, so
+        that ``torch.compile`` makes one graph for all seeds)."""
+        return F.cross_entropy(self.forward_seed(params, buffers, xb), yb,
+                               reduction="none").mean()
+
+    def seed_backward(self, s: int, xb: Tensor, yb: Tensor) -> Tensor:
+        """Seed s's loss on (xb, yb) and its gradient into the ``.grad`` of its views;
+        returns the detached loss."""
+        views = self.params[s]
+        for v in views.values():
+            v.grad = None
+        loss = self.loss_fn(views, self.buffers[s], xb, yb)
+        loss.backward()
+        return loss.detach()
+
+    def backward(self, xb: Tensor, yb: Tensor) -> Tensor:
+        """Forward and backward seed by seed (each seed's activations are still in cache
+        for its backward), then the per-seed gradients stacked into the ``.grad`` of the
+        stacked tensors. Returns the (S,) losses."""
+        losses = [self.seed_backward(s, xb[s], yb[s]) for s in range(self.t.S)]
+        for k, p in self.t.params.items():
+            grads = [views[k].grad for views in self.params]
+            if all(g is None for g in grads):
+                continue                   # a parameter without gradient, as under vmap
+            grads = [torch.zeros_like(views[k]) if g is None else g
+                     for g, views in zip(grads, self.params)]
+            p.grad = torch.stack(grads, out=self.grad_bufs[k])
+        return torch.stack(losses)
+
+    def run(self, n: int) -> None:
+        """n outer steps of every seed: seed after seed, all n steps of one seed (n·L
+        gradient evaluations and their updates; at most an effective epoch) while its
+        weights, gradients and state are in cache: the seeds are independent, so the order
+        is free. The gradient counter restarts at g0 for each seed and ends at g0 + n·L."""
+        t = self.t
+        g0 = t.g_t.clone()
+        for s, opt in enumerate(t.opt.opts):
+            t.g_t.copy_(g0)
+            closure = functools.partial(t._seed_closure, s)
+            for _ in range(n):
+                opt.step(closure)
+
+
+BATCHERS = {"vmap": VmapBatching, "loop": LoopBatching}
+
+
+# ---------------------------------------------------------------------------------------
 # The trainer
 # ---------------------------------------------------------------------------------------
 class MultiSeedTrainer:
@@ -114,7 +288,8 @@ class MultiSeedTrainer:
         self._start_streams()
         self._build_models(model_fn)
         self.batching, self.channels_last = resolve_layout(P, self.device, self.base)
-        self.stream.batched = self.batching == "vmap"
+        self.batcher = BATCHERS[self.batching](self)
+        self.stream.batched = self.batcher.batched
         self._build_optimizers()
         self._start_records()
         if P.rng == "torch":
@@ -182,40 +357,16 @@ class MultiSeedTrainer:
         self.n_params = sum(self._sizes)
 
     def _build_optimizers(self) -> None:
-        """The Sec. 7 optimizer of ``algorithm`` over the stacked tensors (vmap), or one per
-        seed over that seed's views (loop); the loss they differentiate."""
-        P, S = self.P, self.S
+        """The Sec. 7 optimizer of ``algorithm`` as the batching runs it (one over the stacked
+        tensors, or one per seed), its lr a device tensor under ``cuda_graph``."""
+        P = self.P
         lr0 = P.lr_at(0.0)
         self.lr_t = torch.tensor(lr0, dtype=torch.float32, device=self.device) \
             if P.cuda_graph else None
         noise = self._noise if P.rng == "keyed" else None
-        hyper = P.optimizer_hyper()
-        lr = self.lr_t if P.cuda_graph else lr0
-        if self.batching == "vmap":
-            if P.algorithm in ("entropy-sgd", "heat"):
-                hyper["noise"] = noise
-            self.opt = _optim.make(P.algorithm, self.param_list, lr=lr, **hyper)
-        else:
-            # per-seed leaf views of the stacked tensors: they share their storage, so the
-            # per-seed optimizers' in-place updates (and checkpoint loads) are updates of
-            # the stacked tensors; batch-norm updates its running statistics in place in
-            # the stacked buffers
-            self._seed_params = [{k: v.detach()[s].requires_grad_(True)
-                                  for k, v in self.params.items()} for s in range(S)]
-            self._seed_buffers = [{k: v[s] for k, v in self.buffers.items()}
-                                  for s in range(S)]
-            self._grad_bufs = {k: torch.empty_like(v) for k, v in self.params.items()}
-            opts = []
-            for s in range(S):
-                if P.algorithm in ("entropy-sgd", "heat") and noise is not None:
-                    hyper["noise"] = functools.partial(self._noise, s=s)
-                opts.append(_optim.make(P.algorithm, list(self._seed_params[s].values()),
-                                        lr=lr, **hyper))
-            self.opt = SeedOptimizers(opts)
-        self._loss_fn = self._batched_loss if self.batching == "vmap" else self._seed_loss
-        if P.compile:
-            self._loss_fn = torch.compile(self._loss_fn)
-        self._graph = None
+        self.opt = self.batcher.optimizer(self.lr_t if P.cuda_graph else lr0,
+                                          P.optimizer_hyper(), noise)
+        self._graph = None                # vmap with cuda_graph: one outer step, captured
 
     def _start_records(self) -> None:
         """Empty records: per effective epoch the curves, per seed divergence (the rule of
@@ -227,70 +378,10 @@ class MultiSeedTrainer:
         self.wall_s = 0.0
         self.provenance: dict[str, Any] | None = None
 
-    # ---- batched model -----------------------------------------------------------------
-    def _forward_one(self, params, buffers, x):
-        return functional_call(self.base, (params, buffers), (x,))
-
+    # ---- the seeds' model ----------------------------------------------------------------
     def forward(self, x: Tensor, shared: bool = False) -> Tensor:
         """Logits of all seeds: x is (S, B, ...) per seed, or (B, ...) shared (``shared``)."""
-        if self.batching == "loop":
-            return torch.stack([self._forward_seed(self._seed_params[s], self._seed_buffers[s],
-                                                   x if shared else x[s])
-                                for s in range(self.S)])
-        randomness = "different" if self.P.rng == "torch" else "error"
-        f = vmap(self._forward_one, in_dims=(0, 0, None if shared else 0),
-                 randomness=randomness)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.P.bf16):
-            return f(self.params, self.buffers, x).to(self.dtype)
-
-    def _forward_seed(self, params: dict[str, Tensor], buffers: dict[str, Tensor],
-                      x: Tensor) -> Tensor:
-        """Logits of one seed (loop batching): the plain module on that seed's views."""
-        if self.channels_last and x.dim() == 4:
-            # empty_like, not .contiguous(): with one input channel both layouts are
-            # "contiguous", and only explicit channels_last strides make the first
-            # convolution (and everything after it) run in channels_last
-            x = torch.empty_like(x, memory_format=torch.channels_last).copy_(x)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.P.bf16):
-            return functional_call(self.base, (params, buffers), (x,)).to(self.dtype)
-
-    def _seed_loss(self, params: dict[str, Tensor], buffers: dict[str, Tensor], xb: Tensor,
-                   yb: Tensor) -> Tensor:
-        """Mean minibatch cross-entropy of one seed (loop batching; the seed's tensors are
-        arguments, so that ``torch.compile`` makes one graph for all seeds)."""
-        return F.cross_entropy(self._forward_seed(params, buffers, xb), yb,
-                               reduction="none").mean()
-
-    def _seed_backward(self, s: int, xb: Tensor, yb: Tensor) -> Tensor:
-        """Loop batching: seed s's loss on (xb, yb) and its gradient into the ``.grad`` of
-        its views; returns the detached loss."""
-        views = self._seed_params[s]
-        for v in views.values():
-            v.grad = None
-        loss = self._loss_fn(views, self._seed_buffers[s], xb, yb)
-        loss.backward()
-        return loss.detach()
-
-    def _loop_backward(self, xb: Tensor, yb: Tensor) -> Tensor:
-        """Loop batching: forward and backward seed by seed (each seed's activations are
-        still in cache for its backward), then the per-seed gradients stacked into the
-        ``.grad`` of the stacked tensors, which the optimizers read. Returns the (S,)
-        losses."""
-        losses = [self._seed_backward(s, xb[s], yb[s]) for s in range(self.S)]
-        for k, p in self.params.items():
-            grads = [views[k].grad for views in self._seed_params]
-            if all(g is None for g in grads):
-                continue                   # a parameter without gradient, as under vmap
-            grads = [torch.zeros_like(views[k]) if g is None else g
-                     for g, views in zip(grads, self._seed_params)]
-            p.grad = torch.stack(grads, out=self._grad_bufs[k])
-        return torch.stack(losses)
-
-    def _batched_loss(self, xb: Tensor, yb: Tensor) -> Tensor:
-        logits = self.forward(xb)                                  # (S, B, C)
-        S, B = yb.shape
-        return F.cross_entropy(logits.reshape(S * B, -1), yb.reshape(-1),
-                               reduction="none").view(S, B).mean(1)
+        return self.batcher.forward(x, shared)
 
     # ---- data ----------------------------------------------------------------------------
     def _refresh_perms(self) -> None:
@@ -324,11 +415,7 @@ class MultiSeedTrainer:
         yb = self.train_y[idx]
         for p in self.param_list:
             p.grad = None
-        if self.batching == "loop":
-            losses = self._loop_backward(xb, yb)
-        else:
-            losses = self._loss_fn(xb, yb)
-            losses.sum().backward()
+        losses = self.batcher.backward(xb, yb)
         self.loss_acc += losses.detach()
         self.g_t += 1
         return losses.detach()
@@ -359,7 +446,7 @@ class MultiSeedTrainer:
         """Loop batching: one gradient evaluation of seed ``s`` on its next minibatch (row s
         of :meth:`closure`), into the ``.grad`` of its views."""
         idx = self._batch_indices(s)
-        loss = self._seed_backward(s, self.train_x[idx], self.train_y[idx])
+        loss = self.batcher.seed_backward(s, self.train_x[idx], self.train_y[idx])
         self.loss_acc[s] += loss
         self.g_t += 1
         return loss
@@ -379,45 +466,9 @@ class MultiSeedTrainer:
             self._refresh_perms()         # the permutations of the data epochs ahead
             room = ((self._e0 + self.n_slots) * self.spe - self.g) // self.P.L
             m = min(n, room)
-            self._run(m)
+            self.batcher.run(m)
             self.g += m * self.P.L
             n -= m
-
-    def _run(self, n: int) -> None:
-        if self.batching == "loop":
-            # seed after seed, all n steps of one seed (n·L gradient evaluations and
-            # their updates; at most an effective epoch) while its weights, gradients
-            # and state are in cache: the seeds are independent, so the order is free.
-            # The gradient counter restarts at g0 for each seed and ends at g0 + n·L.
-            g0 = self.g_t.clone()
-            for s, opt in enumerate(self.opt.opts):
-                self.g_t.copy_(g0)
-                closure = functools.partial(self._seed_closure, s)
-                for _ in range(n):
-                    opt.step(closure)
-            return
-        if not self.P.cuda_graph:
-            for _ in range(n):
-                self.opt.step(self.closure)
-            return
-        done = 0
-        if self._graph is None:           # warm up on a side stream, then capture one step
-            side = torch.cuda.Stream()
-            side.wait_stream(torch.cuda.current_stream())
-            done = min(n, 2)
-            with torch.cuda.stream(side):
-                for _ in range(done):
-                    self.opt.step(self.closure)
-            torch.cuda.current_stream().wait_stream(side)
-            if done < n:
-                graph = torch.cuda.CUDAGraph()
-                for gen in self._noise_gens or []:
-                    graph.register_generator_state(gen)
-                with torch.cuda.graph(graph):
-                    self.opt.step(self.closure)
-                self._graph = graph
-        for _ in range(n - done):
-            self._graph.replay()
 
     # ---- evaluation ----------------------------------------------------------------------
     @torch.no_grad()
