@@ -9,6 +9,11 @@ Optimizers never load data, models know no dataset; the engine composes them::
                            effective_epochs=100, seeds=(0, 1, 2, 3, 4, 5), device="cuda")
     result = engine.train(models.lenet, data, P, out="results/x.json", checkpoint="runs/x.pt")
 
+This module holds :func:`train`; its pieces, one concern each, are re-exported here:
+``deeprelax.train.rng`` (the keyed random streams), ``.config`` (``TrainParams``,
+``TensorData``), ``.checkpoint`` (verified checkpoint files, the SIGTERM unwinding, the run
+lock) and ``.trainer`` (``MultiSeedTrainer`` and its two batching strategies).
+
 How the seeds are batched. Each seed's model is built by ``model_fn()`` after
 ``torch.manual_seed(seed)``; the S models are stacked (``torch.func.stack_module_state``),
 and the optimizers of ``deeprelax.train.optim`` update the stacked tensors element-wise, i.e.

@@ -1,9 +1,11 @@
 """The multi-seed trainer: S independent copies of a model trained together.
 
-``MultiSeedTrainer`` stacks the seeds' models and trains them by one Sec. 7 optimizer of
-``deeprelax.train.optim``, batching the seeds by ``vmap`` or by a loop over seeds
-(``resolve_layout``; the loop's per-seed optimizers are ``SeedOptimizers``); it records,
-evaluates and saves its state (see ``deeprelax.train.engine`` for the whole design).
+``MultiSeedTrainer`` stacks the seeds' models, trains them by a Sec. 7 optimizer of
+``deeprelax.train.optim``, records, evaluates and saves its state. How the seeds are
+batched is one of two strategies, chosen once (``resolve_layout``): ``VmapBatching``, one
+vmapped program and one optimizer of the stacked tensors, or ``LoopBatching``, seed after
+seed with one optimizer per seed (``SeedOptimizers``). See ``deeprelax.train.engine`` for
+the whole design and the measured speeds.
 """
 from __future__ import annotations
 
@@ -272,7 +274,11 @@ BATCHERS = {"vmap": VmapBatching, "loop": LoopBatching}
 # The trainer
 # ---------------------------------------------------------------------------------------
 class MultiSeedTrainer:
-    """S independent copies of ``model_fn()`` trained together by one Sec. 7 optimizer."""
+    """S independent copies of ``model_fn()`` trained together by one Sec. 7 optimizer.
+
+    Built in steps: the data on the device, the counters and random streams, the seeds'
+    models (stacked), the batching strategy (``batcher``), the optimizers, empty records.
+    """
 
     def __init__(self, model_fn: Callable[[], nn.Module], data: TensorData, params: TrainParams):
         _check_data(data)
@@ -292,7 +298,7 @@ class MultiSeedTrainer:
         self.stream.batched = self.batcher.batched
         self._build_optimizers()
         self._start_records()
-        if P.rng == "torch":
+        if P.rng == "torch":              # the global generator, seeded once per run
             torch.manual_seed(min(P.seeds) * 7919 + self.S)
 
     def _place_data(self, data: TensorData) -> None:
