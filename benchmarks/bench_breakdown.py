@@ -5,7 +5,7 @@
     python benchmarks/bench_breakdown.py --before               # also the settings of 42b31b0
 
 For each cell, with its paper settings for one seed and one thread (a campaign unit,
-``deeprelax.train.table1.unit_params``), on the real MNIST tensors:
+``deeprelax.train.experiments.unit_params``), on the real MNIST tensors:
 
 - ``grad``: one gradient evaluation alone (the closure: minibatch, forward, backward);
 - ``step``: one gradient evaluation inside the optimizer's steps (``outer_steps``), so
@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from deeprelax.train import engine, models, table1  # noqa: E402
+from deeprelax.train import engine, experiments, models  # noqa: E402
 from deeprelax.runtime import cpu_model, keep_freed_memory  # noqa: E402
 
 CELLS = [(n, a) for n in ("lenet", "mnistfc") for a in ("sgd", "entropy-sgd", "hj", "heat")]
@@ -71,11 +71,11 @@ def grad_flops(trainer) -> float:
 
 
 def measure(net: str, alg: str, repeats: int, grads: int, **over) -> dict:
-    P = table1.unit_params(net, alg, 0)
+    P = experiments.unit_params(net, alg, 0)
     if over:
         P = engine.replace(P, **over)
     torch.set_num_threads(P.threads)
-    trainer = engine.MultiSeedTrainer(lambda: models.build(net), table1.load_data(net), P)
+    trainer = engine.MultiSeedTrainer(lambda: models.build(net), experiments.load_data(experiments.NET_DATASET[net]), P)
     trainer._set_lr(P.lr_at(0.0))
     steps = max(1, math.ceil(grads / P.L))
     trainer.outer_steps(1)                                 # warm-up

@@ -133,14 +133,14 @@ def measure_engine(net: str, device: str, steps: int, warmup: int, seeds: int,
     """Seconds per gradient evaluation (all seeds together) of the engine."""
     import torch
 
-    from deeprelax.train import engine, models, table1
+    from deeprelax.train import engine, experiments, models
     x, y = _synthetic(net, N_TRAIN[net] if device != "cpu" else 2048, device)
     data = engine.TensorData(x, y, x[:1000], y[:1000], name="synthetic")
     over = dict(seeds=tuple(range(seeds)), device=device, **config)
     if net in ("mnistfc", "lenet"):
-        P = table1.experiment(net, algorithm, "paper", **over)
+        P = experiments.experiment(net, algorithm, "paper", **over)
     else:                                  # All-CNN-C: the same algorithm settings
-        P = table1.experiment("lenet", algorithm, "paper", **over)
+        P = experiments.experiment("lenet", algorithm, "paper", **over)
     tr = engine.MultiSeedTrainer(lambda: models.build(net), data, P)
     L = P.L
     n_warm = max(1, math.ceil(warmup / L))
@@ -283,8 +283,8 @@ def main(argv=None) -> int:
             print(f"| {net} | {k} | {b:.2f} | {ratio:.2f} | {m:.2f} | {mratio:.2f} | {n} "
                   f"| {loads} |")
     if not args.no_write and summary:
-        from deeprelax.results import RESULTS_DIR, read_json, write_json
-        from deeprelax.train.table1 import RUNS_DIR
+        from deeprelax.paths import RESULTS_DIR, RUNS_DIR
+        from deeprelax.results import read_json, write_json
         # a CPU timing is a check of the script, not a result: never into results/ by default
         default_dir = RESULTS_DIR if args.device.startswith("cuda") else RUNS_DIR
         out = Path(args.out) if args.out else default_dir / f"benchmark-{slug}.json"

@@ -111,11 +111,11 @@ def count(net: str, algorithm: str, seeds: int = 6, batching: str = "vmap",
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from deeprelax.train import engine, models, table1
+    from deeprelax.train import engine, experiments, models
     over = {"seeds": tuple(range(seeds))}
     if "batching" in {f.name for f in dataclasses.fields(engine.TrainParams)}:
         over["batching"] = batching
-    P = table1.experiment(net, algorithm, "paper", "cpu", **over)
+    P = experiments.experiment(net, algorithm, "paper", "cpu", **over)
     tr = engine.MultiSeedTrainer(lambda: models.build(net), _data(net), P)
     torch.manual_seed(0)
     tr.outer_steps(1)                       # lazy optimizer state, permutations
@@ -156,7 +156,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     import torch
     torch.set_num_threads(1)
-    from deeprelax.train import table1
+    from deeprelax.train import experiments
     rows = []
     print(f"{'net':8s} {'algorithm':12s} {'L':>3s} {'per grad':>9s} {'closure':>8s} "
           f"{'optimizer':>9s} | s per eff. epoch: {'eager':>6s} {'graph':>6s} | sweep min: "
@@ -164,7 +164,7 @@ def main(argv=None) -> int:
     for net in args.nets:
         for alg in args.algorithms:
             r = count(net, alg, args.seeds, args.batching)
-            epochs = table1.EXPERIMENTS[(net, alg)]["effective_epochs"]
+            epochs = experiments.EXPERIMENTS[(net, alg)]["effective_epochs"]
             for how, us in (("eager", args.eager_us), ("graph", args.graph_us)):
                 r[f"s_per_effective_epoch_{how}"] = r["per_grad"] * SPE * us * 1e-6
                 r[f"sweep_minutes_{how}"] = r[f"s_per_effective_epoch_{how}"] * epochs / 60

@@ -31,6 +31,32 @@ WIDTH_RUNS = RUNS_DIR / "ch13"
 ELASTIC_RUNS = RUNS_DIR / "elastic"
 
 
+def result_path(net: str, algorithm: str, folder: str | Path | None = None) -> Path:
+    """The record of one (net, algorithm) run: ``<folder>/<net>-<algorithm>.json``
+    (default folder ``results/train``)."""
+    return Path(TRAIN_DIR if folder is None else folder) / f"{net}-{algorithm}.json"
+
+
+def unit_path(net: str, algorithm: str, seed: int, folder: str | Path | None = None) -> Path:
+    """A finished campaign unit (one seed of one cell): ``<folder>/units/…-seed<k>.json``."""
+    return Path(TRAIN_DIR if folder is None else folder) / UNITS / \
+        f"{net}-{algorithm}-seed{seed}.json"
+
+
+def unit_checkpoint(net: str, algorithm: str, seed: int, folder: str | Path | None = None,
+                    suffix: str = ".pt") -> Path:
+    """A unit's checkpoint (``suffix`` ".json": its record in progress), under runs/units."""
+    return Path(UNIT_RUNS_DIR if folder is None else folder) / \
+        f"{net}-{algorithm}-seed{seed}{suffix}"
+
+
+def weights_path(net: str, algorithm: str, seed: int = 0, folder: str | Path | None = None
+                 ) -> Path:
+    """Final weights of one seed: ``<folder>/<net>-<algorithm>-seed<k>.pt`` (default
+    ``results/weights``), the file ``deeprelax.train.hessian.load_weights`` reads."""
+    return Path(WEIGHTS_DIR if folder is None else folder) / f"{net}-{algorithm}-seed{seed}.pt"
+
+
 def under(path: str | Path, folder: Path) -> bool:
     """Whether ``path`` lies in ``folder`` (both resolved)."""
     return Path(path).resolve().is_relative_to(folder.resolve())

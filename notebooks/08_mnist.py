@@ -72,7 +72,7 @@ Markdown(ch08.pending_note(R))
 # with $\gamma$ scoped as $\gamma_0(1-\gamma_1)^{k}$ after $k$ updates (Sec. 7.5). Each
 # back-propagation uses a fresh minibatch of 128 images; every seed has its own shuffle,
 # dropout masks and noise. The two tables list the settings of every Table 1 cell, read
-# from `table1.EXPERIMENTS` (one row per setting, '—' where an algorithm has none);
+# from `deeprelax.train.experiments.EXPERIMENTS` (one row per setting, '—' where an algorithm has none);
 # "Choices we made" below gives the source of each value the paper leaves open.
 
 # %% tags=["hide-input"]

@@ -117,7 +117,7 @@ plt.show()
 ch08.settings_frame("allcnn")
 
 # %% [markdown]
-# The `fast` preset runs the real code path — data registration, `table1.run`, the
+# The `fast` preset runs the real code path — the data, `experiments.run`, the
 # multi-seed engine, BN re-estimation — for a few gradient steps on 8 training and 16
 # test images of the subset on the CPU, to show that it runs; its numbers mean nothing
 # (errors are multiples of 1/16).

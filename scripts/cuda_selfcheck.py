@@ -35,8 +35,8 @@ def train(algorithm: str, device: str, graph: bool, data):
     """The trainer after 2 effective epochs of LeNet (fast preset, two seeds)."""
     import torch
 
-    from deeprelax.train import engine, models, table1
-    P = table1.experiment("lenet", algorithm, "fast", device, seeds=(0, 1),
+    from deeprelax.train import engine, experiments, models
+    P = experiments.experiment("lenet", algorithm, "fast", device, seeds=(0, 1),
                           lr_schedule=SCHEDULES[algorithm], cuda_graph=graph)
     tr = engine.MultiSeedTrainer(lambda: models.build("lenet"), data, P)
     for _ in range(P.effective_epochs):
@@ -79,12 +79,12 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     import torch
 
-    from deeprelax.train import table1
+    from deeprelax.train import experiments
     cuda = args.device.startswith("cuda")
     if cuda:
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
-    data = table1.load_data("lenet", "fast")
+    data = experiments.load_data("mnist", "fast")
     rows, failed = [], []
     for alg in args.algorithms:
         t = time.perf_counter()

@@ -6,7 +6,9 @@ import signal
 import pytest
 import torch
 
-from deeprelax.train import campaign, engine, models, table1
+from deeprelax import paths
+
+from deeprelax.train import campaign, engine, experiments, models
 from deeprelax.results import read_json, write_json
 
 NET, ALG = "lenet", "sgd"
@@ -17,15 +19,15 @@ SEEDS = (0, 1, 2)
 def tiny(monkeypatch, tmp_path):
     """LeNet SGD as a 3-seed, 2-effective-epoch cell on 256 MNIST-shaped images: the
     campaign's code paths at test size (the paper settings otherwise)."""
-    exp = dict(table1.EXPERIMENTS[(NET, ALG)], effective_epochs=2, seeds=SEEDS,
+    exp = dict(experiments.EXPERIMENTS[(NET, ALG)], effective_epochs=2, seeds=SEEDS,
                eval_batch=64)
-    monkeypatch.setitem(table1.EXPERIMENTS, (NET, ALG), exp)
+    monkeypatch.setitem(experiments.EXPERIMENTS, (NET, ALG), exp)
     g = torch.Generator().manual_seed(0)
     data = engine.TensorData(torch.rand(256, 1, 28, 28, generator=g) * 255,
                              torch.randint(0, 10, (256,), generator=g),
                              torch.rand(64, 1, 28, 28, generator=g) * 255,
                              torch.randint(0, 10, (64,), generator=g), name="mnist")
-    monkeypatch.setattr(table1, "load_data", lambda net, preset="paper": data)
+    monkeypatch.setattr(experiments, "load_data", lambda *a, **k: data)
     dirs = dict(results_dir=tmp_path / "results", runs_dir=tmp_path / "runs",
                 weights_dir=tmp_path / "weights")
     order = tuple((NET, ALG, s) for s in SEEDS)
@@ -36,11 +38,11 @@ def test_units_assemble_into_the_cell_trained_at_once(tiny):
     dirs, order, data = tiny
     assert campaign.run(None, measure=False, show_progress=False, order=order,
                         out=lambda s: None, **dirs) == campaign.EXIT_DONE
-    found = table1.load_results(dirs["results_dir"], nets=(NET,))
+    found = experiments.load_results(dirs["results_dir"], nets=(NET,))
     cell = found[(NET, ALG)]
-    assert table1.admission(cell) is None and cell["seeds"] == list(SEEDS)
+    assert experiments.admission(cell) is None and cell["seeds"] == list(SEEDS)
     whole = engine.train(lambda: models.build(NET), data,
-                         table1.experiment(NET, ALG, "paper"), show_progress=False)
+                         experiments.experiment(NET, ALG, "paper"), show_progress=False)
     # seeds alone = seeds together, bit for bit (loop batching): the cell is the same
     assert cell["val_error"] == whole["val_error"]
     assert cell["train_loss"] == whole["train_loss"]
@@ -57,7 +59,7 @@ def test_an_incomplete_set_of_units_is_not_a_cell(tiny):
     campaign.run(None, measure=False, show_progress=False, order=order[:2],
                  out=lambda s: None, **dirs)
     refused = []
-    assert table1.load_results(dirs["results_dir"], nets=(NET,), refused=refused) == {}
+    assert experiments.load_results(dirs["results_dir"], nets=(NET,), refused=refused) == {}
     assert any("2 of 3 seeds finished" in why for _, why in refused)
     rows = campaign.status_table(dirs["results_dir"], dirs["runs_dir"])
     row = next(r for r in rows if (r["net"], r["algorithm"]) == (NET, ALG))
@@ -68,7 +70,7 @@ def test_a_forged_unit_is_refused(tiny):
     dirs, order, _ = tiny
     campaign.run(None, measure=False, show_progress=False, order=order, out=lambda s: None,
                  **dirs)
-    path = table1.unit_path(NET, ALG, 2, dirs["results_dir"])
+    path = paths.unit_path(NET, ALG, 2, dirs["results_dir"])
     rec = read_json(path)
     # cut to its first effective epoch but still claiming "complete", re-checksummed
     for key in ("effective_epoch", "grads", "lr", "gamma"):
@@ -77,14 +79,14 @@ def test_a_forged_unit_is_refused(tiny):
     rec["val_error"] = [rec["val_error"][0][:1]]
     write_json(path, rec)
     refused = []
-    assert table1.load_results(dirs["results_dir"], nets=(NET,), refused=refused) == {}
+    assert experiments.load_results(dirs["results_dir"], nets=(NET,), refused=refused) == {}
     assert any("disagrees with its records" in why for _, why in refused)
     # a unit without a checksum is refused too
     raw = json.loads(path.read_text())
     raw.pop("content_sha256")
     path.write_text(json.dumps(raw))
     refused.clear()
-    assert table1.load_results(dirs["results_dir"], nets=(NET,), refused=refused) == {}
+    assert experiments.load_results(dirs["results_dir"], nets=(NET,), refused=refused) == {}
     assert any("carries no checksum" in why for _, why in refused)
 
 
@@ -104,12 +106,12 @@ def test_sigterm_stops_after_saving_and_the_rerun_equals_an_uninterrupted_run(ti
     assert state.state == "partial" and state.epochs == 1      # one epoch, then saved
     assert campaign.run(None, measure=False, show_progress=False, order=order,
                         out=lambda s: None, **dirs) == campaign.EXIT_DONE
-    resumed = table1.load_results(dirs["results_dir"], nets=(NET,))[(NET, ALG)]
+    resumed = experiments.load_results(dirs["results_dir"], nets=(NET,))[(NET, ALG)]
     for p in list(dirs["results_dir"].rglob("*.json")) + list(dirs["runs_dir"].rglob("*")):
         p.unlink()
     campaign.run(None, measure=False, show_progress=False, order=order, out=lambda s: None,
                  **dirs)
-    fresh = table1.load_results(dirs["results_dir"], nets=(NET,))[(NET, ALG)]
+    fresh = experiments.load_results(dirs["results_dir"], nets=(NET,))[(NET, ALG)]
     assert resumed["val_error"] == fresh["val_error"]
     assert resumed["train_loss"] == fresh["train_loss"]
 

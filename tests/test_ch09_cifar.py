@@ -1,4 +1,4 @@
-"""Chapter 09 (Sec. 8.3): All-CNN on CIFAR-10 through table1/engine, result separation,
+"""Chapter 09 (Sec. 8.3): All-CNN on CIFAR-10 through experiments/engine, result separation,
 projection, the command line, and the chapter's claims on a small compute."""
 import csv
 import json
@@ -6,28 +6,22 @@ import json
 import numpy as np
 import pytest
 
-from deeprelax.train import table1
+from deeprelax import paths, results
 from deeprelax.__main__ import main
-from deeprelax.chapters import ch09_cifar as section83
 from deeprelax.book.claims import by_name, check
-from deeprelax.train.data import DataError
+from deeprelax.chapters import ch09_cifar as section83
 from deeprelax.params import ParamError
 from deeprelax.results import write_json
+from deeprelax.train import experiments, records, table1
+from deeprelax.train.data import DataError
 
 
-@pytest.fixture(autouse=True)
-def _full_data_registration():
-    """Every test leaves `allcnn` registered on the full CIFAR-10, as on import."""
-    yield
-    section83.use_data()
-
-
-def test_allcnn_is_registered_with_the_paper_row():
-    assert table1.NET_DATASET["allcnn"] == "cifar10"
+def test_allcnn_is_an_experiment_with_the_paper_row():
+    assert experiments.NET_DATASET["allcnn"] == "cifar10"
     assert section83.PAPER_ROW == {"entropy-sgd": (7.96, 0.05, 160), "heat": (9.04, 0.04, 150),
                                    "hj": (7.89, 0.07, 145), "sgd": (7.94, 0.06, 195)}
     for alg in section83.ALGORITHMS:
-        P = table1.experiment("allcnn", alg, "paper")
+        P = experiments.experiment("allcnn", alg, "paper")
         assert P.batch_size == 128 and P.seeds == (0, 1, 2, 3, 4, 5)
         assert P.weight_decay == 1e-3 and P.eval_every == 5 and P.effective_epochs == 200
         assert P.L == {"sgd": 1, "entropy-sgd": 20, "hj": 5, "heat": 20}[alg]
@@ -35,10 +29,12 @@ def test_allcnn_is_registered_with_the_paper_row():
 
 
 def test_bad_arguments_are_refused():
-    with pytest.raises(ValueError, match="'cifar10' or 'cifar10-subset'"):
-        section83.use_data("cifar100")
+    with pytest.raises(ParamError, match="unknown data set 'cifar100'"):
+        experiments.load_data("cifar100")
+    with pytest.raises(ParamError, match="net 'allcnn' does not train on data set 'mnist'"):
+        experiments.plan("allcnn", "sgd", dataset="mnist")
     with pytest.raises(ValueError, match="n_train must be a positive integer"):
-        section83.tensors("cifar10-subset", n_train=0)
+        experiments.cifar_tensors("cifar10-subset", n_train=0)
     with pytest.raises(ParamError, match="max_minutes must be > 0"):
         section83.Params.from_preset("fast", max_minutes=-1.0)
     with pytest.raises(ParamError, match="train must be one of"):
@@ -49,26 +45,25 @@ def test_bad_arguments_are_refused():
 
 
 def test_full_row_without_data_gives_one_clear_message(tmp_path, capsys):
-    before = sorted(table1.TRAIN_DIR.glob("allcnn-*")) + sorted(table1.RUNS_DIR.glob("allcnn-*"))
+    before = sorted(paths.TRAIN_DIR.glob("allcnn-*")) + sorted(paths.RUNS_DIR.glob("allcnn-*"))
     with pytest.raises(DataError, match="(?s)CIFAR-10 could not be loaded.*cifar-10-python"):
-        section83.run_row(section83.FULL, str(tmp_path), "cpu", show_progress=False)
+        experiments.run_row(section83.FULL, str(tmp_path), "cpu", show_progress=False)
     assert main(["cifar", "row", "--data-dir", str(tmp_path), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "CIFAR-10 could not be loaded" in err
     assert "Traceback" not in err
     assert main(["cifar", "subset", "--preset", "huge"]) == 2
     assert "unknown preset 'huge'" in capsys.readouterr().err
-    after = sorted(table1.TRAIN_DIR.glob("allcnn-*")) + sorted(table1.RUNS_DIR.glob("allcnn-*"))
+    after = sorted(paths.TRAIN_DIR.glob("allcnn-*")) + sorted(paths.RUNS_DIR.glob("allcnn-*"))
     assert after == before                                 # nothing written
 
 
 @pytest.mark.slow
-def test_smoke_run_through_table1_on_real_subset_pixels():
-    name = section83.use_data(section83.SUBSET, **section83.SMOKE_DATA)
-    assert name == "cifar10-subset[8/16]"
-    r = table1.run("allcnn", "entropy-sgd", "fast", "cpu", results_dir=None, runs_dir=None,
-                   show_progress=False, **section83.smoke_overrides("entropy-sgd"))
-    assert r["complete"] and r["dataset"] == name and r["n_train"] == 8 and r["n_test"] == 16
+def test_smoke_run_through_the_engine_on_real_subset_pixels():
+    r = experiments.run("allcnn", "entropy-sgd", "fast", "cpu", dataset=section83.SUBSET,
+                        results_dir=None, runs_dir=None, show_progress=False)
+    assert r["complete"] and r["dataset"] == section83.SUBSET
+    assert r["n_train"] == 8 and r["n_test"] == 16
     assert r["n_parameters"] == 1_667_166 and r["L"] == 2 and r["seeds"] == [0, 1]
     loss = np.array(r["train_loss"], float)
     assert np.isfinite(loss).all() and np.all(np.abs(loss - np.log(10)) < 1.0)  # near chance
@@ -81,7 +76,7 @@ def _fake_result(alg, dataset, errors, complete=True):
     """A result record in the engine's schema: val_error[seed][record]; a paper run (the
     paper settings stored: only those make a Table 1 cell)."""
     errs = np.asarray(errors, float)
-    P = table1.experiment("allcnn", alg)
+    P = experiments.experiment("allcnn", alg)
     K = errs.shape[1]                          # records every 5 effective epochs up to the
     epochs = [P.effective_epochs - 5.0 * (K - 1 - k) for k in range(K)]   # budget (200)
     return {"schema": "deeprelax.train/1", "net": "allcnn", "dataset": dataset,
@@ -106,23 +101,24 @@ def test_subset_and_full_results_are_kept_apart(tmp_path, monkeypatch):
     got_full = section83.load_row(section83.FULL, full)
     got_sub = section83.load_row(section83.SUBSET, sub)
     assert list(got_full) == ["sgd"] and list(got_sub) == ["sgd"]
-    s = table1.summarize(got_full["sgd"])
+    s = records.summarize(got_full["sgd"])
     assert s["error_mean"] == pytest.approx(8.1) and s["effective_epoch"] == 195.0
     assert s["error_std"] == pytest.approx(np.std([8.0, 8.2], ddof=1))
 
 
-def test_run_row_writes_table1_rows_only_for_the_full_data(tmp_path, monkeypatch):
-    """run_row merges its four cells into the table1.csv beside its results folder when they
-    are complete (full data only)."""
+def test_a_row_goes_into_table1_only_for_the_full_data(tmp_path, monkeypatch):
+    """The chapter's training merges the four cells into the table1.csv beside its results
+    folder when they are Table 1 cells (full data only); the subset's never."""
     csv_path = tmp_path / "table1.csv"
     results = {alg: _fake_result(alg, "cifar10", [[10.0 + i, 9.0 + i], [10.5 + i, 9.5 + i]])
                for i, alg in enumerate(section83.ALGORITHMS)}
-    monkeypatch.setattr(table1, "sweep", lambda *a, **k: list(results.values()))
-    section83.run_row(section83.SUBSET, device="cpu", results_dir=tmp_path / "s",
-                      runs_dir=tmp_path / "r")
+    monkeypatch.setattr(experiments, "run_row", lambda *a, **k: list(results.values()))
+    P = section83.Params.from_preset("fast", results_dir=str(tmp_path))
+    section83.train_row(section83.SUBSET, P)
     assert not csv_path.exists()
-    section83.run_row(section83.FULL, device="cpu", results_dir=tmp_path / "f",
-                      runs_dir=tmp_path / "r")
+    assert table1.write_row([dict(results["sgd"], preset="fast")], csv_path) is None
+    assert not csv_path.exists()
+    section83.train_row(section83.FULL, P)
     with open(csv_path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["algorithm"] for r in rows] == list(section83.ALGORITHMS)
@@ -181,7 +177,7 @@ def test_presets_and_result_folders():
     assert (P.smoke, P.train) == (False, "none")
     assert section83.Params.from_preset("fast").smoke is True
     assert section83.Params.from_preset("paper", train="subset").train == "subset"
-    assert P.results_for(section83.FULL) == section83.RESULTS_DIR / "train" == table1.TRAIN_DIR
+    assert P.results_for(section83.FULL) == paths.RESULTS_DIR / "train" == paths.TRAIN_DIR
     assert P.results_for(section83.SUBSET) == section83.SUBSET_RESULTS
     P = section83.Params.from_preset("paper", results_dir="/tmp/r")
     assert str(P.results_for(section83.SUBSET)) == "/tmp/r/cifar10-subset"
@@ -229,7 +225,7 @@ def test_cli_fast_preset_runs_the_smoke_row_of_the_chapter(tmp_path, capsys):
     assert main(["cifar", "subset", "--preset", "fast", "--results-dir", str(out),
                  "--no-progress", "--set", "seeds=[0]"]) == 0
     text = capsys.readouterr().out
-    assert "4/4 complete" in text and "on cifar10-subset[8/16]" in text
-    rec = table1.read_json(out / "allcnn-hj.json")
+    assert "4/4 complete" in text and "on cifar10-subset:" in text
+    rec = results.read_json(out / "allcnn-hj.json")
     assert rec["preset"] == "fast" and rec["n_train"] == 8 and rec["L"] == 2
-    assert table1.load_results(out) == {}              # a smoke run is never a result
+    assert experiments.load_results(out) == {}              # a smoke run is never a result

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from deeprelax.train import engine, hessian, table1
+from deeprelax import paths
+from deeprelax.train import engine, experiments, hessian, table1
 from deeprelax.chapters import ch13_width_of_minima as ch13
 from deeprelax.book.claims import by_name, check, labelling_errors
 from deeprelax.params import ParamError
@@ -104,10 +105,10 @@ def test_saved_weights_are_used_only_when_all_four_exist(tmp_path):
     assert ch13.saved_seeds(P, tmp_path) == ()
     net = ch13.NETS["lenet"]()
     for alg in ch13.ALGORITHMS[:-1]:
-        hessian.save_weights(hessian.weights_path("lenet", alg, 0, tmp_path),
+        hessian.save_weights(paths.weights_path("lenet", alg, 0, tmp_path),
                              net.state_dict())
     assert ch13.saved_seeds(P, tmp_path) == ()
-    hessian.save_weights(hessian.weights_path("lenet", "sgd", 0, tmp_path), net.state_dict())
+    hessian.save_weights(paths.weights_path("lenet", "sgd", 0, tmp_path), net.state_dict())
     assert ch13.saved_seeds(P, tmp_path) == (0,)
     assert ch13.saved_seeds(ch13.Params.from_preset("fast"), tmp_path) == ()
 
@@ -118,7 +119,8 @@ def test_export_paper_weights_from_checkpoints(tmp_path):
     data = engine.TensorData(x, y, x, y)
     states = {}
     for alg in ch13.ALGORITHMS:
-        P, _, ckpt, _ = table1.plan("lenet", alg, "paper", runs_dir=tmp_path)
+        p = experiments.plan("lenet", alg, "paper", runs_dir=tmp_path)
+        P, ckpt = p.params, p.checkpoint
         trainer = engine.MultiSeedTrainer(ch13.NETS["lenet"], data, P)
         engine.save_checkpoint(ckpt, trainer.state_dict(), P.fingerprint())
         states[alg] = trainer.params
@@ -126,7 +128,7 @@ def test_export_paper_weights_from_checkpoints(tmp_path):
     assert len(written) == 8
     for alg in ch13.ALGORITHMS:
         model = hessian.load_weights(ch13.NETS["lenet"](),
-                                     hessian.weights_path("lenet", alg, 2, tmp_path / "weights"))
+                                     paths.weights_path("lenet", alg, 2, tmp_path / "weights"))
         w = dict(model.named_parameters())["0.weight"]
         assert torch.equal(w, states[alg]["0.weight"][2].detach())
 

@@ -22,11 +22,11 @@ EPOCHS = [float(e) for e in range(5, 205, 5)]
 def _record(net, algorithm, dataset, floor, seeds=6, loss=1.0):
     """A complete 'paper' record whose error decays to ``floor`` + seed offsets, with the
     paper settings stored (only those make a Table 1 cell)."""
-    from deeprelax.train import table1
+    from deeprelax.train import experiments, table1
     from deeprelax.chapters import ch09_cifar  # noqa: F401  (All-CNN's experiments)
     val = [[floor + 0.01 * s + 30.0 / e for e in EPOCHS] for s in range(seeds)]
     return {"net": net, "algorithm": algorithm, "dataset": dataset, "preset": "paper",
-            "params": table1.experiment(net, algorithm).as_dict(),
+            "params": experiments.experiment(net, algorithm).as_dict(),
             "complete": True, "status": "complete", "effective_epoch": EPOCHS,
             "grads": [469 * e for e in EPOCHS], "val_error": val,
             "train_loss": [[loss / e for e in EPOCHS] for _ in range(seeds)],

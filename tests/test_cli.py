@@ -9,7 +9,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from deeprelax.train import table1
+from deeprelax import results
+
+from deeprelax import paths
+
+from deeprelax.train import experiments, table1
 from deeprelax.__main__ import main
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -23,15 +27,16 @@ def sandbox(tmp_path, monkeypatch):
     res, runs = tmp_path / "results", tmp_path / "runs"
     for name, value in (("RESULTS_DIR", res), ("TRAIN_DIR", res / "train"),
                         ("TABLE1_CSV", res / "table1.csv"), ("RUNS_DIR", runs),
-                        ("SMOKE_DIR", runs / "smoke"), ("CUSTOM_DIR", runs / "custom")):
-        monkeypatch.setattr(table1, name, value, raising=False)
+                        ("SMOKE_DIR", runs / "smoke"), ("CUSTOM_DIR", runs / "custom"),
+                        ("WEIGHTS_DIR", res / "weights"), ("UNIT_RUNS_DIR", runs / "units")):
+        monkeypatch.setattr(paths, name, value)
     loads = []
 
     def tiny_mnist(n_train=None, n_test=None):
         loads.append(1)
         return tiny_data(n=256, n_test=128)
-    monkeypatch.setitem(table1.DATASETS, "mnist", tiny_mnist)
-    monkeypatch.setattr(table1, "_DATA_CACHE", {})
+    monkeypatch.setattr(experiments, "mnist_tensors", tiny_mnist)
+    monkeypatch.setattr(experiments, "_DATA_CACHE", {})
     tmp_path.joinpath("a_file").write_text("x")
     return SimpleNamespace(root=tmp_path, loads=loads)
 
@@ -104,7 +109,7 @@ def test_a_custom_run_never_lands_in_results(sandbox, capsys):
     assert main(CUSTOM) == 0
     out = capsys.readouterr()
     assert not (sandbox.root / "results" / "train" / "lenet-sgd.json").exists()
-    rec = table1.read_json(sandbox.root / "runs/custom/effective_epochs=1,seeds=0/lenet-sgd.json")
+    rec = results.read_json(sandbox.root / "runs/custom/effective_epochs=1,seeds=0/lenet-sgd.json")
     assert rec["kind"] == "custom" and rec["seeds"] == [0] and rec["complete"]
     assert "not the paper settings" in out.err and "never a Table 1 cell" in out.out
     assert not list((sandbox.root / "runs").glob("lenet-sgd-paper.pt"))
@@ -138,12 +143,12 @@ def test_a_custom_checkpoint_does_not_block_the_paper_run(sandbox, capsys):
     names = sorted(p.name for p in (sandbox.root / "runs").glob("*.pt"))
     assert len(names) == 2 and names[0].startswith("lenet-sgd-custom-") and \
         names[1] == "lenet-sgd-paper.pt"
-    rec = table1.read_json(sandbox.root / "results" / "train" / "lenet-sgd.json")
+    rec = results.read_json(sandbox.root / "results" / "train" / "lenet-sgd.json")
     assert rec["kind"] == "paper" and rec["seeds"] == [0, 1, 2, 3, 4, 5]
 
 
 def test_run_control_keeps_a_paper_run_and_anything_else_makes_it_custom():
-    kind = lambda **kw: table1.plan("lenet", "sgd", **kw)[3]  # noqa: E731
+    kind = lambda **kw: experiments.plan("lenet", "sgd", **kw).kind  # noqa: E731
     assert kind() == "paper"
     assert kind(eval_batch=500, checkpoint_every=1, checkpoint_seconds=5.0) == "paper"
     assert kind(seeds=(0, 1, 2, 3, 4, 5)) == "paper"          # the paper's own values
@@ -151,8 +156,9 @@ def test_run_control_keeps_a_paper_run_and_anything_else_makes_it_custom():
                    dict(lr_schedule=((0, 0.05),)), dict(diverge_factor=10.0)):
         assert kind(**change) == "custom", change
     assert kind(preset="fast") == "fast"
-    P, out, ckpt, _ = table1.plan("lenet", "sgd", effective_epochs=1, seeds=(0,))
-    assert out.parent == table1.CUSTOM_DIR / "effective_epochs=1,seeds=0"
+    p = experiments.plan("lenet", "sgd", effective_epochs=1, seeds=(0,))
+    P, out, ckpt = p.params, p.out, p.checkpoint
+    assert out.parent == paths.CUSTOM_DIR / "effective_epochs=1,seeds=0"
     assert ckpt.name == f"lenet-sgd-custom-{P.fingerprint_sha256()[:10]}.pt"
 
 
@@ -163,10 +169,10 @@ def test_a_run_whose_seeds_all_diverge_exits_4_and_says_so(sandbox, capsys):
     out = capsys.readouterr().out
     assert "DIVERGED in every seed" in out and "seed 1 diverged at effective epoch" in out
     assert "nan" not in out and "run the same command again" not in out
-    rec = table1.read_json(sandbox.root / "runs" / "smoke" / "lenet-sgd.json")
+    rec = results.read_json(sandbox.root / "runs" / "smoke" / "lenet-sgd.json")
     assert rec["status"] == "diverged" and rec["complete"] is False
     assert main(argv) == 4                           # finished: not trained again
-    assert table1.read_json(sandbox.root / "runs" / "smoke" / "lenet-sgd.json")["provenance"] \
+    assert results.read_json(sandbox.root / "runs" / "smoke" / "lenet-sgd.json")["provenance"] \
         == rec["provenance"]
 
 

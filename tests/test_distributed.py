@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from conftest import ROOT
+from deeprelax.__main__ import main as cli_main
 from deeprelax.train import distributed as D
 from deeprelax.train import models
 from deeprelax.train.engine import read_checkpoint, swap_dropout
@@ -41,11 +42,11 @@ def _free_port() -> int:
 
 
 def _torchrun(nproc: int, out, sets: dict, *extra, env=None, rdzv=None):
-    """``torchrun -m deeprelax.train.distributed`` with a c10d rendezvous on 127.0.0.1."""
+    """``torchrun -m deeprelax elastic`` with a c10d rendezvous on 127.0.0.1."""
     port = _free_port()
     rdzv = rdzv or ["--nnodes", "1", "--rdzv-backend", "c10d",
                     "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", f"t{port}"]
-    args = [*TORCHRUN, *rdzv, "--nproc-per-node", str(nproc), "-m", "deeprelax.train.distributed",
+    args = [*TORCHRUN, *rdzv, "--nproc-per-node", str(nproc), "-m", "deeprelax", "elastic",
             "--preset", "fast", "--out", str(out), "--timeout", "20",
             "--set", *[f"{k}={v}" for k, v in sets.items()], *extra]
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=LAUNCH_S,
@@ -313,7 +314,7 @@ def test_a_finished_run_writes_its_record_again_and_another_run_is_refused(tmp_p
         D.run_distributed(P, out, ck, stop_after=1)
     args = ["--out", str(out), "--checkpoint-dir", str(ck), "--stop-after", "1",
             "--set", *[f"{k}={v}" for k, v in kw.items()]]
-    assert D.main(args) == D.EXIT_BAD_INPUT
+    assert cli_main(["elastic", *args]) == D.EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "another run" in err[0]
     assert out.read_bytes() == before
@@ -361,7 +362,7 @@ def test_bad_input_is_one_clear_error_before_any_group(monkeypatch):
 
 
 def test_the_command_line_reports_bad_input_in_one_line(capsys):
-    assert D.main(["--set", "backend=mpi"]) == D.EXIT_BAD_INPUT
+    assert cli_main(["elastic", "--set", "backend=mpi"]) == D.EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("deeprelax elastic: ")
 

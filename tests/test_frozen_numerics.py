@@ -2,7 +2,7 @@
 
 The CPU campaign commits seed-runs over several days while the code around it changes;
 no change may alter a number a run produces. Each of the eight cells runs with its paper
-settings (``table1.experiment``) for 12 effective epochs of a 1,280-image MNIST subset
+settings (``experiments.experiment``) for 12 effective epochs of a 1,280-image MNIST subset
 (120 gradient evaluations, seed 0, evaluated on 500 test images every effective epoch):
 
 - in float32, the campaign's precision: the SHA-256 of the final weights and the exact
@@ -34,7 +34,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from deeprelax.train import engine, models, table1  # noqa: E402
+from deeprelax.train import engine, experiments, models, table1  # noqa: E402
 from deeprelax.train.engine import _cpu_capability  # noqa: E402
 from deeprelax.runtime import cpu_model  # noqa: E402
 
@@ -53,7 +53,7 @@ _DATA = {}
 
 def _data():
     if not _DATA:
-        full = table1.load_data("lenet")
+        full = experiments.load_data("mnist")
         _DATA["d"] = engine.TensorData(full.train_x[:N_TRAIN], full.train_y[:N_TRAIN],
                                        full.test_x[:N_TEST], full.test_y[:N_TEST], "mnist")
     return _DATA["d"]
@@ -61,7 +61,7 @@ def _data():
 
 def short_run(net: str, alg: str, dtype: str) -> dict:
     """The outputs of one short run with the cell's paper settings (see the docstring)."""
-    P = table1.experiment(net, alg, "paper", seeds=(0,), effective_epochs=EPOCHS,
+    P = experiments.experiment(net, alg, "paper", seeds=(0,), effective_epochs=EPOCHS,
                           dtype=dtype)
     trainer = engine.MultiSeedTrainer(lambda: models.build(net), _data(), P)
     with engine.torch_threads(P.threads):

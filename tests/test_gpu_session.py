@@ -14,7 +14,9 @@ import pytest
 import torch
 
 from conftest import ROOT
-from deeprelax.train import engine, hessian, models, table1
+from deeprelax import paths
+from deeprelax import params
+from deeprelax.train import engine, experiments, hessian, models, records
 from deeprelax.results import read_json
 
 from test_engine import tiny_data
@@ -74,7 +76,7 @@ def _check_cell(path, net, alg):
     assert (rec["net"], rec["algorithm"]) == (net, alg)
     assert rec["status"] == "complete" and rec["preset"] == "fast"
     assert rec["seeds"] == [0, 1] and rec["params"]["device"] == "cpu"
-    assert table1.admission(rec) is not None       # a rehearsal is never a Table 1 cell
+    assert experiments.admission(rec) is not None       # a rehearsal is never a Table 1 cell
 
 
 def test_rehearsal_of_the_whole_window(tmp_path):
@@ -140,43 +142,39 @@ def test_a_killed_window_still_returns_every_finished_cell(tmp_path):
         assert (res / "train" / "weights" / f"lenet-{alg}-seed0.pt").is_file()
 
 
-def test_a_stage_all_refuses_company_and_the_paths_agree(tmp_path):
+def test_a_stage_all_refuses_company(tmp_path):
     run = subprocess.run(["bash", str(SCRIPT), "all", "table"], cwd=ROOT,
                          env=_env(tmp_path / "o"), capture_output=True, text=True, timeout=30)
     assert run.returncode == 2 and "a stage of its own" in run.stdout
-    # the sweep writes where the width-of-minima chapter reads
-    assert table1.WEIGHTS_DIR == hessian.WEIGHTS_DIR
-    assert table1.weights_path("lenet", "hj", 3) == hessian.weights_path("lenet", "hj", 3)
-    assert table1.weights_path("lenet", "hj", 0, tmp_path) == \
-        hessian.weights_path("lenet", "hj", 0, tmp_path)
 
 
 # ---- the weights a finished cell leaves ----------------------------------------------------
 @pytest.fixture
 def tiny_paper(monkeypatch):
     """LeNet SGD's 'paper' settings shrunk to 2 effective epochs on 256 images."""
-    monkeypatch.setitem(table1.DATASETS, "mnist", lambda **kw: tiny_data(256, 128))
-    monkeypatch.setattr(table1, "_DATA_CACHE", {})
+    monkeypatch.setattr(experiments, "mnist_tensors", lambda **kw: tiny_data(256, 128))
+    monkeypatch.setattr(experiments, "_DATA_CACHE", {})
     for net in ("lenet", "mnistfc"):
-        monkeypatch.setitem(table1.EXPERIMENTS, (net, "sgd"),
-                            dict(table1.EXPERIMENTS[(net, "sgd")], seeds=(0, 1),
+        monkeypatch.setitem(experiments.EXPERIMENTS, (net, "sgd"),
+                            dict(experiments.EXPERIMENTS[(net, "sgd")], seeds=(0, 1),
                                  effective_epochs=2))
 
 
 def test_weights_folders():
-    assert table1.weights_folder(table1.TRAIN_DIR, "paper") == table1.WEIGHTS_DIR
-    assert table1.weights_folder(table1.TRAIN_DIR, "custom") is None
-    assert table1.weights_folder(None, "paper") is None
-    assert table1.weights_folder(table1.SMOKE_DIR, "fast") == table1.SMOKE_DIR / "weights"
+    assert experiments.weights_folder(paths.TRAIN_DIR, "paper") == paths.WEIGHTS_DIR
+    assert experiments.weights_folder(paths.TRAIN_DIR, "custom") is None
+    assert experiments.weights_folder(None, "paper") is None
+    assert experiments.weights_folder(paths.SMOKE_DIR, "fast") == paths.SMOKE_DIR / "weights"
 
 
 def test_a_table1_cell_leaves_seed_0s_final_weights(tiny_paper, tmp_path):
-    res = table1.run("lenet", "sgd", "paper", results_dir=tmp_path / "train",
+    res = experiments.run("lenet", "sgd", "paper", results_dir=tmp_path / "train",
                      runs_dir=tmp_path / "runs", show_progress=False)
-    assert table1.admission(res) is None
+    assert experiments.admission(res) is None
     path = tmp_path / "train" / "weights" / "lenet-sgd-seed0.pt"
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
-    P, _, ckpt, _ = table1.plan("lenet", "sgd", "paper", runs_dir=tmp_path / "runs")
+    p = experiments.plan("lenet", "sgd", "paper", runs_dir=tmp_path / "runs")
+    P, ckpt = p.params, p.checkpoint
     state = engine.read_checkpoint(ckpt, P.fingerprint())
     model = hessian.load_weights(models.lenet(), path)
     for name, value in model.state_dict().items():
@@ -185,36 +183,37 @@ def test_a_table1_cell_leaves_seed_0s_final_weights(tiny_paper, tmp_path):
     assert path.stat().st_size < MiB
     # a second call (the cell is finished) keeps the file
     mtime = path.stat().st_mtime_ns
-    table1.run("lenet", "sgd", "paper", results_dir=tmp_path / "train",
+    experiments.run("lenet", "sgd", "paper", results_dir=tmp_path / "train",
                runs_dir=tmp_path / "runs", show_progress=False)
     assert path.stat().st_mtime_ns == mtime
     # mnistfc: no weights; weights_dir=None: none
-    table1.run("mnistfc", "sgd", "paper", results_dir=tmp_path / "fc", runs_dir=tmp_path / "r2",
+    experiments.run("mnistfc", "sgd", "paper", results_dir=tmp_path / "fc", runs_dir=tmp_path / "r2",
                show_progress=False)
     assert not (tmp_path / "fc" / "weights").exists()
-    table1.run("lenet", "sgd", "paper", results_dir=tmp_path / "no", runs_dir=tmp_path / "r3",
+    experiments.run("lenet", "sgd", "paper", results_dir=tmp_path / "no", runs_dir=tmp_path / "r3",
                show_progress=False, weights_dir=None)
     assert not (tmp_path / "no" / "weights").exists()
 
 
 def test_no_weights_from_unfinished_or_custom_runs(tiny_paper, tmp_path):
-    res = table1.run("lenet", "sgd", "paper", results_dir=tmp_path / "train",
+    res = experiments.run("lenet", "sgd", "paper", results_dir=tmp_path / "train",
                      runs_dir=tmp_path / "runs", show_progress=False, max_seconds=0)
-    assert table1.status_of(res) == "incomplete"
+    assert records.status_of(res) == "incomplete"
     assert not (tmp_path / "train" / "weights").exists()
-    res = table1.run("lenet", "sgd", "paper", results_dir=tmp_path / "custom",
+    res = experiments.run("lenet", "sgd", "paper", results_dir=tmp_path / "custom",
                      runs_dir=tmp_path / "runs", show_progress=False, effective_epochs=1)
-    assert table1.status_of(res) == "complete" and table1.admission(res) is not None
+    assert records.status_of(res) == "complete" and experiments.admission(res) is not None
     assert not (tmp_path / "custom" / "weights").exists()
 
 
 def test_export_weights_checks_the_seed(tiny_paper, tmp_path):
-    table1.run("lenet", "sgd", "paper", results_dir=tmp_path / "train",
+    experiments.run("lenet", "sgd", "paper", results_dir=tmp_path / "train",
                runs_dir=tmp_path / "runs", show_progress=False)
-    P, _, ckpt, _ = table1.plan("lenet", "sgd", "paper", runs_dir=tmp_path / "runs")
-    with pytest.raises(table1.ParamError, match="seed 7 is not among"):
-        table1.export_weights("lenet", "sgd", ckpt, P, tmp_path / "w", seeds=(7,))
-    (written,) = table1.export_weights("lenet", "sgd", ckpt, P, tmp_path / "w", seeds=(1,))
+    p = experiments.plan("lenet", "sgd", "paper", runs_dir=tmp_path / "runs")
+    P, ckpt = p.params, p.checkpoint
+    with pytest.raises(params.ParamError, match="seed 7 is not among"):
+        experiments.export_weights("lenet", "sgd", ckpt, P, tmp_path / "w", seeds=(7,))
+    (written,) = experiments.export_weights("lenet", "sgd", ckpt, P, tmp_path / "w", seeds=(1,))
     assert written.name == "lenet-sgd-seed1.pt"
     assert hessian.read_weights(written).keys() == models.lenet().state_dict().keys()
 

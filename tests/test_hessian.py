@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from deeprelax import paths
 from deeprelax.train import hessian
 
 
@@ -213,7 +214,7 @@ def test_slices_and_normalised_directions():
 
 def test_weights_round_trip_and_bad_files(tmp_path):
     net, x, _ = small_net(1)
-    path = hessian.save_weights(hessian.weights_path("tiny", "sgd", 0, tmp_path),
+    path = hessian.save_weights(paths.weights_path("tiny", "sgd", 0, tmp_path),
                                 net.state_dict())
     assert path.name == "tiny-sgd-seed0.pt" and path.read_bytes().startswith(
         hessian.WEIGHTS_MAGIC)

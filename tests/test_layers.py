@@ -70,7 +70,7 @@ def test_no_import_runs_back_up():
     violations = {}
     for name, path in modules().items():
         bad = {m for m in imports(name, path) if room(m) not in ALLOWED_ROOMS[room(name)]}
-        if bad and name not in KNOWN:
+        if bad:
             violations[name] = sorted(bad)
     assert not violations, f"imports across layers: {violations}"
 
@@ -83,13 +83,9 @@ def test_optimizers_and_models_stand_alone_and_the_engine_loads_no_data():
         assert inside <= allowed | {leaf}, (leaf, sorted(inside - allowed))
 
 
-# the command line still runs the All-CNN experiments through chapter 09 (to be moved)
-KNOWN = {"deeprelax.__main__"}
-
-
 def test_nothing_outside_the_chapters_imports_a_chapter():
     for name, path in modules().items():
-        if room(name) != "chapters" and name not in KNOWN:
+        if room(name) != "chapters":
             assert not {m for m in imports(name, path) if room(m) == "chapters"}, name
 
 

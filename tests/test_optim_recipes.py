@@ -17,7 +17,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from deeprelax.train import optim, table1
+from deeprelax.train import experiments, optim
 from deeprelax.params import ParamError
 
 RELAXATIONS = (optim.EntropySGD, optim.HJ, optim.HEAT)
@@ -34,13 +34,13 @@ def _hyper_of(opt) -> dict:
 # ---- recipes ----------------------------------------------------------------------------
 @pytest.mark.parametrize("net, setting", [("mnistfc", "mnist"), ("lenet", "mnist"),
                                           ("allcnn", "cifar10")])
-@pytest.mark.parametrize("algorithm", table1.ALGORITHM_ORDER)
+@pytest.mark.parametrize("algorithm", experiments.ALGORITHM_ORDER)
 def test_each_recipe_is_the_table1_setting(net, setting, algorithm):
     """recipe(params, setting) builds what the engine builds for the Table 1 cell (its
     keyword arguments, at the first learning rate of the schedule)."""
     if net == "allcnn":
         from deeprelax.chapters import ch09_cifar  # noqa: F401  (defines the All-CNN cells)
-    tp = table1.experiment(net, algorithm)
+    tp = experiments.experiment(net, algorithm)
     hyper = tp.optimizer_hyper()
     if algorithm == "hj":
         hyper["form"] = hyper.pop("form")

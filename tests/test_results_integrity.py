@@ -7,14 +7,15 @@ import pytest
 import torch
 
 from deeprelax import __main__ as cli
-from deeprelax.train import engine, models, table1
+from deeprelax import paths
+from deeprelax.train import engine, experiments, models, records, table1
 from deeprelax.params import ParamError
 from deeprelax.results import write_json
 
 
 def _record(net="lenet", alg="sgd", epochs=(1.0,), status="complete"):
     """A record of the shape the engine writes, with the paper settings of (net, alg)."""
-    P = table1.experiment(net, alg, "paper")
+    P = experiments.experiment(net, alg, "paper")
     S, K = len(P.seeds), len(epochs)
     return {"schema": engine.SCHEMA, "net": net, "dataset": "mnist", "preset": "paper",
             "kind": "paper", "algorithm": alg, "complete": status == "complete",
@@ -27,17 +28,17 @@ def _record(net="lenet", alg="sgd", epochs=(1.0,), status="complete"):
 def test_a_cell_edited_to_complete_after_one_of_100_epochs_is_refused(tmp_path):
     write_json(tmp_path / "lenet-sgd.json", _record(epochs=(1.0,), status="complete"))
     refused = []
-    assert table1.load_results(tmp_path, refused=refused) == {}
+    assert experiments.load_results(tmp_path, refused=refused) == {}
     assert "disagrees with its records (incomplete)" in refused[0][1]
     full = _record(epochs=tuple(float(e) for e in range(1, 101)))
-    assert table1.admission(full) is None                  # the same, honestly complete
+    assert experiments.admission(full) is None                  # the same, honestly complete
 
 
 def test_a_record_without_a_checksum_is_refused(tmp_path):
     (tmp_path / "lenet-sgd.json").write_text(json.dumps(_record(
         epochs=tuple(float(e) for e in range(1, 101)))))
     refused = []
-    assert table1.load_results(tmp_path, refused=refused) == {}
+    assert experiments.load_results(tmp_path, refused=refused) == {}
     assert "carries no checksum" in refused[0][1]
 
 
@@ -46,11 +47,11 @@ def test_a_record_without_a_checksum_is_refused(tmp_path):
 def test_json_that_is_not_a_record_is_refused_not_a_traceback(tmp_path, obj, why, capsys):
     write_json(tmp_path / "lenet-sgd.json", obj)
     refused = []
-    assert table1.load_results(tmp_path, refused=refused) == {}
+    assert experiments.load_results(tmp_path, refused=refused) == {}
     assert why in refused[0][1]
     rec = _record(epochs=(1.0,))
     rec["val_error"] = [[1.2]]                              # a short val_error
-    assert "per-seed lists of other lengths" in table1.record_problem(rec)
+    assert "per-seed lists of other lengths" in records.record_problem(rec)
     # train refuses to start over such a file, with one line and exit 2
     bad = tmp_path / "smoke"
     bad.mkdir()
@@ -64,8 +65,8 @@ def test_json_that_is_not_a_record_is_refused_not_a_traceback(tmp_path, obj, why
 
 def test_eval_batch_is_part_of_the_paper_settings():
     assert "eval_batch" not in engine.TrainParams.RUN_CONTROL
-    assert table1.plan("lenet", "sgd", "paper", eval_batch=1000)[3] == "custom"
-    assert table1.plan("lenet", "sgd", "paper")[3] == "paper"
+    assert experiments.plan("lenet", "sgd", "paper", eval_batch=1000).kind == "custom"
+    assert experiments.plan("lenet", "sgd", "paper").kind == "paper"
 
 
 def test_an_eval_batch_that_leaves_one_image_for_batch_norm_stops_before_training():
@@ -90,7 +91,7 @@ def test_nan_parameters_are_refused_before_work(tmp_path, capsys):
 
 
 def test_the_official_table_never_holds_smoke_rows(tmp_path, monkeypatch):
-    monkeypatch.setattr(table1, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(paths, "RESULTS_DIR", tmp_path)
     path = tmp_path / "table1.csv"
     good = {"net": "lenet", "algorithm": "sgd", "error_mean": 0.5, "error_std": 0.01,
             "effective_epoch": 67, "n_seeds": 6, "n_diverged": 0, "note": ""}
@@ -123,7 +124,7 @@ def test_the_thread_count_of_the_run_decides_the_numbers_not_the_process_setting
                              torch.randint(0, 10, (512,), generator=g),
                              torch.rand(100, 1, 28, 28, generator=g) * 255,
                              torch.randint(0, 10, (100,), generator=g))
-    P = table1.experiment("lenet", "entropy-sgd", "paper", seeds=(0,), effective_epochs=2,
+    P = experiments.experiment("lenet", "entropy-sgd", "paper", seeds=(0,), effective_epochs=2,
                           eval_batch=100)
     before = torch.get_num_threads()
     runs = []

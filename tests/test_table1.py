@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from deeprelax.train import table1
+from deeprelax import results
+
+from deeprelax import paths
+
+from deeprelax.train import experiments, records, table1
 from deeprelax.__main__ import main
 from deeprelax.chapters import ch08_mnist as ch08
 from deeprelax.book.claims import by_name, check
@@ -18,30 +22,30 @@ from deeprelax.params import ParamError
 
 def test_presets_follow_the_paper_and_the_authors_code():
     for net in ("mnistfc", "lenet"):
-        es = table1.experiment(net, "entropy-sgd")
+        es = experiments.experiment(net, "entropy-sgd")
         assert (es.L, es.lr_y, es.alpha, es.beta_ex_inv, es.batch_size) == (20, 0.1, 0.75,
                                                                              2e-8, 128)
         assert (es.outer, es.momentum, es.inner_momentum) == ("lua", 0.0, 0.9)
         assert es.inner_form == "authors"
         assert es.gamma_decay == 1e-3 and es.seeds == (0, 1, 2, 3, 4, 5)
-        hj = table1.experiment(net, "hj")
+        hj = experiments.experiment(net, "hj")
         assert (hj.L, hj.hj_form, hj.inner_form) == (5, "prox", "authors")
         assert hj.optimizer_hyper().get("beta_ex_inv") is None      # HJ: no noise at all
-        heat = table1.experiment(net, "heat")
+        heat = experiments.experiment(net, "heat")
         assert (heat.L, heat.momentum, heat.gamma) == (20, 0.9, 1e-4)
-        sgd = table1.experiment(net, "sgd")
+        sgd = experiments.experiment(net, "sgd")
         assert sgd.lr_schedule == ((0, 0.1), (30, 0.02), (60, 0.004)) and sgd.L == 1
-    assert table1.experiment("mnistfc", "sgd").effective_epochs == 200
-    assert table1.experiment("lenet", "sgd").effective_epochs == 100
-    smoke = table1.experiment("lenet", "heat", "fast", device="cpu")
+    assert experiments.experiment("mnistfc", "sgd").effective_epochs == 200
+    assert experiments.experiment("lenet", "sgd").effective_epochs == 100
+    smoke = experiments.experiment("lenet", "heat", "fast", device="cpu")
     assert smoke.seeds == (0, 1) and smoke.L == 20 and smoke.effective_epochs == 2
-    assert table1.experiment("lenet", "sgd", seeds=(3,)).seeds == (3,)
+    assert experiments.experiment("lenet", "sgd", seeds=(3,)).seeds == (3,)
     with pytest.raises(ParamError, match="no experiment"):
-        table1.experiment("resnet", "sgd")
+        experiments.experiment("resnet", "sgd")
     with pytest.raises(ParamError, match=r"preset 'huge'; choose one of \['fast', 'paper'\]"):
-        table1.experiment("lenet", "sgd", "huge")
+        experiments.experiment("lenet", "sgd", "huge")
     with pytest.raises(ParamError, match="unknown preset 'smoke'"):
-        table1.experiment("lenet", "sgd", "smoke")       # one vocabulary: fast / paper
+        experiments.experiment("lenet", "sgd", "smoke")       # one vocabulary: fast / paper
 
 
 def fake_result(errors, diverged=None, epochs=None):
@@ -58,15 +62,15 @@ def test_summarize_picks_the_best_mean_and_skips_diverged_seeds():
     res = fake_result([[1.0, 0.6, 0.7], [1.2, 0.8, 0.5], [9.0, 9.0, 9.0]],
                       diverged=[None, None, {"effective_epoch": 0.5, "reason": "x"}],
                       epochs=[1.0, 2.02, 3.0])
-    s = table1.summarize(res)
+    s = records.summarize(res)
     # means over seeds 0,1: 1.1, 0.7, 0.6 -> record 2 (epoch 3.0), std of (0.7, 0.5)
     assert s["error_mean"] == pytest.approx(0.6)
     assert s["error_std"] == pytest.approx(math.sqrt(0.02))
     assert s["effective_epoch"] == 3.0 and s["n_seeds"] == 2
-    c = table1.curves(res)
+    c = records.curves(res)
     assert c["mean"] == pytest.approx([1.1, 0.7, 0.6])
     gone = fake_result([[1.0]], diverged=[{"effective_epoch": 1.0, "reason": "x"}])
-    assert table1.summarize(gone)["n_seeds"] == 0
+    assert records.summarize(gone)["n_seeds"] == 0
 
 
 def test_table1_csv_columns_and_merge(tmp_path):
@@ -87,9 +91,9 @@ def test_table1_csv_columns_and_merge(tmp_path):
     cmp = table1.comparison(rows)
     lenet = [c for c in cmp if c["net"] == "lenet"][0]
     assert lenet["diff"] == pytest.approx(0.525 - 0.50)
-    assert "agrees with the paper" in ch08.verdict(lenet)
+    assert "agrees with the paper" in table1.verdict(lenet)
     far = dict(lenet, diff=0.3, diff_sigma=10.0, error_mean=0.8)
-    assert "0.30 points worse" in ch08.verdict(far)
+    assert "0.30 points worse" in table1.verdict(far)
 
 
 def test_frames_for_the_chapter():
@@ -119,7 +123,7 @@ def test_frames_for_the_chapter():
 def test_settings_are_read_from_the_experiments_one_row_per_setting():
     settings = ch08.settings_frame("lenet")
     assert list(settings.columns) == ["Entropy-SGD", "HEAT", "HJ", "SGD"]
-    beta = table1.EXPERIMENTS[("lenet", "entropy-sgd")]["beta_ex_inv"]
+    beta = experiments.EXPERIMENTS[("lenet", "entropy-sgd")]["beta_ex_inv"]
     assert settings.loc["β_ex⁻¹", "Entropy-SGD"] == ch08.format_setting("", beta)
     assert settings.loc["γ₀", "Entropy-SGD"] == "1e+04"
     assert settings.loc["η_y", "SGD"] == "—"
@@ -131,12 +135,12 @@ def test_settings_are_read_from_the_experiments_one_row_per_setting():
                                                 1 / 0.03)] == [
         "1e-08", "2e-08", "1e+04", "1e+04", "0", "0.75", "33.33"]
     # a key no label knows (a new TrainParams field) still gets its row, '—' elsewhere
-    table1.EXPERIMENTS[("lenet", "hj")]["new_knob"] = 7
+    experiments.EXPERIMENTS[("lenet", "hj")]["new_knob"] = 7
     try:
         row = ch08.settings_frame("lenet").loc["new_knob"]
         assert row.tolist() == ["—", "—", "7", "—"]
     finally:
-        del table1.EXPERIMENTS[("lenet", "hj")]["new_knob"]
+        del experiments.EXPERIMENTS[("lenet", "hj")]["new_knob"]
 
 
 def test_measured_inner_noise_is_the_convention_of_eq_32():
@@ -199,14 +203,14 @@ def test_cli_trains_a_smoke_cell_resumes_nothing_and_writes_the_table(tmp_path, 
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "lenet sgd: complete" in out and "1/1 complete" in out
-    rec = table1.read_json(res_dir / "lenet-sgd.json")
+    rec = results.read_json(res_dir / "lenet-sgd.json")
     assert rec["complete"] and rec["net"] == "lenet" and rec["dataset"] == "mnist"
     assert rec["n_train"] == 1280 and rec["n_parameters"] == 131_220
     assert len(rec["val_error"]) == 2 and len(rec["val_error"][0]) == 2
     assert all(0 <= e < 90 for e in rec["val_error"][0])      # below chance after 20 steps
     # a second call finds the complete result and does not train again
     assert main(argv) == 0
-    assert table1.read_json(res_dir / "lenet-sgd.json")["provenance"] == rec["provenance"]
+    assert results.read_json(res_dir / "lenet-sgd.json")["provenance"] == rec["provenance"]
     csv_path = tmp_path / "t.csv"
     table_argv = ["table1", "--results-dir", str(res_dir), "--csv", str(csv_path)]
     assert main(table_argv) == 1 and not csv_path.exists()   # smoke runs are not results
@@ -236,16 +240,15 @@ def test_python_m_deeprelax_runs():
 
 
 def test_smoke_runs_never_land_in_results(tmp_path):
-    from deeprelax.train import table1
     from deeprelax.results import write_json
-    assert table1.default_results_dir("fast") == table1.SMOKE_DIR
-    assert table1.default_results_dir("paper") == table1.TRAIN_DIR
-    assert table1.RESULTS_DIR not in table1.SMOKE_DIR.parents
+    assert experiments.results_folder("mnist", "fast") == paths.SMOKE_DIR
+    assert experiments.results_folder("mnist", "paper") == paths.TRAIN_DIR
+    assert paths.RESULTS_DIR not in paths.SMOKE_DIR.parents
     for preset in ("fast", "smoke"):                  # 'smoke': records of older runs
         rec = dict(fake_result([[1.0]]), algorithm="sgd", preset=preset)
         write_json(tmp_path / "lenet-sgd.json", rec)
-        assert table1.load_results(tmp_path) == {}
-        assert list(table1.load_results(tmp_path, include_smoke=True)) == [("lenet", "sgd")]
+        assert experiments.load_results(tmp_path) == {}
+        assert list(experiments.load_results(tmp_path, include_smoke=True)) == [("lenet", "sgd")]
 
 
 # ---- Table 1 admits only paper runs; divergence is reported, never a number ----------------
@@ -254,7 +257,7 @@ def paper_record(errors, diverged=None, **kw):
     n_rec = len(errors[0])                  # the last record at the budget, 100
     rec = dict(fake_result(errors, diverged, [100.0 - n_rec + k + 1 for k in range(n_rec)]),
                preset="paper", status="complete", seeds=list(range(len(errors))),
-               params=table1.experiment("lenet", "hj").as_dict())
+               params=experiments.experiment("lenet", "hj").as_dict())
     rec.update(kw)
     return rec
 
@@ -267,7 +270,7 @@ BOUND = {"effective_epoch": 5.0, "loss": 1665.0, "bound": 4.61,
 def test_a_cell_with_a_diverged_seed_reports_it_and_leaves_it_out_of_the_mean(tmp_path):
     errs = [[0.6, 0.5]] * 5 + [[90.0, None]]         # seed 5: loss 1665, 90 % error
     rec = paper_record(errs, diverged=[None] * 5 + [BOUND])
-    assert table1.admission(rec) is None
+    assert experiments.admission(rec) is None
     (row,) = table1.table1_rows({("lenet", "hj"): rec})
     assert row["error_mean"] == pytest.approx(0.5) and row["error_std"] == 0.0
     assert (row["n_seeds"], row["n_diverged"]) == (5, 1)
@@ -291,7 +294,7 @@ def test_a_cell_whose_seeds_all_diverged_is_never_a_row(tmp_path, capsys, style)
         del rec["status"]
     write_json(tmp_path / "lenet-hj.json", rec)
     refused = []
-    assert table1.load_results(tmp_path, refused=refused) == {}
+    assert experiments.load_results(tmp_path, refused=refused) == {}
     assert refused[0][1] == ("every seed diverged (seed 0 diverged at effective epoch 5.00: "
                              "non-finite training loss (NaN/inf))" if style == "engine" else
                              "its stored status 'complete' disagrees with its records "
@@ -307,7 +310,7 @@ def test_a_cell_whose_seeds_all_diverged_is_never_a_row(tmp_path, capsys, style)
 
 def test_admission_names_what_differs_from_the_paper_settings():
     ok = paper_record([[0.6], [0.5]])
-    assert table1.admission(ok) is None
+    assert experiments.admission(ok) is None
     for change, said in (
             (dict(preset="fast"), "a 'fast'-preset run"),
             (dict(params=None), "'params' is missing"),
@@ -317,10 +320,10 @@ def test_admission_names_what_differs_from_the_paper_settings():
              "[0,1,2,3,4,5])"),
             (dict(params=dict(ok["params"], bf16=True)), "bf16 true (paper: false)"),
             (dict(net="resnet"), "no paper experiment")):
-        assert said in table1.admission(dict(ok, **change)), change
+        assert said in experiments.admission(dict(ok, **change)), change
     # run control does not matter: the device, CUDA graphs, checkpoint cadence
     ctrl = dict(ok["params"], device="cuda", cuda_graph=True, checkpoint_every=1)
-    assert table1.admission(dict(ok, params=ctrl)) is None
+    assert experiments.admission(dict(ok, params=ctrl)) is None
 
 
 # ---- 6. the chapters' smoke runs leave nothing behind ---------------------------------------
@@ -338,8 +341,9 @@ def test_smoke_runs_remove_their_temporary_folder(tmp_path, monkeypatch, fail):
         if fail:
             raise RuntimeError("a cell failed")
         return [{"ok": 1}]
-    monkeypatch.setattr(table1, "sweep", fake)
-    monkeypatch.setattr(ch09, "run_row", fake)
+    monkeypatch.setattr(experiments, "plans", fake)
+    monkeypatch.setattr(experiments, "sweep", lambda plans, **kw: plans)
+    monkeypatch.setattr(experiments, "run_row", fake)
     for smoke in (ch08.smoke_sweep, ch09.smoke_row):
         if fail:
             with pytest.raises(RuntimeError, match="a cell failed"):

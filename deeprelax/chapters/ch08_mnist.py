@@ -1,6 +1,6 @@
 """Chapter 08 (Sec. 8.2): mnistfc and LeNet on MNIST — Figure 4 and the MNIST rows of Table 1.
 
-The training layer (``deeprelax.train.table1``) defines the eight experiments, trains them
+The training layer (``deeprelax.train.experiments``) defines the eight experiments, trains them
 (``sweep``) and reduces each to a Table 1 cell (``summarize``). This module is the
 chapter: :class:`Params` (what to read, what to train), :func:`compute` (the parameter
 counts, the GPU results found under ``results/``, the CPU smoke run of all eight cells,
@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deeprelax.train import campaign, table1
+from deeprelax import paths
+
+from deeprelax.train import campaign, experiments, records, table1
 from deeprelax.book.claims import Claim, close_to, fact, pending
 from deeprelax.params import ParamError, Params as BaseParams, knob
 from deeprelax.results import benchmarks
 
 NETS = ("mnistfc", "lenet")
-ALGORITHMS = table1.ALGORITHM_ORDER
+ALGORITHMS = experiments.ALGORITHM_ORDER
 CELLS = tuple((n, a) for n in NETS for a in ALGORITHMS)
 N_SEEDS = 6
 SIGMA_TOL = 3.0      # a cell agrees with the paper's within this many combined std
@@ -89,7 +91,7 @@ class Params(BaseParams):
     @property
     def folder(self) -> Path:
         """Where the result JSONs are read (and written by ``train``)."""
-        return Path(self.results_dir) if self.results_dir else table1.TRAIN_DIR
+        return Path(self.results_dir) if self.results_dir else paths.TRAIN_DIR
 
 
 @dataclass
@@ -117,7 +119,7 @@ def inner_noise_std(beta_ex_inv: float | None = None, net: str = "lenet",
     with the chapter's hyper-parameters (β_ex⁻¹ replaced when given):
     ``optim.inner_noise_std``."""
     from deeprelax.train import optim
-    hyper = table1.experiment(net, "entropy-sgd").optimizer_hyper()
+    hyper = experiments.experiment(net, "entropy-sgd").optimizer_hyper()
     if beta_ex_inv is not None:
         hyper["beta_ex_inv"] = beta_ex_inv
     return optim.inner_noise_std(n, **hyper)
@@ -132,9 +134,9 @@ def smoke_sweep(device: str = "cpu") -> list[dict[str, Any]]:
     torch.set_num_threads(1)          # fast, and the same numbers from build to build
     try:
         with tempfile.TemporaryDirectory(prefix="deeprelax-smoke-") as tmp:
-            return table1.sweep(NETS, ALGORITHMS, "fast", device,
-                                results_dir=Path(tmp) / "train", runs_dir=Path(tmp) / "runs",
-                                show_progress=False)
+            return experiments.sweep(experiments.plans(
+                NETS, ALGORITHMS, "fast", device, results_dir=Path(tmp) / "train",
+                runs_dir=Path(tmp) / "runs"), show_progress=False)
     finally:
         torch.set_num_threads(threads)
 
@@ -151,10 +153,11 @@ def _compute(P: Params) -> Result:
     from deeprelax.train import models
     counts = {n: models.count_parameters(models.build(n)) for n in NETS}
     if P.train:
-        table1.sweep(NETS, ALGORITHMS, "paper", P.device, results_dir=P.folder,
-                     max_seconds=None if P.max_minutes is None else 60 * P.max_minutes,
-                     show_progress=False)
-    found = {k: r for k, r in table1.load_results(P.folder, nets=NETS).items()
+        experiments.sweep(experiments.plans(NETS, ALGORITHMS, "paper", P.device,
+                                            results_dir=P.folder),
+                          max_seconds=None if P.max_minutes is None else 60 * P.max_minutes,
+                          show_progress=False)
+    found = {k: r for k, r in experiments.load_results(P.folder, nets=NETS).items()
              if r.get("preset") == "paper"}
     smoke = smoke_sweep() if P.smoke else None
     bench = [b for b in benchmarks(P.folder.parent) if b.get("net") in NETS]
@@ -168,7 +171,7 @@ def measures(R: Result) -> dict[str, float]:
     """Numbers the prose quotes."""
     out = {f"params_{n}": R.n_params[n] for n in NETS}
     out.update({f"noise_{k}": v for k, v in R.noise.items()})
-    out["beta_ex_inv"] = table1.EXPERIMENTS[("lenet", "entropy-sgd")]["beta_ex_inv"]
+    out["beta_ex_inv"] = experiments.EXPERIMENTS[("lenet", "entropy-sgd")]["beta_ex_inv"]
     out["n_cells_found"] = sum(c in R.results for c in CELLS)
     out["n_units_done"] = sum(r["seeds_done"] for r in R.units)
     out["cpu_hours"] = sum(r["cpu_hours"] for r in R.units)
@@ -197,22 +200,6 @@ def _paper_cell(net: str, alg: str, unit: str = "") -> str:
 def comparison_rows(results: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
     """``table1.comparison`` of the cells in ``results`` (ours beside the paper's)."""
     return table1.comparison(table1.table1_rows(results))
-
-
-def verdict(c: dict[str, Any]) -> str:
-    """One sentence on a cell's deviation from the paper."""
-    name = f"{table1.LABELS.get(c['net'], c['net'])}/" \
-           f"{table1.LABELS.get(c['algorithm'], c['algorithm'])}"
-    ours = f"{float(c['error_mean']):.2f} ± {float(c['error_std']):.2f} % @ " \
-           f"{c['effective_epoch']}"
-    paper = f"{c['paper_mean']:.2f} ± {c['paper_std']:.2f} % @ {c['paper_epoch']}"
-    if abs(c["diff_sigma"]) <= 2:
-        how = "agrees with the paper within two combined standard deviations"
-    elif c["diff"] > 0:
-        how = f"is {c['diff']:.2f} points worse than the paper ({c['diff_sigma']:.1f} σ)"
-    else:
-        how = f"is {-c['diff']:.2f} points better than the paper ({-c['diff_sigma']:.1f} σ)"
-    return f"{name}: ours {ours} vs the paper's {paper}; it {how}."
 
 
 def comparison_frame(results: dict[tuple[str, str], dict[str, Any]]):
@@ -288,10 +275,10 @@ def format_setting(key: str, value: Any) -> str:
 
 def settings_frame(net: str):
     """The settings of the Table 1 cells of ``net`` (pandas): one row per setting, one
-    column per algorithm, read from ``table1.EXPERIMENTS``; '—' where a cell has none."""
+    column per algorithm, read from ``experiments.EXPERIMENTS``; '—' where a cell has none."""
     import pandas as pd
-    cells = {a: table1.EXPERIMENTS[(net, a)] for a in ALGORITHMS
-             if (net, a) in table1.EXPERIMENTS}
+    cells = {a: experiments.EXPERIMENTS[(net, a)] for a in ALGORITHMS
+             if (net, a) in experiments.EXPERIMENTS}
     keys = [k for k in SETTING_LABELS if any(k in v for v in cells.values())]
     keys += sorted({k for v in cells.values() for k in v} - set(SETTING_LABELS)
                    - {"algorithm"})
@@ -415,12 +402,12 @@ def _figure_4(R: Result, nets, ylims):
     for ax, net, panel in zip(axes[0], nets, "abcdef"):
         have = [a for a in ALGORITHMS if (net, a) in R.results]
         for alg in have:
-            c = table1.curves(R.results[(net, alg)])
-            s = table1.summarize(R.results[(net, alg)])
+            c = records.curves(R.results[(net, alg)])
+            s = records.summarize(R.results[(net, alg)])
             mean_band(ax, c["effective_epoch"], c["mean"], c["std"], colors[alg],
                       f"ours {table1.LABELS[alg]} ({s['error_mean']:.2f}%)")
         mark_paper_cells(ax, net)
-        ax.set_xlim(0, 1.05 * max(table1.EXPERIMENTS[(net, a)]["effective_epochs"]
+        ax.set_xlim(0, 1.05 * max(experiments.EXPERIMENTS[(net, a)]["effective_epochs"]
                                   for a in ALGORITHMS))
         if net in ylims:
             ax.set_ylim(*ylims[net])
@@ -512,7 +499,7 @@ def claims(R: Result) -> list[Claim]:
                     f"parameters", R.n_params[n], PAPER_PARAMS[n], 0,
                     paper=f"{PAPER_PARAMS[n]:,}" if n == "lenet" else "1.86 million",
                     where="Sec. 8.2") for n in NETS]
-    beta = format_setting("", table1.EXPERIMENTS[("lenet", "entropy-sgd")]["beta_ex_inv"])
+    beta = format_setting("", experiments.EXPERIMENTS[("lenet", "entropy-sgd")]["beta_ex_inv"])
     # the std is measured on NOISE_N draws: its relative standard error is 1/√(2N)
     se = 1.0 / math.sqrt(2 * NOISE_N)
     out.append(Claim("noise_ratio", f"β_ex⁻¹ = {beta}: one inner step's noise std equals "

@@ -3,42 +3,18 @@
 The chapter: :class:`Params`, :func:`compute` (the subset's GCN + ZCA statistics, the
 parameter count, the CPU smoke run, the GPU results found under ``results/``, the
 benchmark and the projected GPU time of the row), :func:`claims` (the paper's row as
-pending claims until GPU results exist), the tables and the figures. Training goes
-through the command line: ``python -m deeprelax cifar subset|row`` calls :func:`run_row`.
-
-This module only adds CIFAR-10 to the MNIST machinery: it registers the net ``allcnn``
-(``deeprelax.train.models.allcnn``, All-CNN-C + BN) with a GCN+ZCA-whitened CIFAR-10 loader and
-per-algorithm hyper-parameters (``deeprelax.train.table1.register``); training is
-``deeprelax.train.table1.run`` / ``sweep`` → ``deeprelax.train.engine.train`` (no loop of its own).
-
-Data sets (``use_data``): ``cifar10`` — the full 50,000/10,000 images, md5-checked, from
-``data_dir`` or $DEEPRELAX_DATA (results in ``results/train/``, rows of Table 1);
-``cifar10-subset`` — the genuine-bytes SUBSET (5,438/1,017 images), a small-data
-experiment whose results live apart, in ``results/cifar10-subset/``, never in Table 1.
-
-Hyper-parameters (``EXPERIMENTS``) and their sources (the paper gives few for All-CNN):
-
-- all: batch 128, 6 seeds, weight decay 1e-3 (the authors' All-CNN setting, implementation
-  notes; applied by every optimizer, also SGD), GCN+ZCA inputs, no augmentation (Sec. 8.1.1),
-  BN statistics re-estimated on the whole training set before each evaluation, one
-  evaluation every 5 effective epochs (the paper's cells are all multiples of 5);
-  a budget of 200 effective epochs (the paper's cells lie at 145–195).
-- SGD: Nesterov 0.9, lr 0.1 × 0.2 every 60 epochs (the authors' Lua SGD schedule for CIFAR).
-- Entropy-SGD: as the MNIST rows (``outer="lua"``, inner Nesterov 0.9 on the raw gradient
-  (``inner_form="authors"``), no outer momentum, L = 20, η_y = 0.1, α = 0.75,
-  β_ex⁻¹ = 2e-8) with the authors' All-CNN coupling
-  g₀ = 0.03 scoped by g₁ = 1e-4, i.e. γ₀ = 1/0.03 and γ₁ = 1e-4 (their notes; the paper's
-  γ₁ = 1e-3 is the alternative), lr 1 / 0.2 / 0.04 switching at epochs 3 and 6 (their Lua
-  CIFAR schedule) = effective epochs 60 and 120.
-- HJ: the same with L = 5, no noise, the last iterate (Sec. 7.2), on the same effective-epoch
-  schedule.
-- HEAT: eq. (35), Nesterov 0.9, L = 20, γ₀ = 1e-4 scoped by 1e-3 (as the MNIST rows; not
-  tuned), lr 0.1 × 0.2 every 60 effective epochs.
+pending claims until GPU results exist), the tables and the figures. The experiments
+themselves (All-CNN-C + BN on GCN+ZCA-whitened CIFAR-10, each algorithm's settings and
+their sources) are ``deeprelax.train.experiments``; training goes through the command
+line, ``python -m deeprelax cifar subset|row`` (``experiments.run_row``). Results on the
+full data are rows of Table 1 (``results/train/``); the genuine-bytes subset (5,438/1,017
+images) is a small-data experiment kept apart, in ``results/cifar10-subset/``.
 """
 from __future__ import annotations
 
 import math
 import os
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,80 +22,20 @@ from typing import Any
 
 import numpy as np
 
-from deeprelax.train import table1
+from deeprelax import paths
 from deeprelax.book.claims import Claim, close_to, fact, pending
-from deeprelax.params import ParamError, Params as BaseParams, knob
-from deeprelax.paths import RESULTS_DIR, SUBSET_RESULTS, SUBSET_RUNS
-from deeprelax.results import benchmarks
 from deeprelax.chapters import ch08_mnist as ch08
+from deeprelax.params import ParamError, Params as BaseParams, knob
+from deeprelax.results import benchmarks
+from deeprelax.train import cifar, experiments, models, records, table1
 
 NET = "allcnn"
-ALGORITHMS = table1.ALGORITHM_ORDER
+ALGORITHMS = experiments.ALGORITHM_ORDER
 PAPER_ROW = {a: table1.PAPER_TABLE1[(NET, a)] for a in ALGORITHMS}
-FULL, SUBSET = "cifar10", "cifar10-subset"
-EVAL_EVERY = 5
-SEEDS = (0, 1, 2, 3, 4, 5)
-
-_COMMON = dict(batch_size=128, seeds=SEEDS, weight_decay=1e-3, eval_every=EVAL_EVERY,
-               eval_batch=1000, bn_batches=0, effective_epochs=200)
-_LUA = dict(momentum=0.0, inner_momentum=0.9, outer="lua", inner_form="authors",
-            gamma=1 / 0.03, gamma_decay=1e-4, lr_y=0.1, lr_schedule=((0, 1.0), (60, 0.2), (120, 0.04)))
-EXPERIMENTS: dict[str, dict[str, Any]] = {
-    "sgd": dict(_COMMON, algorithm="sgd", L=1, momentum=0.9,
-                lr_schedule=((0, 0.1), (60, 0.02), (120, 0.004), (180, 8e-4))),
-    "entropy-sgd": dict(_COMMON, **_LUA, algorithm="entropy-sgd", L=20, alpha=0.75,
-                        beta_ex_inv=2e-8),
-    "hj": dict(_COMMON, **_LUA, algorithm="hj", L=5, hj_form="prox"),
-    "heat": dict(_COMMON, algorithm="heat", L=20, momentum=0.9, gamma=1e-4, gamma_decay=1e-3,
-                 lr_schedule=((0, 0.1), (60, 0.02), (120, 0.004), (180, 8e-4))),
-}
-
-# CPU smoke run (the fast preset): the same code path on 8 training / 16 test images
-# of the SUBSET, 2 seeds, batch 4, one effective epoch (2 gradient evaluations), L = 2 for
-# the relaxations, BN re-estimated on one batch. It checks that everything runs, not numbers.
-SMOKE_DATA = dict(n_train=8, n_test=16)
-SMOKE = dict(seeds=(0, 1), effective_epochs=1, batch_size=4, eval_batch=8, bn_batches=1,
-             eval_every=1)
-SMOKE_L = {"sgd": 1, "entropy-sgd": 2, "hj": 2, "heat": 2}
-
-
-def tensors(dataset: str = FULL, data_dir: str | os.PathLike | None = None,
-            device: str = "cpu", n_train: int | None = None, n_test: int | None = None):
-    """GCN+ZCA-whitened CIFAR-10 (Sec. 8.1.1) as ``engine.TensorData`` (first n images if given)."""
-    import torch
-
-    from deeprelax.train import cifar
-    from deeprelax.train.engine import TensorData
-    for n, what in ((n_train, "n_train"), (n_test, "n_test")):
-        if n is not None and (not isinstance(n, int) or n < 1):
-            raise ValueError(f"{what} must be a positive integer or None, got {n!r}")
-    w = cifar.preprocess(cifar.load(dataset, data_dir), device=device)
-    t = lambda a, n: torch.from_numpy(a[:n].copy())  # noqa: E731
-    return TensorData(t(w.train_x, n_train), t(w.train_y, n_train), t(w.test_x, n_test),
-                      t(w.test_y, n_test), name=w.name)
-
-
-def use_data(dataset: str = FULL, data_dir: str | os.PathLike | None = None,
-             device: str = "cpu", n_train: int | None = None,
-             n_test: int | None = None) -> str:
-    """Point ``allcnn`` at a CIFAR-10 data set for ``table1.run``; returns its registered name.
-
-    The name carries the sizes (e.g. ``cifar10-subset[16/32]``), so runs on different data
-    never share a cached tensor set; the sizes given here override ``table1``'s generic
-    smoke sizes (All-CNN-C costs ~30× LeNet per image).
-    """
-    if dataset not in (FULL, SUBSET):
-        raise ValueError(f"dataset must be {FULL!r} or {SUBSET!r}, got {dataset!r}")
-    name = dataset if n_train is None and n_test is None else \
-        f"{dataset}[{n_train or 'all'}/{n_test or 'all'}]"
-
-    def loader(**_generic_sizes):
-        return tensors(dataset, data_dir, device, n_train, n_test)
-    table1.register(NET, name, loader, EXPERIMENTS)
-    return name
-
-
-use_data()      # importing this module makes `allcnn` a Table 1 net on the full CIFAR-10
+FULL, SUBSET = experiments.CIFAR10, experiments.CIFAR10_SUBSET
+EXPERIMENTS = {a: experiments.EXPERIMENTS[(NET, a)] for a in ALGORITHMS}
+SEEDS = EXPERIMENTS["sgd"]["seeds"]
+SMOKE_DATA = experiments.SMOKE_DATA[SUBSET]
 
 
 @dataclass(frozen=True)
@@ -151,52 +67,18 @@ class Params(BaseParams):
 def results_folder(dataset: str, root: str | os.PathLike | None = None) -> Path:
     """Where the All-CNN results on ``dataset`` live: ``train/`` (the full data, Table 1)
     or ``cifar10-subset/`` under ``root`` (default ``results/``)."""
-    root = RESULTS_DIR if root is None else Path(root)
-    return root / (table1.TRAIN_DIR.name if dataset == FULL else SUBSET_RESULTS.name)
+    root = paths.RESULTS_DIR if root is None else Path(root)
+    return root / (paths.TRAIN_DIR.name if dataset == FULL else paths.SUBSET_RESULTS.name)
 
 
-def smoke_overrides(algorithm: str) -> dict[str, Any]:
-    """TrainParams overrides of the Sec. 8.3 CPU smoke run of ``algorithm``."""
-    return dict(SMOKE, L=SMOKE_L[algorithm])
-
-
-def run_row(dataset: str = FULL, data_dir: str | os.PathLike | None = None,
-            device: str = "cuda", *, preset: str = "paper", max_minutes: float | None = None,
-            results_dir: str | os.PathLike | None = None,
-            runs_dir: str | os.PathLike | None = None, show_progress: bool = True,
-            **overrides: Any) -> list[dict[str, Any]]:
-    """Train (resumably) the four All-CNN cells on ``dataset``; full data: merge table1.csv rows.
-
-    ``preset`` 'paper' trains the row; 'fast' is the CPU smoke run (8 training and 16
-    test images, :data:`SMOKE`), written to ``results_dir`` (default ``runs/smoke``; None:
-    nothing written), never to results/. Call again after ``max_minutes`` to continue. On
-    the full data set, when all four paper cells are complete their rows are merged into
-    ``table1.csv`` beside ``results_dir`` (``results/table1.csv`` by default).
-    """
-    full = dataset == FULL
-    if table1._preset(preset) == "fast":
-        use_data(dataset, data_dir, device, **SMOKE_DATA)
-        out = []
-        for alg in ALGORITHMS:
-            out.append(table1.run(NET, alg, "fast", device,
-                                  results_dir=table1.AUTO if results_dir is None
-                                  else results_dir, runs_dir=runs_dir,
-                                  show_progress=show_progress,
-                                  **dict(smoke_overrides(alg), **overrides)))
-        return out
-    if results_dir is None:
-        results_dir = results_folder(dataset)
-    if runs_dir is None:
-        runs_dir = table1.RUNS_DIR if full else SUBSET_RUNS
-    use_data(dataset, data_dir, device)
-    results = table1.sweep((NET,), ALGORITHMS, "paper", device,
-                           max_seconds=None if max_minutes is None else 60 * max_minutes,
-                           results_dir=results_dir, runs_dir=runs_dir,
-                           show_progress=show_progress, **overrides)
-    if full and len(results) == len(ALGORITHMS) and \
-            all(table1.admission(r) is None for r in results):      # paper cells only
-        rows = table1.table1_rows({(NET, r["algorithm"]): r for r in results})
-        table1.write_table1_csv(rows, Path(results_dir).parent / table1.TABLE1_CSV.name)
+def train_row(dataset: str, P: "Params") -> list[dict[str, Any]]:
+    """Train the four cells on ``dataset`` (``experiments.run_row``) into
+    ``P.results_for(dataset)``; a complete full-data row goes into the table1.csv beside."""
+    folder = P.results_for(dataset)
+    results = experiments.run_row(dataset, P.data_dir, P.device, max_minutes=P.max_minutes,
+                                  results_dir=folder, show_progress=False)
+    if dataset == FULL:
+        table1.write_row(results, folder.parent / paths.TABLE1_CSV.name)
     return results
 
 
@@ -205,7 +87,7 @@ def load_row(dataset: str = FULL, results_dir: str | os.PathLike | None = None
     """Complete All-CNN results on ``dataset`` keyed by algorithm (subset and full kept apart)."""
     if results_dir is None:
         results_dir = results_folder(dataset)
-    found = table1.load_results(results_dir, nets=(NET,))
+    found = experiments.load_results(results_dir, nets=(NET,))
     return {alg: rec for (_, alg), rec in found.items() if rec.get("dataset") == dataset}
 
 
@@ -225,9 +107,10 @@ def comparison_frame(results: dict[str, dict[str, Any]]):
     return frame.droplevel("net")
 
 
-def benchmark_entry(results_dir: str | os.PathLike = RESULTS_DIR) -> dict[str, Any] | None:
+def benchmark_entry(results_dir: str | os.PathLike | None = None) -> dict[str, Any] | None:
     """All-CNN-C (Sec. 8.3) entry of the newest GPU benchmark file, or None."""
-    found = [e for e in benchmarks(results_dir) if e.get("net") == NET]
+    found = [e for e in benchmarks(paths.RESULTS_DIR if results_dir is None else results_dir)
+             if e.get("net") == NET]
     return found[-1] if found else None
 
 
@@ -310,26 +193,22 @@ def zca_stats(w) -> dict[str, float]:
 
 
 def _zca_eps() -> float:
-    from deeprelax.train import cifar
     return cifar.ZCA_EPS
 
 
 def smoke_row(device: str = "cpu") -> list[dict[str, Any]]:
     """The CPU smoke run of the four cells on 8 subset images, in a temporary folder
     (removed afterwards, also on failure)."""
-    import tempfile
-
     import torch
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         with tempfile.TemporaryDirectory(prefix="deeprelax-smoke-") as tmp:
-            return run_row(SUBSET, device=device, preset="fast",
-                           results_dir=Path(tmp) / "train", runs_dir=Path(tmp) / "runs",
-                           show_progress=False)
+            return experiments.run_row(SUBSET, device=device, preset="fast",
+                                       results_dir=Path(tmp) / "train",
+                                       runs_dir=Path(tmp) / "runs", show_progress=False)
     finally:
         torch.set_num_threads(threads)
-        use_data()                     # `allcnn` back on the full CIFAR-10
 
 
 def compute(P: Params) -> Result:
@@ -341,7 +220,6 @@ def compute(P: Params) -> Result:
 
 
 def _compute(P: Params) -> Result:
-    from deeprelax.train import cifar, models
     sub = cifar.load_cifar10_subset()
     labels = cifar.subset_arrays()
     all_train = np.concatenate([labels[f"{b}_labels"] for b in cifar.TRAIN_BATCHES])
@@ -353,9 +231,7 @@ def _compute(P: Params) -> Result:
     smoke = smoke_row(P.device) if P.smoke else None
     if P.train != "none":
         dataset = SUBSET if P.train == "subset" else FULL
-        run_row(dataset, P.data_dir, P.device, max_minutes=P.max_minutes,
-                results_dir=P.results_for(dataset), show_progress=False)
-        use_data()
+        train_row(dataset, P)
     bench = benchmark_entry(P.results_for(FULL).parent)
     proj = {} if bench is None else projected_row_seconds(bench["engine_s_per_epoch"])
     return Result(P, sub.name, len(sub.train_images), len(sub.test_images),
@@ -498,8 +374,8 @@ def _curves_panel(axes, results: dict[str, dict[str, Any]], prefix: str = "") ->
     for alg in ALGORITHMS:
         if alg not in results:
             continue
-        c = table1.curves(results[alg])
-        s = table1.summarize(results[alg])
+        c = records.curves(results[alg])
+        s = records.summarize(results[alg])
         x = c["effective_epoch"]
         axes[0].plot(x, c["train_loss"], color=colors[alg], lw=1.3,
                      label=f"{prefix}{table1.LABELS[alg]}")
@@ -580,8 +456,8 @@ def _row_claims(R: Result) -> list[Claim]:
              f"HJ {PAPER_HJ_TRAIN_LOSS}")]
     if not R.complete:
         return out + [pending(n, s, paper=p, where="Sec. 8.3") for n, s, p in said]
-    err = {a: table1.summarize(r)["error_mean"] for a, r in R.full_results.items()}
-    loss = {a: min(table1.curves(r)["train_loss"]) for a, r in R.full_results.items()}
+    err = {a: records.summarize(r)["error_mean"] for a, r in R.full_results.items()}
+    loss = {a: min(records.curves(r)["train_loss"]) for a, r in R.full_results.items()}
     holds = [min(err, key=err.get) == "hj", max(err, key=err.get) == "heat",
              min(loss, key=loss.get) == "hj"]
     return out + [fact(n, s, h, paper=p, where="Sec. 8.3") for (n, s, p), h in zip(said, holds)]

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from deeprelax.train import models, optim, table1
+from deeprelax.train import experiments, models, optim
 from deeprelax.train.data import load_mnist
 from deeprelax.book.claims import Claim, close_to, fact
 from deeprelax.params import ParamError, Params as BaseParams, knob
@@ -324,7 +324,7 @@ def same_as_table1(settings: dict[str, dict], net: str) -> dict[str, bool]:
     """Per optimizer: are the page's settings those of Table 1 (``deeprelax.train.table1``)?"""
     out = {}
     for name, got in settings.items():
-        tp = table1.experiment(net, ALGORITHM[name])
+        tp = experiments.experiment(net, ALGORITHM[name])
         want = dict(tp.optimizer_hyper(), lr=tp.lr_schedule[0][1], L=tp.L)
         if name == "SGD":
             want["nesterov"] = True

@@ -35,13 +35,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from deeprelax.train import engine, hessian, models, table1
+from deeprelax.train import engine, experiments, hessian, models, table1
 from deeprelax import paths, results
 from deeprelax.book.claims import Claim, fact, pending
 from deeprelax.params import Params as BaseParams, knob
 from deeprelax.book.plotting import ALGORITHM_COLORS, styled
 
-ALGORITHMS = table1.ALGORITHM_ORDER          # entropy-sgd, heat, hj, sgd (the paper's order)
+ALGORITHMS = experiments.ALGORITHM_ORDER          # entropy-sgd, heat, hj, sgd (the paper's order)
 LABELS = table1.LABELS
 PAPER_BUDGET = 100                            # LeNet's effective epochs in table1
 FIGURE_RC = {"font.size": 10.5, "axes.titlesize": 11, "axes.labelsize": 10.5,
@@ -150,25 +150,26 @@ def models_from_checkpoint(state: dict, net: str, seeds: tuple[int, ...]) -> dic
     return out
 
 
-def export_paper_weights(runs_dir: str | Path = table1.RUNS_DIR,
-                         folder: str | Path = hessian.WEIGHTS_DIR,
+def export_paper_weights(runs_dir: str | Path = paths.RUNS_DIR,
+                         folder: str | Path = paths.WEIGHTS_DIR,
                          seeds: tuple[int, ...] = (0,)) -> list[Path]:
     """Write results/weights/lenet-<algorithm>-seed<k>.pt from the paper runs'
-    checkpoints (``runs/lenet-<algorithm>-paper.pt``) by ``table1.export_weights``, which
+    checkpoints (``runs/lenet-<algorithm>-paper.pt``) by ``experiments.export_weights``, which
     the sweep calls itself when a LeNet cell finishes."""
     written = []
     for alg in ALGORITHMS:
-        P, _, ckpt, _ = table1.plan("lenet", alg, "paper", runs_dir=runs_dir)
-        written += table1.export_weights("lenet", alg, ckpt, P, folder, seeds)
+        p = experiments.plan("lenet", alg, "paper", runs_dir=runs_dir)
+        P, ckpt = p.params, p.checkpoint
+        written += experiments.export_weights("lenet", alg, ckpt, P, folder, seeds)
     return written
 
 
-def saved_seeds(P: Params, folder: str | Path = hessian.WEIGHTS_DIR) -> tuple[int, ...]:
+def saved_seeds(P: Params, folder: str | Path = paths.WEIGHTS_DIR) -> tuple[int, ...]:
     """The seeds of P.seeds (at least seed 0) whose LeNet weights exist for all four."""
     if P.weights != "auto" or P.net != "lenet":
         return ()
     ok = tuple(s for s in sorted(set(P.seeds) | {0})
-               if all(hessian.weights_path("lenet", a, s, folder).is_file()
+               if all(paths.weights_path("lenet", a, s, folder).is_file()
                       for a in ALGORITHMS))
     return ok if 0 in ok else ()
 
@@ -187,11 +188,11 @@ def mnist_subset(P: Params) -> engine.TensorData:
 def train_params(P: Params, algorithm: str) -> engine.TrainParams:
     """table1's LeNet settings of ``algorithm``, on P's budget: the lr schedule's epochs
     are scaled by effective_epochs / 100 (the paper budget), seeds and device are P's."""
-    base = table1.experiment("lenet", algorithm, "paper")
+    base = experiments.experiment("lenet", algorithm, "paper")
     scale = P.effective_epochs / PAPER_BUDGET
     sched = tuple((round(e * scale, 6), lr) for e, lr in base.lr_schedule)
     sched = tuple(dict(sched).items())                      # steps that collapse: keep the last
-    return table1.experiment("lenet", algorithm, "paper", device=P.device, seeds=P.seeds,
+    return experiments.experiment("lenet", algorithm, "paper", device=P.device, seeds=P.seeds,
                              effective_epochs=P.effective_epochs, lr_schedule=sched,
                              eval_every=max(1, P.effective_epochs // 10),
                              checkpoint_seconds=1e7, checkpoint_every=100_000)
@@ -476,7 +477,7 @@ def _compute(P: Params) -> Result:
         t0 = time.perf_counter()
         matched = {}
         if saved:
-            nets = {s: hessian.load_weights(NETS[P.net](), hessian.weights_path(P.net, alg, s))
+            nets = {s: hessian.load_weights(NETS[P.net](), paths.weights_path(P.net, alg, s))
                     for s in saved}
         else:
             nets, R.records[alg], matched = train_here(P, data, alg)

@@ -1,10 +1,10 @@
 """The MNIST half of Table 1 on the CPU: 48 single-seed units, run in a fixed order, resumably.
 
 A *unit* is one seed of one cell (Secs. 8.2.1-8.2.2): the cell's paper settings
-(``table1.EXPERIMENTS``) with ``seeds=(k,)``, trained by ``deeprelax.train.engine`` with one
+(``experiments.EXPERIMENTS``) with ``seeds=(k,)``, trained by ``deeprelax.train.engine`` with one
 torch thread. On the CPU a seed trained alone equals the same seed trained beside the
 others bit for bit (the engine's loop batching; ``tests/test_engine.py``), so six finished
-units are a Table 1 cell (``table1.assemble_cell``, admitted by ``table1.admission`` like
+units are a Table 1 cell (``records.assemble_cell``, admitted by ``experiments.admission`` like
 a cell trained at once).
 
 ``python -m deeprelax campaign --max-minutes 150`` runs the next unfinished units in the
@@ -33,8 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from deeprelax.train import table1
-from deeprelax.results import ResultError, read_json, write_json
+from deeprelax import paths
+from deeprelax.results import ResultError, check_dir, read_json, write_json
+from deeprelax.runtime import keep_freed_memory, torch_threads
+from deeprelax.train import engine, experiments, models, records
+from deeprelax.train.engine import RunLockedError
 
 NETS = ("lenet", "mnistfc")
 ALGORITHMS = ("sgd", "entropy-sgd", "hj", "heat")
@@ -63,37 +66,31 @@ class Unit:
         return f"{self.net} {self.algorithm} seed {self.seed}"
 
 
-def partial_path(net: str, algorithm: str, seed: int,
-                 runs_dir: str | Path = table1.UNIT_RUNS_DIR) -> Path:
-    """The record of a unit in progress (beside its checkpoint, never under results/)."""
-    return Path(runs_dir) / f"{net}-{algorithm}-seed{seed}.json"
-
-
 def unit_state(net: str, algorithm: str, seed: int,
-               results_dir: str | Path = table1.TRAIN_DIR,
-               runs_dir: str | Path | None = table1.UNIT_RUNS_DIR) -> Unit:
+               results_dir: str | Path = paths.TRAIN_DIR,
+               runs_dir: str | Path | None = paths.UNIT_RUNS_DIR) -> Unit:
     """The state of one unit from the files (a damaged file counts as absent: its unit is
-    redone, and the damaged finished record is reported by ``table1``); with
+    redone, and the damaged finished record is reported by ``experiments.load_results``); with
     ``runs_dir=None`` a unit in progress counts as not started."""
-    budget = table1.EXPERIMENTS[(net, algorithm)]["effective_epochs"]
-    done = table1.read_units(net, algorithm, results_dir)
+    budget = experiments.EXPERIMENTS[(net, algorithm)]["effective_epochs"]
+    done = experiments.read_units(net, algorithm, results_dir)
     if seed in done:
         rec = done[seed]
         return Unit(net, algorithm, seed, "done", rec["effective_epoch"][-1],
                     float(rec.get("wall_time_s", 0.0)), budget)
     if runs_dir is None:                         # finished units only
         return Unit(net, algorithm, seed, "todo", 0.0, 0.0, budget)
-    path = partial_path(net, algorithm, seed, runs_dir)
+    path = paths.unit_checkpoint(net, algorithm, seed, runs_dir, suffix=".json")
     with contextlib.suppress(ResultError, OSError, KeyError, IndexError, TypeError):
         rec = read_json(path, require_checksum=True)
-        if table1.record_problem(rec) is None and rec["effective_epoch"]:
+        if records.record_problem(rec) is None and rec["effective_epoch"]:
             return Unit(net, algorithm, seed, "partial", rec["effective_epoch"][-1],
                         float(rec.get("wall_time_s", 0.0)), budget)
     return Unit(net, algorithm, seed, "todo", 0.0, 0.0, budget)
 
 
-def states(results_dir: str | Path = table1.TRAIN_DIR,
-           runs_dir: str | Path | None = table1.UNIT_RUNS_DIR, order=ORDER) -> list[Unit]:
+def states(results_dir: str | Path = paths.TRAIN_DIR,
+           runs_dir: str | Path | None = paths.UNIT_RUNS_DIR, order=ORDER) -> list[Unit]:
     """Every unit of ``order`` (default :data:`ORDER`) with its state."""
     return [unit_state(n, a, s, results_dir, runs_dir) for n, a, s in order]
 
@@ -103,15 +100,13 @@ def measure_speeds(cells, show: Callable[[str], None] = print) -> dict[tuple[str
     gradient evaluations of seed 0 (after a warm-up step) scaled to an effective epoch,
     plus one evaluation (BN re-estimation and test; measured once per net). A projection,
     not a result: nothing is written."""
-    from deeprelax.train import engine, models
-    from deeprelax.runtime import keep_freed_memory, torch_threads
     keep_freed_memory()
     speeds, evals = {}, {}
     for net, alg in cells:
-        P = table1.unit_params(net, alg, 0)
+        P = experiments.unit_params(net, alg, 0)
         with torch_threads(P.threads):
             trainer = engine.MultiSeedTrainer(lambda: models.build(net),
-                                              table1.load_data(net), P)
+                                              experiments.load_data(experiments.NET_DATASET[net]), P)
             trainer._set_lr(P.lr_at(0.0))
             steps = max(1, math.ceil(40 / P.L))
             trainer.outer_steps(1)
@@ -183,40 +178,37 @@ class _StopFlag:
 
 def run_unit(net: str, algorithm: str, seed: int, *, max_seconds: float | None = None,
              should_stop: Callable[[], bool] | None = None, show_progress: bool = True,
-             results_dir: str | Path = table1.TRAIN_DIR,
-             runs_dir: str | Path = table1.UNIT_RUNS_DIR,
-             weights_dir: str | Path | None = table1.WEIGHTS_DIR) -> dict[str, Any]:
+             results_dir: str | Path = paths.TRAIN_DIR,
+             runs_dir: str | Path = paths.UNIT_RUNS_DIR,
+             weights_dir: str | Path | None = paths.WEIGHTS_DIR) -> dict[str, Any]:
     """Train (or continue) one unit; a finished one is written to ``results_dir``/units
     and, for LeNet seed 0, its final weights to ``weights_dir`` (chapter 13 reads them).
     Raises ``engine.RunLockedError`` when another process is training it."""
-    from deeprelax.train import engine, models
-    P = table1.unit_params(net, algorithm, seed)
-    ckpt = table1.unit_checkpoint(net, algorithm, seed, runs_dir)
-    partial = partial_path(net, algorithm, seed, runs_dir)
-    res = engine.train(lambda: models.build(net), table1.load_data(net), P, out=partial,
+    P = experiments.unit_params(net, algorithm, seed)
+    ckpt = paths.unit_checkpoint(net, algorithm, seed, runs_dir)
+    partial = paths.unit_checkpoint(net, algorithm, seed, runs_dir, suffix=".json")
+    res = engine.train(lambda: models.build(net), experiments.load_data(experiments.NET_DATASET[net]), P, out=partial,
                        checkpoint=ckpt, max_seconds=max_seconds, should_stop=should_stop,
                        show_progress=show_progress,
-                       meta={"net": net, "dataset": table1.NET_DATASET[net],
+                       meta={"net": net, "dataset": experiments.NET_DATASET[net],
                              "preset": "paper", "kind": "unit"})
-    if table1.status_of(res) in ("complete", "diverged"):
-        final = table1.unit_path(net, algorithm, seed, results_dir)
+    if records.status_of(res) in ("complete", "diverged"):
+        final = paths.unit_path(net, algorithm, seed, results_dir)
         write_json(final, res)
-        if weights_dir is not None and net in table1.WEIGHTS_NETS and \
-                seed in table1.WEIGHTS_SEEDS and res["diverged"][0] is None:
-            table1.export_weights(net, algorithm, ckpt, P, weights_dir, (seed,))
+        if weights_dir is not None and net in experiments.WEIGHTS_NETS and \
+                seed in experiments.WEIGHTS_SEEDS and res["diverged"][0] is None:
+            experiments.export_weights(net, algorithm, ckpt, P, weights_dir, (seed,))
     return res
 
 
 def run(max_minutes: float | None = None, *, measure: bool = True, show_progress: bool = True,
-        results_dir: str | Path = table1.TRAIN_DIR,
-        runs_dir: str | Path = table1.UNIT_RUNS_DIR,
-        weights_dir: str | Path | None = table1.WEIGHTS_DIR,
+        results_dir: str | Path = paths.TRAIN_DIR,
+        runs_dir: str | Path = paths.UNIT_RUNS_DIR,
+        weights_dir: str | Path | None = paths.WEIGHTS_DIR,
         order=ORDER, out: Callable[[str], None] = print) -> int:
     """Run the next unfinished units of ``order`` until they are done, ``max_minutes``
     would be passed, or SIGTERM/SIGINT arrives; returns 0 when every unit is done, else 3."""
-    from deeprelax.train.engine import RunLockedError
-    from deeprelax.results import check_dir
-    for folder, what in ((Path(results_dir) / table1.UNITS, "results folder"),
+    for folder, what in ((Path(results_dir) / paths.UNITS, "results folder"),
                          (runs_dir, "runs folder"), (weights_dir, "weights folder")):
         if folder is not None:
             check_dir(Path(folder), what)
@@ -260,12 +252,12 @@ def run(max_minutes: float | None = None, *, measure: bool = True, show_progress
                 out(f"unit {u.label}: another process is training it; next unit")
                 continue
             units = states(results_dir, runs_dir, order)
-            s = table1.summarize(res)
+            s = records.summarize(res)
             err = "" if s["index"] is None else \
                 f", best validation error {s['error_mean']:.2f} % @ {s['effective_epoch']:.0f}"
-            out(f"unit {u.label}: {table1.status_of(res)}{err}, wall "
+            out(f"unit {u.label}: {records.status_of(res)}{err}, wall "
                 f"{res['wall_time_s'] / 60:.1f} min | {progress_line(units, speeds)}")
-            if table1.status_of(res) == "incomplete":
+            if records.status_of(res) == "incomplete":
                 break
     units = states(results_dir, runs_dir, order)
     why = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "interrupt"}.get(flag.signal)
@@ -276,8 +268,8 @@ def run(max_minutes: float | None = None, *, measure: bool = True, show_progress
     return EXIT_DONE if all(u.state == "done" for u in units) else EXIT_INCOMPLETE
 
 
-def status_table(results_dir: str | Path = table1.TRAIN_DIR,
-                 runs_dir: str | Path | None = table1.UNIT_RUNS_DIR) -> list[dict[str, Any]]:
+def status_table(results_dir: str | Path = paths.TRAIN_DIR,
+                 runs_dir: str | Path | None = paths.UNIT_RUNS_DIR) -> list[dict[str, Any]]:
     """Per cell: seeds finished, the unit in progress, the wall time spent. With
     ``runs_dir=None`` only the finished units count (what chapter 08 shows: the
     committed files, not a run in progress on this machine)."""

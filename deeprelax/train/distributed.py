@@ -103,7 +103,6 @@ SIGKILL at the start of that round (0-based), after writing the time to ``<out>.
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
 import datetime
@@ -921,7 +920,7 @@ def launch_local(P: ElasticParams, nproc: int, out: str | os.PathLike, *, nnodes
         port = sock.getsockname()[1]
     argv = torchrun_args(nproc, cli_args(P, out), nnodes=nnodes,
                          endpoint=f"127.0.0.1:{port}", run_id=f"local{port}",
-                         join_timeout=int(min(timeout_s, 60)), module="deeprelax.train.distributed")
+                         join_timeout=int(min(timeout_s, 60)))
     argv = [sys.executable, "-m", "torch.distributed.run", *argv[1:]]
     codes_dir = tempfile.TemporaryDirectory()
     full_env = {**os.environ, "OMP_NUM_THREADS": "1", "DEEPRELAX_PROGRESS": "0",
@@ -970,35 +969,6 @@ torchrun each rank's (torchrun then exits 1)."""
 #: the launcher's own options (with their values), not passed on to the ranks
 LAUNCH_FLAGS = ("--nproc-per-node", "--nnodes", "--rdzv-endpoint", "--rdzv-id",
                 "--join-timeout")
-
-
-def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m deeprelax elastic", usage=USAGE)
-    ap.add_argument("--algorithm", default="elastic", choices=ALGORITHMS)
-    ap.add_argument("--net", choices=NETS, help="network (default lenet)")
-    ap.add_argument("--preset", default="fast", choices=sorted(ElasticParams.PRESETS))
-    ap.add_argument("--tau", type=int, help="communication period (rounds per all_reduce)")
-    ap.add_argument("--gamma", type=float, help="γ₀ of the elastic coupling (ρ = 1/γ)")
-    ap.add_argument("--reference", choices=REFERENCES)
-    ap.add_argument("--backend", choices=BACKENDS)
-    ap.add_argument("--device", choices=("cpu", "cuda"))
-    ap.add_argument("--timeout", type=float, help="process-group timeout in seconds")
-    ap.add_argument("--seed", type=int)
-    ap.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
-                    help="any other ElasticParams field (JSON values)")
-    ap.add_argument("--out", help="result JSON (default runs/elastic/<label>.json)")
-    ap.add_argument("--checkpoint-dir", help="checkpoint folder (default: beside --out)")
-    ap.add_argument("--stop-after", type=int, help="stop after this many effective epochs")
-    ap.add_argument("--nproc-per-node", type=int, help="start torchrun with N processes "
-                    "here and exit with the ranks' outcome (without torchrun)")
-    ap.add_argument("--nnodes", type=int, default=1, help="with --nproc-per-node: machines "
-                    "(the same command on each, with --rdzv-endpoint)")
-    ap.add_argument("--rdzv-endpoint", help="with --nproc-per-node: HOST:PORT of the c10d "
-                    "rendezvous (default: --standalone on one machine)")
-    ap.add_argument("--rdzv-id", default="deeprelax", help="with --rdzv-endpoint: run id")
-    ap.add_argument("--join-timeout", type=int, default=60,
-                    help="with --rdzv-endpoint: seconds for the rendezvous to form")
-    return ap
 
 
 def _settings(args) -> ElasticParams:
@@ -1083,7 +1053,7 @@ def launch(args, argv: list[str]) -> int:
     else:
         rdzv = ["--standalone"]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(args.nnodes),
-           "--nproc-per-node", str(args.nproc_per_node), *rdzv, "-m", "deeprelax.train.distributed",
+           "--nproc-per-node", str(args.nproc_per_node), *rdzv, "-m", "deeprelax", "elastic",
            *_without_launch_flags(argv)]
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True,
@@ -1107,11 +1077,10 @@ def launch(args, argv: list[str]) -> int:
     return code
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m deeprelax elastic``: one replica of a torchrun group (or a group of one);
-    with ``--nproc-per-node`` (without torchrun) the launcher of such a group."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = _parser().parse_args(argv)
+def main(args, argv: list[str]) -> int:
+    """``python -m deeprelax elastic`` (parsed by ``deeprelax.__main__``): one replica of a
+    torchrun group (or a group of one); with ``--nproc-per-node`` (without torchrun) the
+    launcher of such a group, which starts torchrun on ``argv`` less the launch flags."""
     if args.nproc_per_node is not None:
         return launch(args, argv)
     code = _rank_main(args)
@@ -1146,6 +1115,3 @@ def _rank_main(args) -> int:
               f"{err:.2f} %; {out}")
     return 0 if res["complete"] else EXIT_INCOMPLETE
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -24,7 +24,7 @@ statistics, re-estimated beforehand, are constants) and dropout off. On it:
   (:func:`normalised_direction`).
 
 Weights of trained nets live in ``results/weights/<net>-<algorithm>-seed<k>.pt``
-(:func:`weights_path`): a ``state_dict`` (parameters and BN buffers) after a header with
+(``deeprelax.paths.weights_path``): a ``state_dict`` (parameters and BN buffers) after a header with
 its length and SHA-256, written by :func:`save_weights` and verified by
 :func:`load_weights` before ``torch.load(..., weights_only=True)``.
 """
@@ -43,19 +43,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from deeprelax.paths import WEIGHTS_DIR
 
 
 
 # ---------------------------------------------------------------------------------------
 # Weights on disk
 # ---------------------------------------------------------------------------------------
-def weights_path(net: str, algorithm: str, seed: int = 0,
-                 folder: str | os.PathLike = WEIGHTS_DIR) -> Path:
-    """Where the final weights of one trained (net, algorithm, seed) are kept."""
-    return Path(folder) / f"{net}-{algorithm}-seed{seed}.pt"
-
-
 WEIGHTS_MAGIC = b"deeprelax-weights/1\n"
 
 
@@ -96,8 +89,8 @@ def read_weights(path: str | os.PathLike) -> dict[str, Tensor]:
     """The verified state_dict of a :func:`save_weights` file (one WeightsError line for
     a missing, empty, truncated, changed or foreign file; nothing unpickled before)."""
     path = Path(path)
-    redo = ("write it again with deeprelax.train.hessian.save_weights (table1.export_weights "
-            "from the run's checkpoint)")
+    redo = ("write it again with deeprelax.train.hessian.save_weights "
+            "(deeprelax.train.experiments.export_weights from the run's checkpoint)")
     try:
         blob = path.read_bytes()
     except OSError as err:
