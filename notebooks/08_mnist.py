@@ -190,6 +190,13 @@ ch08.smoke_frame(R.smoke_runs)
 #   in effective epochs (mnistfc: 1, then 0.1 from 40; LeNet: 1, 0.1 from 40, 0.01 from
 #   80); HEAT uses Sec. 7.1's rule (0.1, × 0.2 every 3 epochs = 60 effective epochs).
 #   HJ uses $\eta_y=0.1$ (Sec. 7.1) and the same $\gamma$ as Entropy-SGD.
+# - **mnistfc's HJ scoping, $\gamma_1 = 5\cdot 10^{-4}$.** With $L = 5$, 200
+#   effective epochs are 18,760 updates; the paper's $\gamma_1 = 10^{-3}$ would shrink
+#   $\gamma$ below $\eta_y/2$ after about 12,200 of them (effective epoch 130), where the
+#   explicit inner step of (32) amplifies $y - x$ and the run diverges. Half the rate
+#   shrinks $\gamma$ over the run by the same factor as in LeNet's HJ cell
+#   ($\gamma_1 \times$ updates $= 9.38$ in both); every cell's last inner step stays
+#   below the bound (a test checks it).
 # - **HEAT's $\gamma_0=10^{-4}$**, the low end of the paper's range read as the
 #   variance of eq. (35) (a perturbation of standard deviation 0.01 on every weight);
 #   not tuned.

@@ -19,7 +19,7 @@ settings (``experiments.experiment``) for 12 effective epochs of a 1,280-image M
   numbers by far more than 1e-6.
 
 Record again (only when a change of numbers is intended and no campaign unit depends on
-the old ones): ``python tests/test_frozen_numerics.py --record``.
+the old ones): ``python tests/test_frozen_numerics.py --record [NET-ALG ...]``.
 """
 from __future__ import annotations
 
@@ -104,12 +104,23 @@ def test_float32_runs_equal_the_recorded_ones_bit_for_bit(net, alg):
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["--record"]:
-        sys.exit(f"usage: python {sys.argv[0]} --record")
+    # --record: every cell; --record NET-ALG ...: those cells again, the others kept (only
+    # for a cell no committed unit depends on)
+    if sys.argv[1:2] != ["--record"]:
+        sys.exit(f"usage: python {sys.argv[0]} --record [NET-ALG ...]")
+    names = sys.argv[2:] or [f"{n}-{a}" for n, a in CELLS]
+    unknown = set(names) - {f"{n}-{a}" for n, a in CELLS}
+    if unknown:
+        sys.exit(f"unknown cells {sorted(unknown)}")
     out = {"platform": platform_key(), "float32": {}, "float64": {}}
+    if sys.argv[2:]:
+        out = _recorded()
+        if out["platform"] != platform_key():
+            sys.exit(f"the others were recorded on {out['platform']}: record all cells here")
     for net, alg in CELLS:
-        for dtype in ("float32", "float64"):
-            out[dtype][f"{net}-{alg}"] = short_run(net, alg, dtype)
-            print(net, alg, dtype, out[dtype][f"{net}-{alg}"]["val_error"][-1], flush=True)
+        if f"{net}-{alg}" in names:
+            for dtype in ("float32", "float64"):
+                out[dtype][f"{net}-{alg}"] = short_run(net, alg, dtype)
+                print(net, alg, dtype, out[dtype][f"{net}-{alg}"]["val_error"][-1], flush=True)
     RECORD.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {RECORD}")

@@ -361,3 +361,21 @@ def test_the_noise_claim_fails_for_the_sign_typo_reading():
                         noise={"ours": ch08.inner_noise_std(beta), "printed": 3162.0,
                                "authors": ch08.AUTHORS_NOISE})
         assert by_name(ch08.claims(R))["noise_ratio"].passed is ok, beta
+
+
+def test_every_paper_cell_keeps_the_inner_step_stable_to_its_last_update(monkeypatch):
+    """Scoping shrinks γ at every update (Sec. 7.5): the inner coupling step of (32) must stay
+    below its stability bound η_y/γ ≤ 2 up to the budget's last update, in every cell. The
+    paper's γ₁ = 1e-3 fails this for mnistfc's HJ (18,760 updates): the check catches it."""
+    from deeprelax.train import optim
+    for (net, alg), values in experiments.EXPERIMENTS.items():
+        if alg in ("entropy-sgd", "hj"):
+            delta = values["inner_momentum"] if values.get("inner_form") == "paper" else 0.0
+            assert experiments.inner_step_ratio(net, alg) <= optim.stable_fraction(delta), \
+                (net, alg)
+    # LeNet's HJ: 100 × 469 / 5 = 9,380 updates, η_y/γ = 0.1/(1e4 (1 − 1e-3)^9380)
+    assert experiments.inner_step_ratio("lenet", "hj") == pytest.approx(
+        0.1 / (1e4 * (1 - 1e-3) ** 9380), rel=1e-12)
+    paper = dict(experiments.EXPERIMENTS[("mnistfc", "hj")], gamma_decay=1e-3)
+    monkeypatch.setitem(experiments.EXPERIMENTS, ("mnistfc", "hj"), paper)
+    assert experiments.inner_step_ratio("mnistfc", "hj") > 1e3
