@@ -130,33 +130,43 @@ def read_checkpoint(path: str | os.PathLike, fingerprint: dict[str, Any] | None 
 
 
 class _Terminated(BaseException):
-    """SIGTERM arrived: unwind (temporary files are removed), then die by SIGTERM."""
+    """SIGTERM arrived: unwind (temporary files are removed), then die by SIGTERM, or (a
+    replica of a distributed run) record why the run stopped."""
 
 
 @contextlib.contextmanager
-def _unwind_on_sigterm():
-    """While training: SIGTERM unwinds the stack (``atomic_write`` removes its temporary
-    file), then terminates the process as SIGTERM would have. Only on the main thread and
-    where nobody else handles SIGTERM."""
+def _unwind_on_sigterm(state: Any = None):
+    """While training: SIGTERM unwinds the stack (raises :class:`_Terminated`;
+    ``atomic_write`` removes its temporary file), then terminates the process as SIGTERM
+    would have. With ``state`` (an object with a boolean ``stopping``: a replica of
+    ``deeprelax.train.distributed``, which must write why it stopped), the first SIGTERM
+    sets ``state.stopping`` and unwinds without terminating; a SIGTERM while
+    ``state.stopping`` is ignored, after the block too. Only on the main thread and where
+    nobody else handles SIGTERM."""
     if threading.current_thread() is not threading.main_thread() or \
             signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield
         return
 
     def handler(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        raise _Terminated
+        if state is None:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            raise _Terminated
+        if not state.stopping:
+            state.stopping = True
+            raise _Terminated
 
     signal.signal(signal.SIGTERM, handler)
     try:
         yield
     except _Terminated:
-        os.kill(os.getpid(), signal.SIGTERM)       # the default action now: terminate
+        if state is None:
+            os.kill(os.getpid(), signal.SIGTERM)       # the default action now: terminate
         raise
     finally:
         if signal.getsignal(signal.SIGTERM) is handler:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
+            stopping = state is not None and state.stopping
+            signal.signal(signal.SIGTERM, signal.SIG_IGN if stopping else signal.SIG_DFL)
 
 
 def _prepare_output(path: Path | None, what: str) -> None:

@@ -123,9 +123,11 @@ from torch.nn.utils import parameters_to_vector
 
 from deeprelax.train import models as _models
 from deeprelax.train import optim as _optim
+from deeprelax.train.checkpoint import (SCHEMA as ENGINE_SCHEMA, _prepare_output, _Terminated,
+    _unwind_on_sigterm, read_checkpoint, save_checkpoint)
+from deeprelax.train.config import TensorData, TrainParams
 from deeprelax.train.data import DataError, load_mnist
-from deeprelax.train.engine import (SCHEMA as ENGINE_SCHEMA, TensorData, TrainParams, _Stream,
-    keyed_permutation, read_checkpoint, save_checkpoint, swap_dropout)
+from deeprelax.train.rng import _Stream, keyed_permutation, swap_dropout
 from deeprelax.params import ParamError, Params, knob, parse_overrides
 from deeprelax.paths import ELASTIC_RUNS, REPO_ROOT
 from deeprelax.results import ResultError, check_dir, provenance, remove_stale_temps, write_json
@@ -285,10 +287,6 @@ def resolve_backend(P: ElasticParams) -> str:
 
 class ReplicaLost(RuntimeError):
     """A collective failed or the launcher stopped this process: another replica died or hung."""
-
-
-class _Terminated(BaseException):
-    """SIGTERM arrived (torchrun stops the group after a failure)."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -813,10 +811,8 @@ def run_distributed(P: ElasticParams, out: str | os.PathLike | None = None,
     rank = int(os.environ.get("RANK", "0"))
     data = load_data(P) if data is None else data
     check_world(P, world, int(data.train_x.shape[0]))
+    _prepare_output(out, "result file")
     if out is not None:
-        if out.is_dir():
-            raise ParamError(f"result file {out} is a folder; give a file name")
-        check_dir(out.parent, f"result file {out} needs a folder, but")
         check_out(P, out, world)
         if rank == 0:
             remove_stale_temps(out)
@@ -840,37 +836,28 @@ def run_distributed(P: ElasticParams, out: str | os.PathLike | None = None,
     world, rank = dist.get_world_size(), dist.get_rank()
     comm = _Group(world, rank, P.timeout_s, P.reduction)
     meta = {**_launch_info(world, backend), "out": str(out) if out else None}
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def on_term(signum, frame):
-        """The first SIGTERM stops the process (ReplicaLost); later ones are ignored, so
-        that the record of why it stopped is always written."""
-        if not comm.stopping:
-            comm.stopping = True
-            raise _Terminated
-
-    if previous is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, on_term)
     run = None
     try:
-        try:
-            run = ElasticRun(P, data, comm, [Replica(P, data, rank, dev)], meta)
-            return _loop(run, out, ckpt, stop_after)
-        except _Terminated:
-            raise ReplicaLost(comm._lost("stopped by SIGTERM from the launcher (another "
-                                         "replica failed)", "training", time.monotonic()))
-    except ReplicaLost as err:
-        comm.stopping = True
-        if run is not None and run.lead and out is not None:
+        # the first SIGTERM (torchrun stopping the group after a failure) is a lost
+        # replica; later ones, and those after a failed collective, are ignored, so that
+        # the record of why the run stopped is always written
+        with _unwind_on_sigterm(comm):
             try:
-                write_json(out, run.result("incomplete", error=str(err)))
-            except OSError as werr:
-                print(f"deeprelax elastic: could not record the error in {out}: {werr}",
-                      file=sys.stderr)
-        raise
+                run = ElasticRun(P, data, comm, [Replica(P, data, rank, dev)], meta)
+                return _loop(run, out, ckpt, stop_after)
+            except (_Terminated, ReplicaLost) as stop:
+                comm.stopping = True
+                err = stop if isinstance(stop, ReplicaLost) else ReplicaLost(comm._lost(
+                    "stopped by SIGTERM from the launcher (another replica failed)",
+                    "training", time.monotonic()))
+                if run is not None and run.lead and out is not None:
+                    try:
+                        write_json(out, run.result("incomplete", error=str(err)))
+                    except OSError as werr:
+                        print(f"deeprelax elastic: could not record the error in {out}: "
+                              f"{werr}", file=sys.stderr)
+                raise err from None
     finally:
-        if signal.getsignal(signal.SIGTERM) is on_term:      # a stopping process ignores
-            signal.signal(signal.SIGTERM, signal.SIG_IGN if comm.stopping else previous)
         if own and dist.is_initialized():
             try:
                 dist.destroy_process_group()
