@@ -1,4 +1,5 @@
-"""Command line: ``python -m deeprelax {train,sweep,campaign,table1,cifar,describe,elastic}``.
+"""Command line: ``python -m deeprelax
+{train,sweep,campaign,table1,cifar,describe,elastic,width}``.
 
 Presets, as in the chapters: ``paper`` (the paper's runs) and ``fast`` (the CPU smoke run
 of the same code, seconds; written under runs/smoke, never results/).
@@ -14,6 +15,7 @@ Examples::
     python -m deeprelax cifar row --data-dir /path/to/data --device cuda --max-minutes 9
     python -m deeprelax train --net lenet --algorithm sgd --preset fast    # CPU check
     python -m deeprelax elastic --nproc-per-node 4 --preset fast     # Elastic-SGD, torchrun
+    python -m deeprelax width --preset paper    # chapter 13's LeNet widths (resumes)
 
 ``--set name=value`` overrides any ``deeprelax.train.engine.TrainParams`` field (values
 are JSON, e.g. ``--set 'lr_schedule=[[0,0.1],[30,0.02]]'``, else strings); the device,
@@ -47,6 +49,7 @@ from deeprelax.results import ResultError, check_dir
 from deeprelax.train import campaign, cifar, distributed, experiments, records, table1
 from deeprelax.train.data import DataError
 from deeprelax.train.engine import TrainParams
+from deeprelax.train import width
 
 EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_DIVERGED = 2, 3, 4
 # TrainParams fields with a flag of their own: --set NAME=... is refused for them
@@ -113,6 +116,13 @@ def parser() -> argparse.ArgumentParser:
     _elastic_flags(sub.add_parser("elastic", usage=distributed.USAGE,
                                   help="Elastic-SGD / Parle, one replica per process, "
                                   "under torchrun (see deeprelax.train.distributed)"))
+    w = sub.add_parser("width", help="chapter 13: train the four nets, measure the width of "
+                       "their minima, print the tables; a LeNet run is saved after each "
+                       "algorithm and resumes (see deeprelax.train.width)")
+    w.add_argument("--preset", default="paper", help="paper (LeNet; the committed result "
+                   "with its settings) or fast (the small net mlp7)")
+    w.add_argument("overrides", nargs="*", metavar="NAME=VALUE",
+                   help="any width.Params field, e.g. effective_epochs=20 (JSON values)")
     return ap
 
 
@@ -327,8 +337,26 @@ def _describe(args) -> int:
     return 0
 
 
+def _width(args) -> int:
+    """``width``: ``width.run`` with the preset and NAME=VALUE overrides (all checked before
+    any work), then its tables; a LeNet result is saved after each algorithm at
+    ``width.result_path`` (``results/width-of-minima-lenet.json`` only with the paper
+    preset's settings, else under runs/ch13/), and the same command again continues."""
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ParamError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    P = width.Params.from_preset(args.preset, **parse_overrides(args.overrides))
+    start = time.perf_counter()
+    print(width.tables_text(width.run(P)), end="")
+    path = width.result_path(P)
+    print(f"done in {time.perf_counter() - start:.0f} s"
+          + (f"; saved {path}" if path is not None else ""))
+    return 0
+
+
 COMMANDS = {"train": _train, "sweep": _train, "cifar": _cifar, "campaign": _campaign,
-            "table1": _table1, "describe": _describe}
+            "table1": _table1, "describe": _describe, "width": _width}
 
 
 if __name__ == "__main__":

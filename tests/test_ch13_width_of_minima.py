@@ -1,4 +1,5 @@
-"""Chapter 13: the width measurements on the small net (one seed), and the weights files."""
+"""Chapter 13: the width measurements on the small net (one seed), the weights files, and
+the command line ``python -m deeprelax width`` (``deeprelax.train.width``)."""
 import json
 import math
 
@@ -6,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from deeprelax import paths
-from deeprelax.train import engine, experiments, hessian, table1
+from deeprelax import paths, results
+from deeprelax.__main__ import main
+from deeprelax.train import engine, experiments, hessian, width
 from deeprelax.chapters import ch13_width_of_minima as ch13
 from deeprelax.book.claims import by_name, check, labelling_errors
-from deeprelax.params import ParamError
+from deeprelax.params import ParamError, parse_overrides
 
 
 @pytest.fixture(scope="module")
@@ -71,12 +73,12 @@ def test_matched_loss_snapshots(result):
 def test_snapshots_leave_the_training_unchanged():
     # stopping every 2 effective epochs (to evaluate f) gives the same final weights as
     # one uninterrupted run: the same-budget numbers do not depend on the snapshots
-    data = ch13.mnist_subset(ch13.Params.from_preset("fast", n_train=200, n_test=100))
+    data = width.mnist_subset(ch13.Params.from_preset("fast", n_train=200, n_test=100))
     out = {}
     for f_star in (0.0, 100.0):
         P = ch13.Params.from_preset("fast", seeds=(0,), n_train=200, n_test=100,
                                     effective_epochs=4, matched_loss=f_star)
-        nets, record, matched = ch13.train_here(P, data, "sgd")
+        nets, record, matched = width.train_here(P, data, "sgd")
         out[f_star] = nets[0].state_dict()
         assert record["status"] == "complete"
         assert (matched == {}) == (f_star == 0.0)
@@ -89,12 +91,12 @@ def test_one_seed_tables_have_no_std(result):
     eig = ch13.eigen_frame(result)
     assert list(eig.index) == ["Entropy-SGD", "HEAT", "HJ", "SGD"]
     assert "±" not in eig.iloc[0, 0]
-    assert ch13._ms([1.0, 3.0]) == f"2 ± {math.sqrt(2):.2g}"
+    assert width._ms([1.0, 3.0]) == f"2 ± {math.sqrt(2):.2g}"
 
 
 def test_reduced_budget_compresses_the_schedule():
     P = ch13.Params.from_preset("paper")
-    TP = ch13.train_params(P, "entropy-sgd")
+    TP = width.train_params(P, "entropy-sgd")
     assert TP.effective_epochs == 20 and TP.seeds == (0,)
     assert TP.lr_schedule == ((0.0, 1.0), (8.0, 0.1), (16.0, 0.01))
     assert TP.L == 20 and TP.inner_form == "authors"       # table1's LeNet settings otherwise
@@ -102,15 +104,15 @@ def test_reduced_budget_compresses_the_schedule():
 
 def test_saved_weights_are_used_only_when_all_four_exist(tmp_path):
     P = ch13.Params.from_preset("paper")
-    assert ch13.saved_seeds(P, tmp_path) == ()
-    net = ch13.NETS["lenet"]()
-    for alg in ch13.ALGORITHMS[:-1]:
+    assert width.saved_seeds(P, tmp_path) == ()
+    net = width.NETS["lenet"]()
+    for alg in width.ALGORITHMS[:-1]:
         hessian.save_weights(paths.weights_path("lenet", alg, 0, tmp_path),
                              net.state_dict())
-    assert ch13.saved_seeds(P, tmp_path) == ()
+    assert width.saved_seeds(P, tmp_path) == ()
     hessian.save_weights(paths.weights_path("lenet", "sgd", 0, tmp_path), net.state_dict())
-    assert ch13.saved_seeds(P, tmp_path) == (0,)
-    assert ch13.saved_seeds(ch13.Params.from_preset("fast"), tmp_path) == ()
+    assert width.saved_seeds(P, tmp_path) == (0,)
+    assert width.saved_seeds(ch13.Params.from_preset("fast"), tmp_path) == ()
 
 
 def test_export_paper_weights_from_checkpoints(tmp_path):
@@ -118,16 +120,16 @@ def test_export_paper_weights_from_checkpoints(tmp_path):
     y = torch.arange(8) % 10
     data = engine.TensorData(x, y, x, y)
     states = {}
-    for alg in ch13.ALGORITHMS:
+    for alg in width.ALGORITHMS:
         p = experiments.plan("lenet", alg, "paper", runs_dir=tmp_path)
         P, ckpt = p.params, p.checkpoint
-        trainer = engine.MultiSeedTrainer(ch13.NETS["lenet"], data, P)
+        trainer = engine.MultiSeedTrainer(width.NETS["lenet"], data, P)
         engine.save_checkpoint(ckpt, trainer.state_dict(), P.fingerprint())
         states[alg] = trainer.params
-    written = ch13.export_paper_weights(tmp_path, tmp_path / "weights", seeds=(0, 2))
+    written = width.export_paper_weights(tmp_path, tmp_path / "weights", seeds=(0, 2))
     assert len(written) == 8
-    for alg in ch13.ALGORITHMS:
-        model = hessian.load_weights(ch13.NETS["lenet"](),
+    for alg in width.ALGORITHMS:
+        model = hessian.load_weights(width.NETS["lenet"](),
                                      paths.weights_path("lenet", alg, 2, tmp_path / "weights"))
         w = dict(model.named_parameters())["0.weight"]
         assert torch.equal(w, states[alg]["0.weight"][2].detach())
@@ -141,11 +143,11 @@ def test_bad_parameters():
 
 
 def test_a_saved_result_loads_back_with_the_same_numbers(result, tmp_path):
-    path = ch13.save(result, tmp_path / "w.json")
-    back = ch13.load(path)
+    path = width.save(result, tmp_path / "w.json")
+    back = width.load(path)
     assert back.params == result.params and back.complete and back.seeds == result.seeds
     assert back.provenance["versions"]["torch"] == torch.__version__
-    for alg in ch13.ALGORITHMS:
+    for alg in width.ALGORITHMS:
         a, b = result.widths[alg][0], back.widths[alg][0]
         np.testing.assert_array_equal(a.top, b.top)
         np.testing.assert_array_equal(a.slices_random, b.slices_random)
@@ -158,17 +160,17 @@ def test_a_saved_result_loads_back_with_the_same_numbers(result, tmp_path):
     for name in ("lanczos_residual", "near_zero_min", "not_a_minimum"):
         assert named_b[name].ours == named_a[name].ours
     # a partial result (three algorithms) is not offered as the LeNet comparison
-    partial = ch13.Result(result.params, result.source, result.seeds,
-                          {a: result.widths[a] for a in ch13.ALGORITHMS[:3]})
-    ch13.save(partial, tmp_path / "p.json")
-    assert ch13.load_lenet(tmp_path / "p.json") is None
-    assert ch13.load_lenet(tmp_path / "absent.json") is None
+    partial = width.Result(result.params, result.source, result.seeds,
+                          {a: result.widths[a] for a in width.ALGORITHMS[:3]})
+    width.save(partial, tmp_path / "p.json")
+    assert width.load_lenet(tmp_path / "p.json") is None
+    assert width.load_lenet(tmp_path / "absent.json") is None
 
 
 def test_thesis_claims_come_from_the_lenet_result(result, tmp_path):
     pend = by_name(ch13.thesis_claims(None))
     assert pend["esgd_over_sgd"].status == "pending"
-    other = ch13.load(ch13.save(result, tmp_path / "w.json"))   # stands in for LeNet
+    other = width.load(width.save(result, tmp_path / "w.json"))   # stands in for LeNet
     named = by_name(ch13.claims(result, lenet=other))
     r = ch13.ratios(result)
     assert named["esgd_over_sgd"].ours == r["ratio_sharpness_entropy_sgd"]
@@ -190,7 +192,7 @@ def test_thesis_claims_come_from_the_lenet_result(result, tmp_path):
 def test_the_committed_lenet_run_passes_its_own_checks():
     # the paper preset's claims on its own result (slice_curvature_error was 1.231 > 1e-3:
     # on LeNet a step of 1e-6 along v₁ crosses a max-pool/ReLU switch for HJ and HEAT)
-    L = ch13.load()
+    L = width.load()
     claims = ch13.claims(L)
     check(claims)
     named = by_name(claims)
@@ -204,12 +206,12 @@ def test_the_committed_lenet_run_passes_its_own_checks():
 
 def test_the_committed_run_gets_the_unbiased_kappa():
     from scipy.stats import norm
-    raw = ch13.results.read_json(ch13.LENET_RESULT)
-    L = ch13.load()
+    raw = results.read_json(paths.WIDTH_RESULT)
+    L = width.load()
     assert L.derived == ["kappa"] and L.params.trace_probes == 3
     c = norm.ppf((np.arange(32) + 0.5) / 64 + 0.5)
     assert np.mean(c ** 2) == pytest.approx(0.9803, abs=1e-4)    # not 1: the old bias
-    for alg in ch13.ALGORITHMS:
+    for alg in width.ALGORITHMS:
         w, old = L.widths[alg][0], np.array(raw["widths"][alg][0]["kappa"])
         s2 = 1 / (1 + w.gammas * w.top[0])
         np.testing.assert_allclose(w.kappa, old - s2 * (1 - np.mean(c ** 2)) / w.gammas,
@@ -219,7 +221,7 @@ def test_the_committed_run_gets_the_unbiased_kappa():
 
 
 def test_tables_show_no_unresolvable_sign_and_the_trace_error():
-    L = ch13.load()
+    L = width.load()
     frame = ch13.width_frame(L)
     assert "λ < 0" not in frame.columns
     assert all("±" in v for v in frame["tr H / n ± SE (3 probes)"])
@@ -227,30 +229,59 @@ def test_tables_show_no_unresolvable_sign_and_the_trace_error():
     assert set(frame["λ₁(θHθ)"]) == {"—"}                 # not measured by that run
 
 
+# ---- the command line: python -m deeprelax width ---------------------------------------------
+# the smallest settings Params allows: one seed, 100 images, one effective epoch
+SMALLEST = ["seeds=[0]", "n_train=100", "n_test=100", "effective_epochs=1",
+            "hessian_images=100", "top_k=1", "lanczos_steps=5", "slq_probes=1", "slq_steps=5",
+            "trace_probes=2", "mc_samples=4", "slice_points=5", "n_random=1",
+            "matched_loss=0", "dense_check=false"]
+
+
+def test_the_fast_preset_runs_from_the_command_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "WIDTH_RUNS", tmp_path)
+    assert main(["width", "--preset", "fast", *SMALLEST]) == 0
+    out = capsys.readouterr().out
+    # it printed the tables of that run (training and measuring are deterministic) and
+    # saved nothing: the small net's run takes seconds
+    P = width.Params.from_preset("fast", **parse_overrides(SMALLEST))
+    assert out.startswith(width.tables_text(width.run(P)))
+    assert all(f"\n{label} " in out for label in ("Entropy-SGD", "HEAT", "HJ", "SGD"))
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("done in ") and "saved" not in last
+    assert width.result_path(P) is None and not any(tmp_path.iterdir())
+
+
+def test_an_unknown_preset_is_one_line_exit_2(capsys, monkeypatch):
+    monkeypatch.setattr(width, "mnist_subset", lambda P: pytest.fail("work started"))
+    assert main(["width", "--preset", "nonsense"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown preset 'nonsense'" in err[0], err
+
+
 def test_only_the_paper_preset_writes_the_committed_result(tmp_path, monkeypatch):
     paper = ch13.Params.from_preset("paper")
-    assert ch13.result_path(paper) == ch13.LENET_RESULT
-    assert ch13.result_path(ch13.Params.from_preset("paper", device="cuda")) == \
-        ch13.LENET_RESULT
-    assert ch13.result_path(ch13.Params.from_preset("fast")) is None
+    assert width.result_path(paper) == paths.WIDTH_RESULT
+    assert width.result_path(ch13.Params.from_preset("paper", device="cuda")) == \
+        paths.WIDTH_RESULT
+    assert width.result_path(ch13.Params.from_preset("fast")) is None
     # a quick LeNet run from the command line (training and measuring stubbed): its
     # result goes under runs/ch13, the committed file is not touched
-    before = ch13.LENET_RESULT.read_bytes()
-    L = ch13.load()
-    monkeypatch.setattr(ch13, "LENET_RUNS", tmp_path)
-    monkeypatch.setattr(ch13, "mnist_subset", lambda P: None)
-    monkeypatch.setattr(ch13, "train_here", lambda P, data, alg: ({0: ch13.mlp7()}, {}, {}))
-    monkeypatch.setattr(ch13, "measure", lambda model, data, P, seed=0, dense=False:
+    before = paths.WIDTH_RESULT.read_bytes()
+    L = width.load()
+    monkeypatch.setattr(paths, "WIDTH_RUNS", tmp_path)
+    monkeypatch.setattr(width, "mnist_subset", lambda P: None)
+    monkeypatch.setattr(width, "train_here", lambda P, data, alg: ({0: width.mlp7()}, {}, {}))
+    monkeypatch.setattr(width, "measure", lambda model, data, P, seed=0, dense=False:
                         L.widths["sgd"][0])
-    monkeypatch.setattr(ch13, "validation_error", lambda model, data, device: 1.0)
+    monkeypatch.setattr(width, "validation_error", lambda model, data, device: 1.0)
     argv = ["--preset", "fast", "net=lenet", "effective_epochs=1", "n_train=200",
             "seeds=[0]"]
-    assert ch13.main(argv) == 0
-    assert ch13.LENET_RESULT.read_bytes() == before
+    assert main(["width", *argv]) == 0
+    assert paths.WIDTH_RESULT.read_bytes() == before
     written = list(tmp_path.glob("width-*.json"))
-    assert len(written) == 1 and ch13.load(written[0]).complete
-    assert ch13.result_path(ch13.Params.from_preset("fast", net="lenet", effective_epochs=1,
-                                                    n_train=200, seeds=(0,))) == written[0]
+    assert len(written) == 1 and width.load(written[0]).complete
+    assert width.result_path(ch13.Params.from_preset("fast", net="lenet", effective_epochs=1,
+                                                     n_train=200, seeds=(0,))) == written[0]
 
 
 @pytest.mark.parametrize("arg, message", [
@@ -260,12 +291,10 @@ def test_only_the_paper_preset_writes_the_committed_result(tmp_path, monkeypatch
 def test_bad_settings_are_one_line(arg, message, capsys, monkeypatch):
     if arg == "device=cuda" and torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    monkeypatch.setattr(ch13, "mnist_subset", lambda P: pytest.fail("work started"))
-    with pytest.raises(SystemExit) as exit_:
-        ch13.main(["--preset", "fast", arg])
-    assert exit_.value.code == 2
+    monkeypatch.setattr(width, "mnist_subset", lambda P: pytest.fail("work started"))
+    assert main(["width", "--preset", "fast", arg]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert message in err[-1] and "Traceback" not in "".join(err)
+    assert len(err) == 1 and message in err[0], err
     # the notebook: one ParamError (its one-line rendering) before any work
     name, _, value = arg.partition("=")
     with pytest.raises(ParamError, match=message):
