@@ -37,8 +37,9 @@
 # with batch normalisation in eval mode (its statistics re-estimated on the training
 # images at $\theta$, as the authors do before testing) and dropout off, so that $f$ is
 # a plain function of $\theta \in \mathbb{R}^n$. The computations are in
-# `deeprelax.train.hessian` (Hessian-vector products, Lanczos, quadrature, Monte Carlo) and
-# `deeprelax.chapters.ch13_width_of_minima` (training, measurements, tables, figures).
+# `deeprelax.train.hessian` (Hessian-vector products, Lanczos, quadrature, Monte Carlo),
+# `deeprelax.train.width` (training, measurements, the saved LeNet run) and
+# `deeprelax.chapters.ch13_width_of_minima` (tables, figures, claims).
 
 # %% tags=["parameters", "hide-input"]
 preset = "fast"         # "fast" (small net, CPU, seconds) or "paper" (LeNet)
@@ -73,7 +74,7 @@ Markdown(ch13.pending_note(R, L))
 # ## The nets and where their weights come from
 #
 # With the GPU sweep's LeNet weights in `results/weights/` (one file per algorithm and
-# seed, written from the paper runs' checkpoints by `ch13.export_paper_weights`), the
+# seed, written from the paper runs' checkpoints by `width.export_paper_weights`), the
 # `paper` preset measures those: the paper's settings and budget (100 effective
 # epochs). Until they exist, the `paper` preset trains the four LeNets here with the
 # same settings on a reduced budget of 20 effective epochs (the learning-rate schedule
@@ -259,8 +260,8 @@ ch13.entropy_frame(R)
 # same factor — in {glue:text}`lenet_train_min_min:.1f` to
 # {glue:text}`lenet_train_min_max:.1f` minutes per net, then measured
 # $f$ on the first {glue:text}`lenet_hessian_images:,d` training images. The run
-# (`python -m deeprelax.chapters.ch13_width_of_minima --preset paper`, about half an
-# hour; it resumes if stopped) is saved with its provenance in
+# (`python -m deeprelax width --preset paper`, about half an hour; it resumes if
+# stopped) is saved with its provenance in
 # `results/width-of-minima-lenet.json`, which this page reads. At this budget the nets
 # come close to the paper's validation errors after 67–80 epochs (Table 1: 0.50 % for
 # Entropy-SGD, HJ and SGD, 0.59 % for HEAT {cite}`chaudhari2018deep`): ours are
