@@ -97,8 +97,6 @@ from deeprelax.params import ParamError
 
 NoiseFn = Callable[[list[Tensor]], list[Tensor]]
 
-#: The algorithms of Sec. 8.1.3 by name (the keys of :func:`make`).
-ALGORITHMS = ("entropy-sgd", "heat", "hj", "sgd")
 #: The two inner-step forms of Entropy-SGD/HJ (``inner_form``; see the module docstring).
 INNER_FORMS = ("paper", "authors")   # inner Nesterov on the whole direction / on ∇f_mb only
 
@@ -108,9 +106,12 @@ _MNIST = dict(weight_decay=0.0, gamma_decay=1e-3)
 _CIFAR = dict(weight_decay=1e-3)
 #: The book's settings of each algorithm per Table 1 setting (``recipe``): ``"mnist"``
 #: (mnistfc and LeNet, Secs. 8.2.1–8.2.2) and ``"cifar10"`` (All-CNN, Sec. 8.3); ``lr`` is
-#: the first value of the Table 1 schedule. Their sources are in ``deeprelax.train.table1``: the
-#: authors' code for Entropy-SGD/HJ (outer and inner steps, γ₀ = 1/g₀, the noise
-#: β_ex⁻¹ = 2ε²), Secs. 7.1–7.5 for L, η_y, α, HEAT and the momentum.
+#: the first value of the Table 1 schedule. Their sources are in
+#: ``deeprelax.train.experiments``: the authors' code for Entropy-SGD/HJ (outer and inner
+#: steps, γ₀ = 1/g₀, the noise β_ex⁻¹ = 2ε²), Secs. 7.1–7.5 for L, η_y, α, HEAT and the
+#: momentum. Scoping shrinks γ at every update: a run much longer than LeNet's 100
+#: effective epochs needs a smaller ``gamma_decay`` (mnistfc's HJ cell: 5e-4), so that
+#: η_y/γ stays below 2 (``experiments.inner_step_ratio``).
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "entropy-sgd": {
         "mnist": dict(_LUA, **_MNIST, gamma=1e4, L=20, alpha=0.75, beta_ex_inv=2e-8),
@@ -182,6 +183,7 @@ class _Relaxation(Optimizer):
     """
 
     name = "?"
+    draws_noise = False  # takes a ``noise`` function (the engine's per-seed streams)
 
     def __init__(self, params, defaults: dict, L: int, noise: NoiseFn | None,
                  generator: torch.Generator | None):
@@ -325,6 +327,7 @@ class EntropySGD(_Relaxation):
     """
 
     name = "entropy-sgd"
+    draws_noise = True
 
     def __init__(self, params: Iterable, lr, gamma: float, *, L: int = 20, lr_y: float = 0.1,
                  alpha: float = 0.75, beta_ex_inv: float = 1e-8, momentum: float = 0.9,
@@ -450,6 +453,7 @@ class HJ(EntropySGD):
     """
 
     name = "hj"
+    draws_noise = False
 
     def __init__(self, params: Iterable, lr, gamma: float, *, L: int = 5, lr_y: float = 0.1,
                  momentum: float = 0.9, inner_momentum: float = 0.0,
@@ -510,6 +514,7 @@ class HEAT(_Relaxation):
     """HEAT, eq. (35): x ← x − (η/L) Σᵢ ∇f_mb(x + εᵢ), εᵢ ~ N(0, γ_k I), Nesterov-δ (Sec. 7.3)."""
 
     name = "heat"
+    draws_noise = True
 
     def __init__(self, params: Iterable, lr, gamma: float, *, L: int = 20,
                  momentum: float = 0.9, weight_decay: float = 0.0, gamma_decay: float = 1e-3,
@@ -589,7 +594,12 @@ class NesterovSGD(_Relaxation):
         return loss
 
 
+#: The one registry of optimizers by name (Sec. 8.1.3): a new optimizer is a class above
+#: and one entry here; :func:`make`, ``TrainParams.algorithm``, the engine and the
+#: distributed trainer read it.
 OPTIMIZERS = {"entropy-sgd": EntropySGD, "heat": HEAT, "hj": HJ, "sgd": NesterovSGD}
+#: The algorithms by name (the keys of :data:`OPTIMIZERS`).
+ALGORITHMS = tuple(OPTIMIZERS)
 
 
 def make(algorithm: str, params: Iterable, **hyper) -> _Relaxation:

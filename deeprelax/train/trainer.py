@@ -115,7 +115,7 @@ class VmapBatching:
                   noise: Callable | None) -> torch.optim.Optimizer:
         """One optimizer over the stacked tensors; ``noise`` draws every seed's at once."""
         P = self.t.P
-        if P.algorithm in ("entropy-sgd", "heat"):
+        if _optim.OPTIMIZERS[P.algorithm].draws_noise:
             hyper["noise"] = noise
         return _optim.make(P.algorithm, self.t.param_list, lr=lr, **hyper)
 
@@ -198,7 +198,7 @@ class LoopBatching:
         P = self.t.P
         opts = []
         for s in range(self.t.S):
-            if P.algorithm in ("entropy-sgd", "heat") and noise is not None:
+            if _optim.OPTIMIZERS[P.algorithm].draws_noise and noise is not None:
                 hyper["noise"] = functools.partial(noise, s=s)
             opts.append(_optim.make(P.algorithm, list(self.params[s].values()), lr=lr,
                                     **hyper))
