@@ -217,6 +217,18 @@ class ElasticParams(Params):
 
     lr_at = TrainParams.lr_at     # the scheduled step η (piecewise constant), as the engine
 
+    def optimizer_hyper(self) -> tuple[str, dict[str, Any]]:
+        """A replica's optimizer: the ``deeprelax.train.optim`` algorithm (as
+        :func:`deeprelax.train.optim.make` takes it) and its keyword arguments: Nesterov SGD
+        (elastic), or Entropy-SGD with γ₀ = ``inner_gamma`` (parle)."""
+        if self.algorithm == "elastic":
+            return "sgd", dict(momentum=self.momentum, weight_decay=self.weight_decay)
+        return "entropy-sgd", dict(
+            gamma=self.inner_gamma, L=self.L, lr_y=self.lr_y, alpha=self.alpha,
+            beta_ex_inv=self.beta_ex_inv, momentum=self.momentum,
+            inner_momentum=self.inner_momentum, weight_decay=self.weight_decay,
+            gamma_decay=self.inner_gamma_decay, outer=self.outer, inner_form=self.inner_form)
+
     def gamma_at(self, k: int) -> float:
         """γ_k = γ₀(1 − γ₁)^k after k rounds (Sec. 7.5)."""
         return self.gamma * (1.0 - self.gamma_decay) ** k
@@ -315,19 +327,12 @@ class Replica:
         self.loss_acc = torch.zeros((), dtype=torch.float64, device=device)
         self._perm_epoch, self._perm = None, None
         self._seed_t = torch.tensor([self.seed], dtype=torch.int64, device=device)
-        lr0 = P.lr_at(0.0)
-        if P.algorithm == "elastic":
-            self.opt = _optim.NesterovSGD(self.params, lr0, momentum=P.momentum,
-                                          weight_decay=P.weight_decay)
-            self.generator = None
-        else:
+        algorithm, hyper = P.optimizer_hyper()
+        self.generator = None
+        if algorithm == "entropy-sgd":              # Parle's noise: the replica's own stream
             self.generator = torch.Generator(device=device).manual_seed(self.seed)
-            self.opt = _optim.EntropySGD(
-                self.params, lr0, P.inner_gamma, L=P.L, lr_y=P.lr_y, alpha=P.alpha,
-                beta_ex_inv=P.beta_ex_inv, momentum=P.momentum,
-                inner_momentum=P.inner_momentum, weight_decay=P.weight_decay,
-                gamma_decay=P.inner_gamma_decay, outer=P.outer, inner_form=P.inner_form,
-                generator=self.generator)
+            hyper["generator"] = self.generator
+        self.opt = _optim.make(algorithm, self.params, lr=P.lr_at(0.0), **hyper)
 
     def batch_indices(self, g: int) -> Tensor:
         """Training indices of this replica's g-th gradient evaluation (keyed by s_i)."""
