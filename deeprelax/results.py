@@ -24,6 +24,7 @@ from typing import Any
 
 from deeprelax.params import ParamError
 from deeprelax.paths import REPO_ROOT, RESULTS_DIR
+from deeprelax import __version__
 
 CHECKSUM_KEY = "content_sha256"
 
@@ -58,7 +59,6 @@ def provenance(device: str = "cpu", **extra: Any) -> dict[str, Any]:
         versions["torch"] = torch.__version__
     except ImportError:
         pass
-    from deeprelax import __version__
     versions["deeprelax"] = __version__
     return {"git_sha": git_sha(), "versions": versions, "device": str(device),
             "device_name": device_name(device), "host": platform.node(),

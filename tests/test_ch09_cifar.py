@@ -178,7 +178,7 @@ def test_presets_and_result_folders():
     assert section83.Params.from_preset("fast").smoke is True
     assert section83.Params.from_preset("paper", train="subset").train == "subset"
     assert P.results_for(section83.FULL) == paths.RESULTS_DIR / "train" == paths.TRAIN_DIR
-    assert P.results_for(section83.SUBSET) == section83.SUBSET_RESULTS
+    assert P.results_for(section83.SUBSET) == paths.SUBSET_RESULTS
     P = section83.Params.from_preset("paper", results_dir="/tmp/r")
     assert str(P.results_for(section83.SUBSET)) == "/tmp/r/cifar10-subset"
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
+from deeprelax.book.glue import glue
 
 
 def _num(v: float) -> str:
@@ -224,7 +225,6 @@ def duplicates(claims: Iterable[Claim]) -> list[tuple[str, str]]:
 
 def glue_claims(claims: Iterable[Claim]) -> None:
     """Glue each claim's value under its name for ``{glue:text}`` roles in the prose."""
-    from deeprelax.book.glue import glue
     for c in claims:
         if c.status != "pending":
             glue(c.name, float(c.ours))

@@ -46,6 +46,8 @@ from deeprelax.pde.local_entropy import local_entropy
 from deeprelax.params import ParamError, Params as BaseParams, knob
 from deeprelax.book.plotting import COLORS, styled
 from deeprelax.stats import Z95, fit_order, mean_ci
+from deeprelax.pde.landscapes import Wells
+from deeprelax.pde.landscapes import grid_points
 
 
 # --------------------------------------------------------------------------- parameters
@@ -264,7 +266,6 @@ def convexity_threshold(land: Landscape, axes) -> tuple[float, float]:
     H(x, y; gamma) = f(y) + |x - y|^2/(2 gamma) is convex in y for every x iff
     grad^2 f + I/gamma > 0, i.e. gamma < gamma*.
     """
-    from deeprelax.pde.landscapes import grid_points
     pts = grid_points(as_axes(axes))
     lam = float(np.linalg.eigvalsh(land.hess(pts)).min())
     return lam, (np.inf if lam >= 0 else -1.0 / lam)
@@ -340,7 +341,6 @@ def fit_order_linear(t, y) -> float:
 # --------------------------------------------------------------------------- Sec. 4.4
 def narrow_global() -> Landscape:
     """A 1-D loss whose global minimum (x = -0.59) is a narrow well next to a wide, shallower one (x = 0.94)."""
-    from deeprelax.pde.landscapes import Wells
     return Wells(centers=((-0.6,), (1.0,)), depths=(1.0, 0.75), widths=(0.15, 0.6),
                  curvature=0.3, origin=(0.5,))
 

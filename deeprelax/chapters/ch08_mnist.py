@@ -24,6 +24,11 @@ from deeprelax.train import campaign, experiments, records, table1
 from deeprelax.book.claims import Claim, close_to, fact, pending
 from deeprelax.params import ParamError, Params as BaseParams, knob
 from deeprelax.results import benchmarks
+from deeprelax.book.glue import not_yet
+from deeprelax.book.plotting import ALGORITHM_COLORS as colors
+from deeprelax.book.plotting import ALGORITHM_COLORS as colors, epoch_axis, mean_band
+from deeprelax.train import models
+from deeprelax.train import optim
 
 NETS = ("mnistfc", "lenet")
 ALGORITHMS = experiments.ALGORITHM_ORDER
@@ -118,7 +123,6 @@ def inner_noise_std(beta_ex_inv: float | None = None, net: str = "lenet",
     """Measured standard deviation of the noise one Entropy-SGD inner step adds to a weight,
     with the chapter's hyper-parameters (β_ex⁻¹ replaced when given):
     ``optim.inner_noise_std``."""
-    from deeprelax.train import optim
     hyper = experiments.experiment(net, "entropy-sgd").optimizer_hyper()
     if beta_ex_inv is not None:
         hyper["beta_ex_inv"] = beta_ex_inv
@@ -150,7 +154,6 @@ def compute(P: Params) -> Result:
 
 
 def _compute(P: Params) -> Result:
-    from deeprelax.train import models
     counts = {n: models.count_parameters(models.build(n)) for n in NETS}
     if P.train:
         experiments.sweep(experiments.plans(NETS, ALGORITHMS, "paper", P.device,
@@ -295,7 +298,6 @@ def smoke_frame(runs: list[dict[str, Any]] | None):
     not run when ``runs`` is None)."""
     import pandas as pd
 
-    from deeprelax.book.glue import not_yet
     if runs is None:
         return not_yet("the CPU smoke run (not part of this preset)",
                        "papermill notebooks/08_mnist.ipynb out.ipynb -p preset fast")
@@ -313,7 +315,6 @@ def benchmark_frame(R: Result):
     """The GPU benchmark of the engine (measured), or what to run while there is none."""
     import pandas as pd
 
-    from deeprelax.book.glue import not_yet
     if not R.bench:
         return not_yet("the engine's GPU benchmark", COMMANDS["benchmark"])
     return pd.DataFrame([{
@@ -377,7 +378,6 @@ FIGSIZE = (7.6, 3.6)     # two panels at the text width
 # ---- Figure 4 -----------------------------------------------------------------------------
 def mark_paper_cells(ax, net: str, algorithms=ALGORITHMS) -> None:
     """The paper's Table 1 cells of ``net``: error ± std (bar) at the reported epoch."""
-    from deeprelax.book.plotting import ALGORITHM_COLORS as colors
     for alg in algorithms:
         mean, std, epoch = table1.PAPER_TABLE1[(net, alg)]
         ax.errorbar([epoch], [mean], yerr=[std], fmt="D", ms=6, mfc="white",
@@ -397,7 +397,6 @@ def figure_4(R: Result, nets=NETS, ylims=None):
 def _figure_4(R: Result, nets, ylims):
     import matplotlib.pyplot as plt
 
-    from deeprelax.book.plotting import ALGORITHM_COLORS as colors, epoch_axis, mean_band
     fig, axes = plt.subplots(1, len(nets), figsize=FIGSIZE, squeeze=False)
     for ax, net, panel in zip(axes[0], nets, "abcdef"):
         have = [a for a in ALGORITHMS if (net, a) in R.results]

@@ -24,6 +24,8 @@ import numpy as np
 
 from deeprelax import paths
 from deeprelax.book.claims import Claim, close_to, fact, pending
+from deeprelax.book.glue import not_yet
+from deeprelax.book.plotting import ALGORITHM_COLORS as colors, epoch_axis, mean_band
 from deeprelax.chapters import ch08_mnist as ch08
 from deeprelax.params import ParamError, Params as BaseParams, knob
 from deeprelax.results import benchmarks
@@ -259,7 +261,6 @@ def table1_frame(R: Result):
 
 def smoke_frame(R: Result):
     """What the smoke run did (pandas), or a line saying it did not run (the paper preset)."""
-    from deeprelax.book.glue import not_yet
     if R.smoke_runs is None:
         return not_yet("the CPU smoke run (not part of this preset)",
                        "papermill notebooks/09_cifar.ipynb out.ipynb -p preset fast")
@@ -268,7 +269,6 @@ def smoke_frame(R: Result):
 
 def subset_frame(R: Result):
     """The small-data experiment's cells (pandas), or what to run while they do not exist."""
-    from deeprelax.book.glue import not_yet
     if not R.subset_results:
         return not_yet("the CIFAR-10 SUBSET experiment",
                        "python -m deeprelax cifar subset --device cuda --max-minutes 9")
@@ -280,7 +280,6 @@ def benchmark_frame(R: Result):
     (what to run while it does not exist)."""
     import pandas as pd
 
-    from deeprelax.book.glue import not_yet
     if R.bench is None:
         return not_yet("the All-CNN benchmark on a GPU",
                        "python benchmarks/bench_engine.py --device cuda --nets allcnn")
@@ -370,7 +369,6 @@ def figure_preprocessing(R: Result):
 
 
 def _curves_panel(axes, results: dict[str, dict[str, Any]], prefix: str = "") -> None:
-    from deeprelax.book.plotting import ALGORITHM_COLORS as colors, mean_band
     for alg in ALGORITHMS:
         if alg not in results:
             continue
@@ -394,7 +392,6 @@ def figure_5(R: Result):
 def _figure_5(R: Result):
     import matplotlib.pyplot as plt
 
-    from deeprelax.book.plotting import epoch_axis
     fig, axes = plt.subplots(1, 2, figsize=ch08.FIGSIZE)
     _curves_panel(axes, R.full_results, "ours ")
     axes[0].axhline(PAPER_HJ_TRAIN_LOSS, color="C0", ls="--", lw=1.2,
@@ -420,7 +417,6 @@ def figure_subset(R: Result):
     """The small-data experiment in Figure 5's layout, or None while it does not exist."""
     import matplotlib.pyplot as plt
 
-    from deeprelax.book.plotting import epoch_axis
     if not R.subset_results:
         return None
     with plt.rc_context(ch08.FIGURE_RC):

@@ -29,6 +29,9 @@ from deeprelax.book.plotting import styled
 from deeprelax.params import ParamError, Params as BaseParams, knob
 from deeprelax.stats import fit_order
 from deeprelax.runtime import progress, resolve_device, seed_everything
+from deeprelax.book.plotting import loglog_rate
+from deeprelax.pde.local_entropy import local_entropy
+from deeprelax.train.data import load_mnist
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081   # torchvision's MNIST normalisation (their code)
 
@@ -118,7 +121,6 @@ class Params(BaseParams):
 # --------------------------------------------------------------------------- data, network
 def mnist_subset(n: int = 1000, stride: int = 50, root=None):
     """Elkabetz & Cohen's training set: images 0, 50, 100, ... of MNIST, normalised, as numpy."""
-    from deeprelax.train.data import load_mnist
     m = load_mnist(root)
     if n < 1 or (n - 1) * stride >= len(m.train_images):
         raise ValueError(f"n={n} images with stride {stride} do not fit in "
@@ -618,7 +620,6 @@ class GridFunction:
 
 def local_entropy_2d(f_values, axes, gamma: float, beta: float) -> GridFunction:
     """u(., gamma) = -beta^-1 log(G_{gamma/beta} * exp(-beta f)) (eq. (11)), as a grid spline."""
-    from deeprelax.pde.local_entropy import local_entropy
     return GridFunction(axes, local_entropy(f_values, axes, gamma, beta))
 
 
@@ -1108,7 +1109,6 @@ def figure_gap_order(r: Result):
     """Linear net: gap at T against eta (log-log, fitted slope); gap / eta against time."""
     import matplotlib.pyplot as plt
 
-    from deeprelax.book.plotting import loglog_rate
     lin, p = r.lin, r.params
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
     loglog_rate(axes[0], lin.etas, lin.gaps[:, -1], f"gap at $t={p.T:g}$")
@@ -1208,7 +1208,6 @@ def figure_sgd(r: Result):
     """Log-log distances from the flow: GD (order 1), SGD and its SDE (order 1/2)."""
     import matplotlib.pyplot as plt
 
-    from deeprelax.book.plotting import loglog_rate
     s = r.sgd
     fig, ax = plt.subplots(figsize=(6.5, 4))
     loglog_rate(ax, s.etas, s.gap_gd, "GD", "s")

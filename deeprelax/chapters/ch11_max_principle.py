@@ -33,6 +33,7 @@ from deeprelax.book.plotting import styled
 from deeprelax.params import ParamError, Params as BaseParams, knob
 from deeprelax.runtime import seed_everything
 from deeprelax.stats import fit_order
+from deeprelax.book.plotting import loglog_rate
 
 
 # --------------------------------------------------------------------------- parameters
@@ -838,7 +839,6 @@ def figure_costate(r: Result):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullFormatter
 
-    from deeprelax.book.plotting import loglog_rate
     lq, cont = r.lq, r.lq.cont
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.8))
     depth = np.arange(lq.N + 1) * lq.lq.T / lq.N

@@ -47,6 +47,7 @@ from deeprelax.paths import CACHE_DIR
 from deeprelax.results import atomic_write
 from deeprelax.train.data import (ENV_VAR, DataError, data_root, read_md5sums,
     torchvision_dataset, verify_md5)
+from deeprelax.runtime import resolve_device
 
 if TYPE_CHECKING:        # annotations only; torch is imported where it is used
     import torch
@@ -431,7 +432,6 @@ def _save_npz(path: Path, **arrays) -> None:
 
 def whiten(ds: CIFAR10, device: str = "cpu") -> Whitened:
     """Sec. 8.1.1 uncached: GCN on every image, ZCA fitted on train, applied to train and test."""
-    from deeprelax.runtime import resolve_device
     dev = resolve_device(device)
     import torch
     tr = gcn(torch.from_numpy(np.ascontiguousarray(ds.train_images)).to(dev), eps=GCN_EPS)
