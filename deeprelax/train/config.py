@@ -27,6 +27,18 @@ def _tuplify(value):
     return value
 
 
+def check_lr_schedule(schedule: LrSchedule, where: str) -> None:
+    """Refuse a step schedule ((0, lr0), (e1, lr1), ...) that does not start at effective
+    epoch 0, whose epochs do not increase, or with a negative lr (ParamError naming
+    ``where``, the field); its shape is the field's type, checked by ``Params``."""
+    if not schedule or schedule[0][0] != 0 or \
+            any(b[0] <= a[0] for a, b in zip(schedule, schedule[1:])):
+        raise ParamError(f"{where} must be ((0, lr0), (e1, lr1), ...) with increasing "
+                         f"effective epochs, got {schedule!r}")
+    if any(lr < 0 for _, lr in schedule):
+        raise ParamError(f"{where} has a negative lr: {schedule!r}")
+
+
 @dataclass(frozen=True)
 class TrainParams(Params):
     """Hyper-parameters of one multi-seed training run (Sec. 7, 8.1)."""
@@ -97,12 +109,7 @@ class TrainParams(Params):
         object.__setattr__(self, "lr_schedule", _tuplify(self.lr_schedule))
         object.__setattr__(self, "seeds", _tuplify(self.seeds))
         super().__post_init__()
-        sched = self.lr_schedule
-        if not sched or sched[0][0] != 0 or any(b[0] <= a[0] for a, b in zip(sched, sched[1:])):
-            raise ParamError(f"TrainParams.lr_schedule must be ((0, lr0), (e1, lr1), ...) with "
-                             f"increasing effective epochs, got {sched!r}")
-        if any(lr < 0 for _, lr in sched):
-            raise ParamError(f"TrainParams.lr_schedule has a negative lr: {sched!r}")
+        check_lr_schedule(self.lr_schedule, "TrainParams.lr_schedule")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
             raise ParamError(f"TrainParams.seeds must be distinct non-negative integers, got "
                              f"{self.seeds!r}")

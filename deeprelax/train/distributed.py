@@ -125,7 +125,8 @@ from deeprelax.train import models as _models
 from deeprelax.train import optim as _optim
 from deeprelax.train.checkpoint import (SCHEMA as ENGINE_SCHEMA, _prepare_output, _Terminated,
     _unwind_on_sigterm, read_checkpoint, save_checkpoint)
-from deeprelax.train.config import TensorData, TrainParams
+from deeprelax.train.config import (LrSchedule, TensorData, TrainParams, _tuplify,
+    check_lr_schedule)
 from deeprelax.train.data import DataError, load_mnist
 from deeprelax.train.rng import _Stream, keyed_permutation, swap_dropout
 from deeprelax.params import ParamError, Params, knob, parse_overrides
@@ -157,7 +158,7 @@ class ElasticParams(Params):
     batch_size: int = knob(128, lo=1, hi=1 << 16, doc="minibatch per replica (Sec. 8.1.3)")
     effective_epochs: int = knob(100, lo=1, hi=100_000,
                                  doc="budget in effective epochs, all replicas (Rem. 22)")
-    lr_schedule: tuple = knob(((0.0, 0.1),), doc="((effective epoch, lr), ...) steps")
+    lr_schedule: LrSchedule = knob(((0.0, 0.1),), doc="((effective epoch, lr), ...) steps")
     momentum: float = knob(0.9, lo=0.0, hi=0.999, doc="Nesterov δ (Sec. 7.4)")
     weight_decay: float = knob(0.0, lo=0.0, hi=1.0, doc="L2 coefficient")
     gamma: float = knob(1.0, lo=1e-9, hi=1e12, doc="γ₀ of the elastic term (y−x̄)/γ; ρ = 1/γ")
@@ -196,16 +197,10 @@ class ElasticParams(Params):
                  momentum=0.0, gamma=10.0, reference="mean")
 
     def __post_init__(self) -> None:
-        sched = self.lr_schedule
-        if isinstance(sched, list):
-            object.__setattr__(self, "lr_schedule", tuple(tuple(s) for s in sched))
+        object.__setattr__(self, "lr_schedule", _tuplify(self.lr_schedule))
         super().__post_init__()
         sched = self.lr_schedule
-        ok = sched and all(isinstance(s, tuple) and len(s) == 2 for s in sched)
-        if not ok or sched[0][0] != 0 or any(b[0] <= a[0] for a, b in zip(sched, sched[1:])) \
-                or any(lr < 0 for _, lr in sched):
-            raise ParamError(f"ElasticParams.lr_schedule must be ((0, lr0), (e1, lr1), ...) "
-                             f"with increasing effective epochs and lr >= 0, got {sched!r}")
+        check_lr_schedule(sched, "ElasticParams.lr_schedule")
         if self.algorithm == "elastic" and self.L != 1:
             raise ParamError(f"ElasticParams.L must be 1 for elastic (one Nesterov step per "
                              f"round), got {self.L}")
