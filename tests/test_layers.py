@@ -20,7 +20,8 @@ ALLOWED_ROOMS = {"base": {"base"}, "pde": {"base", "pde"}, "book": {"base", "pde
 # inside train/: what each module may import besides base (None: any module of train/)
 TRAIN_ALLOWED = {"optim": set(), "models": set(), "data": set(), "hessian": {"models"},
                  "cifar": {"data"}, "rng": set(), "config": {"optim"}, "checkpoint": set(),
-                 "trainer": {"optim", "models", "rng", "config", "checkpoint"},
+                 "evaluate": {"models"},
+                 "trainer": {"optim", "models", "rng", "config", "checkpoint", "evaluate"},
                  "engine": {"optim", "models", "rng", "config", "checkpoint", "trainer"}}
 
 

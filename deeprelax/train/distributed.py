@@ -128,6 +128,7 @@ from deeprelax.train.checkpoint import (SCHEMA as ENGINE_SCHEMA, _prepare_output
 from deeprelax.train.config import (LrSchedule, TensorData, TrainParams, _tuplify,
     check_lr_schedule)
 from deeprelax.train.data import DataError, load_mnist
+from deeprelax.train.evaluate import count_wrong
 from deeprelax.train.rng import _Stream, keyed_permutation, swap_dropout
 from deeprelax.params import ParamError, Params, knob, parse_overrides
 from deeprelax.paths import ELASTIC_RUNS, REPO_ROOT
@@ -537,21 +538,14 @@ class ElasticRun:
                 self.centre = self.centre - c * (self.centre - ybar)
 
     # ---- records -------------------------------------------------------------------------
-    @torch.no_grad()
     def evaluate(self, xbar: Tensor) -> float:
-        """Validation error (%) of x̄ after BN re-estimation on the training set."""
-        P, net = self.P, self.eval_net
-        rep = self.replicas[0]
+        """Validation error (%) of x̄ after BN re-estimation on the training set
+        (:func:`deeprelax.train.evaluate.count_wrong`, as the engine evaluates)."""
+        net = self.eval_net
         set_flat(list(net.parameters()), xbar)
-        eb = P.eval_batch
-        n_bn = math.ceil(self.N / eb) if P.bn_batches == 0 else min(P.bn_batches,
-                                                                    math.ceil(self.N / eb))
-        _models.reestimate_bn(net, (rep.train_x[i * eb:(i + 1) * eb] for i in range(n_bn)))
-        net.eval()
-        wrong = 0
-        for xb, yb in zip(self.test_x.split(eb), self.test_y.split(eb)):
-            wrong += int((net(xb).argmax(-1) != yb).sum())
-        return 100.0 * wrong / int(self.test_x.shape[0])
+        wrong = count_wrong(net, self.replicas[0].train_x, self.test_x, self.test_y,
+                            self.P.eval_batch, self.P.bn_batches)
+        return 100.0 * int(wrong) / int(self.test_x.shape[0])
 
     def record(self, stop: bool) -> bool:
         """Losses, spread and x̄'s error at an effective-epoch boundary; returns 'stop all'."""

@@ -22,7 +22,8 @@ from torch.func import functional_call, stack_module_state, vmap
 from deeprelax.train import optim as _optim
 from deeprelax.train.checkpoint import SCHEMA, CheckpointError, read_checkpoint
 from deeprelax.train.config import TensorData, TrainParams, _check_data
-from deeprelax.train.models import batchnorm_layers, reestimate_bn
+from deeprelax.train.evaluate import count_wrong
+from deeprelax.train.models import batchnorm_layers
 from deeprelax.train.rng import (TAG_NOISE, _seed63, _Stream, keyed_permutation, random_normal,
     stream_key, swap_dropout)
 from deeprelax.params import ParamError
@@ -479,19 +480,11 @@ class MultiSeedTrainer:
     # ---- evaluation ----------------------------------------------------------------------
     @torch.no_grad()
     def evaluate(self) -> Tensor:
-        """Validation error (%) per seed at x, after BN re-estimation on the training set."""
-        P = self.P
-        eb = P.eval_batch
-        n_bn = math.ceil(self.N / eb) if P.bn_batches == 0 else min(P.bn_batches,
-                                                                    math.ceil(self.N / eb))
-        batches = (self.train_x[i * eb:(i + 1) * eb] for i in range(n_bn))
-        reestimate_bn(self.base, batches, forward=lambda xb: self.forward(xb, shared=True))
-        self.base.eval()
-        wrong = torch.zeros(self.S, dtype=torch.int64, device=self.device)
-        for xb, yb in zip(self.test_x.split(eb), self.test_y.split(eb)):
-            pred = self.forward(xb, shared=True).argmax(-1)        # (S, b)
-            wrong += (pred != yb).sum(1)
-        self.base.train()
+        """Validation error (%) per seed at x, after BN re-estimation on the training set
+        (:func:`deeprelax.train.evaluate.count_wrong`, all seeds at once)."""
+        wrong = count_wrong(self.base, self.train_x, self.test_x, self.test_y,
+                            self.P.eval_batch, self.P.bn_batches,
+                            forward=lambda xb: self.forward(xb, shared=True))  # (S,)
         return wrong.double() * (100.0 / self.test_x.shape[0])
 
     # ---- checkpoints ---------------------------------------------------------------------
