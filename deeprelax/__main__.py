@@ -346,7 +346,7 @@ def _width(args) -> int:
         if args.threads < 1:
             raise ParamError(f"--threads must be >= 1, got {args.threads}")
         torch.set_num_threads(args.threads)
-    P = width.Params.from_preset(args.preset, **parse_overrides(args.overrides))
+    P = width.Params.from_preset(args.preset, **parse_overrides(args.overrides, "width"))
     start = time.perf_counter()
     print(width.tables_text(width.run(P)), end="")
     path = width.result_path(P)

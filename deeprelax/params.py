@@ -27,14 +27,15 @@ class ParamError(ValueError):
 _KERNEL_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
 
 
-def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
-    """``["name=value", ...]`` from a command line (``--set``) as a dict; values are JSON
-    where they parse as JSON (``3``, ``true``, ``[[0, 0.1]]``), else strings."""
+def parse_overrides(pairs: list[str] | None, what: str = "--set") -> dict[str, Any]:
+    """``["name=value", ...]`` from a command line (``what``: the flag or argument that
+    gave them) as a dict; values are JSON where they parse as JSON (``3``, ``true``,
+    ``[[0, 0.1]]``), else strings."""
     out: dict[str, Any] = {}
     for pair in pairs or []:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise ParamError(f"--set expects NAME=VALUE, got {pair!r}")
+            raise ParamError(f"{what} expects NAME=VALUE, got {pair!r}")
         try:
             out[name] = json.loads(value)
         except json.JSONDecodeError:
