@@ -4,8 +4,8 @@ A checkpoint is a header line (schema, payload length, the run's hyper-parameter
 fingerprint, SHA-256 over fingerprint and payload) followed by the ``torch.save`` payload;
 :func:`read_checkpoint` verifies all of it before anything is unpickled. Also here: the
 SIGTERM unwinding that removes temporary files (``_unwind_on_sigterm``), the run lock
-(``run_lock``), the output checks made before any work and the writes that fail as one
-``ResultError`` (``_save``).
+(``run_lock``), the output checks made before any work, the writes that fail as one
+``ResultError`` (``_save``) and the exit statuses of a run's command.
 """
 from __future__ import annotations
 
@@ -26,6 +26,13 @@ from deeprelax.params import ParamError
 from deeprelax.results import ResultError, atomic_write, canonical_json, check_dir
 
 SCHEMA = "deeprelax.train/1"                      # of the engine's checkpoints and results
+
+# Exit statuses of ``python -m deeprelax`` (0: complete), one definition for every command
+EXIT_LAUNCH_FAILED = 1    # elastic --nproc-per-node: torchrun failed before a rank said why
+EXIT_BAD_INPUT = 2        # refused in one line before any work
+EXIT_INCOMPLETE = 3       # stopped early: run the same command again to continue
+EXIT_DIVERGED = 4         # every seed of a cell diverged
+EXIT_REPLICA_LOST = 5     # elastic: another replica died or hung
 
 # ---------------------------------------------------------------------------------------
 # Checkpoint files: header line with checksum and fingerprint, then the torch.save payload

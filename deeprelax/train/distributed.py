@@ -123,8 +123,9 @@ from torch.nn.utils import parameters_to_vector
 
 from deeprelax.train import models as _models
 from deeprelax.train import optim as _optim
-from deeprelax.train.checkpoint import (SCHEMA as ENGINE_SCHEMA, _prepare_output, _Terminated,
-    _unwind_on_sigterm, read_checkpoint, save_checkpoint)
+from deeprelax.train.checkpoint import (EXIT_BAD_INPUT, EXIT_INCOMPLETE,
+    EXIT_LAUNCH_FAILED, EXIT_REPLICA_LOST, SCHEMA as ENGINE_SCHEMA, _prepare_output,
+    _Terminated, _unwind_on_sigterm, read_checkpoint, save_checkpoint)
 from deeprelax.train.config import (LrSchedule, TensorData, TrainParams, _tuplify,
     check_lr_schedule)
 from deeprelax.train.data import DataError, load_mnist
@@ -142,8 +143,6 @@ NETS = ("lenet", "mnistfc")
 SEED_STRIDE = 1_000_003
 FAULT_ENV = "DEEPRELAX_FAULT"
 REDUCTIONS = ("all_reduce", "rank-order")
-EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_REPLICA_LOST = 2, 3, 5
-EXIT_LAUNCH_FAILED = 1
 EXIT_DIR_ENV = "DEEPRELAX_EXIT_DIR"          # where each rank records its exit status
 
 
