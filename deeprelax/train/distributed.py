@@ -104,13 +104,16 @@ SIGKILL at the start of that round (0-based), after writing the time to ``<out>.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import datetime
+import json
 import math
 import os
 import re
 import signal
+import socket
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,7 +121,7 @@ from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 from torch.nn.utils import parameters_to_vector
 
 from deeprelax.train import models as _models
@@ -133,7 +136,8 @@ from deeprelax.train.evaluate import count_wrong
 from deeprelax.train.rng import _Stream, keyed_permutation, swap_dropout
 from deeprelax.params import ParamError, Params, knob, parse_overrides
 from deeprelax.paths import ELASTIC_RUNS, REPO_ROOT
-from deeprelax.results import ResultError, check_dir, provenance, remove_stale_temps, write_json
+from deeprelax.results import (ResultError, check_dir, provenance, read_json, remove_stale_temps,
+    write_json)
 
 SCHEMA = "deeprelax.elastic/1"
 ALGORITHMS = ("elastic", "parle")
@@ -685,7 +689,6 @@ def set_flat(params: list[Tensor], vec: Tensor) -> None:
 
 def json_safe(obj: Any) -> Any:
     """``obj`` after a JSON-like normalisation (tuples → lists), as checkpoints store it."""
-    import json
     return json.loads(json.dumps(obj))
 
 
@@ -772,7 +775,6 @@ def check_out(P: ElasticParams, out: Path, world: int) -> None:
     other settings): it would be overwritten (ParamError, before any work)."""
     if not out.is_file():
         return
-    from deeprelax.results import read_json
     rec = read_json(out)                             # ResultError when corrupt
     if not isinstance(rec, dict) or rec.get("schema") != SCHEMA:
         raise ParamError(f"result file {out} is not an Elastic-SGD record; give another "
@@ -875,7 +877,6 @@ def torchrun_args(nproc: int, cli: list[str], *, nnodes: int = 1, endpoint: str 
 
 def cli_args(P: ElasticParams, out: str | os.PathLike) -> list[str]:
     """``elastic`` arguments that reproduce ``P`` exactly (every field through --set)."""
-    import json
     sets = [f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in json_safe(P.as_dict())
             .items() if k != "algorithm"]
     return ["--algorithm", P.algorithm, "--out", str(out), "--set", *sets]
@@ -891,10 +892,6 @@ def launch_local(P: ElasticParams, nproc: int, out: str | os.PathLike, *, nnodes
     :func:`outcome` (``exit``) added. A failed launch raises RuntimeError with the agents'
     last lines, unless ``check`` is False (then the JSON as the failure left it, and
     ``launch_stderr``: our lines of every agent)."""
-    import socket
-    import subprocess
-    import tempfile
-    from deeprelax.results import read_json
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -1012,8 +1009,6 @@ def launch(args, argv: list[str]) -> int:
     """``--nproc-per-node N`` without torchrun: check the options, run torchrun on this
     command's other options, show the ranks' one-line messages (not torchrun's report),
     and return :func:`outcome` of the ranks' recorded statuses."""
-    import subprocess
-    import tempfile
     try:
         if "RANK" in os.environ or "TORCHELASTIC_RUN_ID" in os.environ:
             raise ParamError("--nproc-per-node starts torchrun; under torchrun leave it out")
