@@ -131,9 +131,11 @@ from deeprelax.train.checkpoint import (EXIT_BAD_INPUT, EXIT_INCOMPLETE,
     _Terminated, _unwind_on_sigterm, read_checkpoint, save_checkpoint)
 from deeprelax.train.config import (LrSchedule, TensorData, TrainParams, _tuplify,
     check_lr_schedule)
-from deeprelax.train.data import DataError, load_mnist
+from deeprelax.train.data import DataError
 from deeprelax.train.evaluate import count_wrong
+from deeprelax.train.experiments import mnist_tensors
 from deeprelax.train.rng import _Stream, keyed_permutation, swap_dropout
+from deeprelax.train.trainer import _cpu_capability
 from deeprelax.params import ParamError, Params, knob, parse_overrides
 from deeprelax.paths import ELASTIC_RUNS, REPO_ROOT
 from deeprelax.results import (ResultError, check_dir, provenance, read_json, remove_stale_temps,
@@ -253,13 +255,9 @@ def params_for(preset: str = "fast", algorithm: str = "elastic", **overrides) ->
 
 
 def load_data(P: ElasticParams) -> TensorData:
-    """MNIST prefixes of n_train / n_test images, raw pixels 0..255 (Sec. 8.1.1)."""
-    m = load_mnist()
-    ntr, nte = P.n_train or None, P.n_test or None
-    return TensorData(torch.from_numpy(m.train_images[:ntr].copy()).unsqueeze(1),
-                      torch.from_numpy(m.train_labels[:ntr].copy()),
-                      torch.from_numpy(m.test_images[:nte].copy()).unsqueeze(1),
-                      torch.from_numpy(m.test_labels[:nte].copy()), name="mnist")
+    """MNIST prefixes of n_train / n_test images, raw pixels 0..255 (Sec. 8.1.1), as every
+    experiment loads them (:func:`deeprelax.train.experiments.mnist_tensors`)."""
+    return mnist_tensors(P.n_train or None, P.n_test or None)
 
 
 def steps_per_effective_epoch(P: ElasticParams, n_train: int) -> int:
@@ -612,7 +610,7 @@ class ElasticRun:
             str(self.device), world_size=self.n, backend=m.get("backend"),
             nnodes=m.get("nnodes"), communication_period=self.P.tau,
             threads=torch.get_num_threads(),
-            cpu_capability=torch.backends.cpu.get_cpu_capability())}
+            cpu_capability=_cpu_capability())}
 
     # ---- checkpoints ---------------------------------------------------------------------
     def _paths(self, folder: Path, rnd: int) -> list[Path]:
