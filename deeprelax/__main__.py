@@ -46,12 +46,11 @@ import torch
 from deeprelax import paths
 from deeprelax.params import ParamError, parse_overrides
 from deeprelax.results import ResultError, check_dir
-from deeprelax.train import campaign, cifar, distributed, experiments, records, table1
+from deeprelax.train import campaign, cifar, distributed, experiments, records, table1, width
+from deeprelax.train.checkpoint import EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INCOMPLETE
 from deeprelax.train.data import DataError
 from deeprelax.train.engine import TrainParams
-from deeprelax.train import width
 
-EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_DIVERGED = 2, 3, 4
 # TrainParams fields with a flag of their own: --set NAME=... is refused for them
 OWN_FLAGS = {"device": "--device", "algorithm": "--algorithm / --algorithms"}
 
