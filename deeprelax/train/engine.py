@@ -90,7 +90,7 @@ Checkpoints. A checkpoint file is a header line (schema, payload length, the run
 hyper-parameter fingerprint, SHA-256 over fingerprint and payload) followed by the
 ``torch.save`` payload. Resuming verifies all of it before anything is loaded (with
 ``weights_only=True``): an empty, truncated, changed or foreign file is a
-:class:`CheckpointError` (a ``results.ResultError``) and one made with other
+:class:`~deeprelax.train.checkpoint.CheckpointError` (a ``results.ResultError``) and one made with other
 hyper-parameters a ``ParamError``; both name the file and say what to do. The state is
 saved at the end of an effective epoch every ``checkpoint_every`` (10) effective epochs,
 and also when ``checkpoint_seconds`` (60) of wall time have passed since the last save,
@@ -137,7 +137,7 @@ def train(model_fn: Callable[[], nn.Module], data: TensorData, params: TrainPara
     epoch the training loss and validation error of every seed, the hyper-parameters and
     their fingerprint, ``status`` and ``diverged``, provenance and the wall time. The
     folders of ``out`` and ``checkpoint`` are checked (writable) before any work. With
-    ``checkpoint``, an existing file is verified and resumed (:func:`read_checkpoint`),
+    ``checkpoint``, an existing file is verified and resumed (:func:`~deeprelax.train.checkpoint.read_checkpoint`),
     and the state is saved every ``checkpoint_every`` effective epochs, when
     ``checkpoint_seconds`` have passed since the last save, and when the call stops.
     ``max_seconds`` stops the call after the effective epoch that exceeds it;

@@ -87,7 +87,9 @@ from deeprelax.train.hessian import save_weights
 from deeprelax.train.records import (assemble_cell, budget_status, diverged_notes,
                                      record_problem, status_of, summarize)
 
-AUTO = "auto"                      # a folder chosen by the run's kind (see :func:`plan`)
+#: ``results_dir``/``runs_dir``/``weights_dir`` of :func:`plan`: the folder the run's kind
+#: gives (:func:`results_folder`, :func:`weights_folder`)
+AUTO = "auto"
 PRESETS = ("fast", "paper")
 SMOKE_PRESETS = ("fast", "smoke")  # records of smoke runs ('smoke': older records)
 NET_ORDER = ("mnistfc", "lenet", "allcnn")
@@ -117,6 +119,8 @@ _CIFAR_LUA = dict(momentum=0.0, inner_momentum=0.9, outer="lua", inner_form="aut
                   lr_schedule=((0, 1.0), (60, 0.2), (120, 0.04)))
 _CIFAR_LRS = ((0, 0.1), (60, 0.02), (120, 0.004), (180, 8e-4))
 
+#: The paper settings of every Table 1 cell, (net, algorithm) → TrainParams values (sources
+#: in the module docstring).
 EXPERIMENTS: dict[tuple[str, str], dict[str, Any]] = {
     ("mnistfc", "sgd"): dict(_MNIST, **_SGD, effective_epochs=200),
     ("lenet", "sgd"): dict(_MNIST, **_SGD, effective_epochs=100),
@@ -248,7 +252,7 @@ _DATA_CACHE: dict[tuple, TensorData] = {}
 
 def load_data(dataset: str, preset: str = "paper", data_dir: str | os.PathLike | None = None,
               device: str = "cpu") -> TensorData:
-    """A data set of :data:`DATASETS` as engine tensors (the smoke subset for the fast
+    """A data set of ``DATASETS`` as engine tensors (the smoke subset for the fast
     preset); cached per (data set, preset, folder, device)."""
     if dataset not in DATASETS:
         raise ParamError(f"unknown data set {dataset!r}; known: {list(DATASETS)}")
@@ -514,7 +518,7 @@ def admission(result: dict[str, Any]) -> str | None:
     the experiment's paper settings up to run control (all seeds, full budget, no
     override), with at least one seed left and evaluated. Completeness is read from the
     records (they must reach the budget), not from the stored ``status``; a cell assembled
-    from single-seed units (:func:`assemble_cell`) is checked the same way."""
+    from single-seed units (``records.assemble_cell``) is checked the same way."""
     why = record_problem(result)
     if why is not None:
         return why
