@@ -25,7 +25,6 @@ import torch
 import torch.nn.functional as F
 
 from deeprelax.train import experiments, models, optim
-from deeprelax.train.data import load_mnist
 from deeprelax.book.claims import Claim, close_to, fact
 from deeprelax.params import ParamError, Params as BaseParams, knob
 
@@ -76,17 +75,11 @@ class Data:
     raw pixels 0..255 as floats, N×1×28×28, labels as int64 (Sec. 8.1.1)."""
 
     def __init__(self, P: Params):
-        m = load_mnist()
-
-        def images(a):
-            return torch.from_numpy(a.astype(np.float32)).unsqueeze(1).to(P.device)
-
-        def labels(a):
-            return torch.from_numpy(a.astype(np.int64)).to(P.device)
-        self.train_x = images(m.train_images[:P.n_train])
-        self.train_y = labels(m.train_labels[:P.n_train])
-        self.test_x = images(m.test_images[:P.n_test])
-        self.test_y = labels(m.test_labels[:P.n_test])
+        m = experiments.mnist_tensors(P.n_train, P.n_test)
+        self.train_x = m.train_x.float().to(P.device)
+        self.train_y = m.train_y.long().to(P.device)
+        self.test_x = m.test_x.float().to(P.device)
+        self.test_y = m.test_y.long().to(P.device)
 
 
 # ---- the loop (shown on the page: at most 66 columns) --------------------------------
