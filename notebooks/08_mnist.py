@@ -7,11 +7,11 @@
 # *effective epochs* (epochs × L, the number of back-propagations per weight update;
 # Remark 22): Figure 4 and the first two rows of Table 1.
 #
-# Everything below calls `deeprelax`: `models` (the networks), `optim` (the algorithms as
-# `torch.optim` optimizers), `engine` (all seeds of one (net, algorithm) trained at once as
-# independent models on one device), `table1` (the experiment settings, the resumable
-# sweep and the summaries) and `chapters.ch08_mnist` (this page's tables, figure and
-# claims). The same code trains the paper's runs on the CPU (`python -m deeprelax
+# Everything below calls `deeprelax.train`: `models` (the networks), `optim` (the
+# algorithms as `torch.optim` optimizers), `engine` (all seeds of one (net, algorithm)
+# trained at once as independent models on one device), `experiments` (the settings of
+# every cell, each run planned once and resumable), `table1` (the paper's table and our
+# rows), and `chapters.ch08_mnist` (this page's tables, figure and claims). The same code trains the paper's runs on the CPU (`python -m deeprelax
 # campaign`, seed by seed) or a GPU (`python -m deeprelax sweep`, a cell at once) and
 # the CPU smoke run at the end of this chapter.
 

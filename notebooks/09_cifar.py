@@ -16,10 +16,9 @@
 # multi-seed engine) on real pixels, and for a clearly labelled small-data experiment.
 # The Table 1 row itself needs the full data set and a GPU.
 #
-# Everything below calls `deeprelax`: `cifar` (verified loading, GCN + ZCA),
-# `models.allcnn`, and `chapters.ch09_cifar`, which registers All-CNN on CIFAR-10 with the
-# same `table1`/`engine` machinery as the MNIST rows and draws this page's tables and
-# figures. The GPU runs are started from the command line, `python -m deeprelax cifar`.
+# Everything below calls `deeprelax.train`: `cifar` (verified loading, GCN + ZCA),
+# `models.allcnn`, `experiments` (All-CNN's settings beside the MNIST rows', trained by the
+# same engine), and `chapters.ch09_cifar`, which draws this page's tables and figures. The GPU runs are started from the command line, `python -m deeprelax cifar`.
 
 # %% tags=["parameters", "hide-input"]
 preset = "fast"     # "fast": CPU smoke run and results/; "paper": results/ only

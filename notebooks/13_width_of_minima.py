@@ -83,7 +83,7 @@ Markdown(ch13.pending_note(R, L))
 # 7×7 mean-pooled images → dropout → fc 14 → ReLU → BN → dropout → fc 10,
 # $n =$ {glue:text}`n_params:,d` parameters — on 1,000 MNIST images for 40 effective
 # epochs, {glue:text}`n_seeds:d` seeds each, with `deeprelax.train.engine.train` and the
-# LeNet settings of `deeprelax.train.table1`. Its numbers exercise every measurement and can
+# LeNet settings of `deeprelax.train.experiments`. Its numbers exercise every measurement and can
 # be checked against the exact Hessian; they say nothing about LeNet.
 
 # %% tags=["hide-input"]
