@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-import numpy as np
 from deeprelax.book.glue import glue
 
 

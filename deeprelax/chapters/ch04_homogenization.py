@@ -29,7 +29,6 @@ densities, hence the smoothed losses they follow, are at ``sde.gibbs_beta(beta) 
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
