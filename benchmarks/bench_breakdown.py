@@ -11,9 +11,14 @@ For each cell, with its paper settings for one seed and one thread (a campaign u
 - ``step``: one gradient evaluation inside the optimizer's steps (``outer_steps``), so
   ``opt = step / grad − 1`` is the optimizer's own work (inner loop, noise, coupling,
   momentum, scoping) relative to its gradients — goal ≤ 0.15;
+- ``noise``: of that own work, the Gaussian draws (Entropy-SGD's Langevin noise, HEAT's
+  perturbations: one normal per weight per gradient, from the seed's ``torch.Generator``)
+  relative to the gradient; ``opt − noise`` is what fusing or batching the updates could cut;
 - ``eval``: the evaluation after every effective epoch (BN re-estimation over the 60,000
   training images and the 10,000 test images), as a share of the effective epoch
-  ``eval / (spe·step + eval)`` — goal ≤ 0.10;
+  ``eval / (spe·step + eval)`` — goal ≤ 0.10; ``floor``: the share the authors' protocol
+  cannot go below when a forward pass costs its FLOPs at the training step's rate, i.e.
+  70,000 forwards against 60,000 gradients (forward + backward), from the FLOP counts;
 - ``flop``: the SGD gradient's floating-point operations (``torch.utils.flop_counter``)
   over the machine's float32 matmul rate measured first (a 2048² product, one thread):
   the fraction of that limit the gradient reaches (goal for mnistfc ≥ 0.7);
@@ -70,6 +75,34 @@ def grad_flops(trainer) -> float:
     return float(counter.get_total_flops())
 
 
+def eval_floor(trainer) -> float:
+    """FLOP share of the evaluation in an effective epoch (the protocol's floor): forward
+    FLOPs over the BN pass and the test set against the gradients of the epoch."""
+    from torch.utils.flop_counter import FlopCounterMode
+    eb = trainer.P.eval_batch
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        trainer.forward(trainer.train_x[:eb], shared=True)
+    fwd = counter.get_total_flops() / eb * (trainer.N + trainer.test_x.shape[0])
+    train = grad_flops(trainer) * trainer.spe           # one gradient per minibatch
+    return fwd / (fwd + train)
+
+
+def noise_time(trainer, repeats: int, draws: int = 10) -> float:
+    """Seconds for the Gaussian draws of one gradient (one normal per weight; 0 for an
+    optimizer without noise)."""
+    from deeprelax.train import optim
+    if not optim.OPTIMIZERS[trainer.P.algorithm].draws_noise:
+        return 0.0
+    views = list(trainer.batcher.params[0].values()) if hasattr(trainer.batcher, "params") \
+        else list(trainer.params.values())
+
+    def run():
+        for _ in range(draws):
+            trainer._noise(views, s=0) if hasattr(trainer.batcher, "params") \
+                else trainer._noise(views)
+    return _fastest(run, repeats) / draws
+
+
 def measure(net: str, alg: str, repeats: int, grads: int, **over) -> dict:
     P = experiments.unit_params(net, alg, 0)
     if over:
@@ -88,6 +121,7 @@ def measure(net: str, alg: str, repeats: int, grads: int, **over) -> dict:
     grad = _fastest(closures, repeats) / (steps * P.L)
     ev = _fastest(trainer.evaluate, max(1, repeats - 1))
     return {"P": P, "trainer": trainer, "grad": grad, "step": step, "eval": ev,
+            "noise": noise_time(trainer, repeats),
             "spe": trainer.spe, "budget": P.effective_epochs}
 
 
@@ -106,8 +140,9 @@ def main(argv=None) -> int:
     print(f"CPU {cpu_model()}, torch {torch.__version__} "
           f"({torch.backends.cpu.get_cpu_capability()}), load "
           f"{os.getloadavg()[0]:.1f}; float32 matmul {rate:.0f} GFLOP/s on one thread")
-    head = (f"{'cell':22s} {'grad ms':>8s} {'step ms':>8s} {'opt':>6s} {'eval s':>7s} "
-            f"{'eval%':>6s} {'s/epoch':>8s} {'flop':>6s} {'bf16×':>6s}")
+    head = (f"{'cell':22s} {'grad ms':>8s} {'step ms':>8s} {'opt':>6s} {'noise':>6s} "
+            f"{'eval s':>7s} {'eval%':>6s} {'floor':>6s} {'s/epoch':>8s} {'flop':>6s} "
+            f"{'bf16×':>6s}")
     print(head)
     total_h = 0.0
     for cell in args.cells:
@@ -120,8 +155,9 @@ def main(argv=None) -> int:
             flop = f"{flops / (rate * 1e9) / m['grad']:.2f}"
         b = measure(net, alg, args.repeats, min(args.grads, 20), bf16=True)
         print(f"{net + ' ' + alg:22s} {m['grad'] * 1e3:8.1f} {m['step'] * 1e3:8.1f} "
-              f"{m['step'] / m['grad'] - 1:6.2f} {m['eval']:7.2f} "
-              f"{m['eval'] / epoch:6.2f} {epoch:8.2f} {flop:>6s} "
+              f"{m['step'] / m['grad'] - 1:6.2f} {m['noise'] / m['grad']:6.2f} "
+              f"{m['eval']:7.2f} {m['eval'] / epoch:6.2f} {eval_floor(m['trainer']):6.2f} "
+              f"{epoch:8.2f} {flop:>6s} "
               f"{m['grad'] / b['grad']:6.2f}", flush=True)
         total_h += 6 * m["budget"] * epoch / 3600
         if args.before:

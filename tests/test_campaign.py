@@ -66,6 +66,33 @@ def test_an_incomplete_set_of_units_is_not_a_cell(tiny):
     assert row["done"] == [0, 1]
 
 
+def test_chapter_08_draws_an_incomplete_cell_as_provisional_and_decides_nothing(tiny):
+    """Two of three seeds finished: chapter 08 assembles them as a provisional cell (best
+    mean over the two seeds' curves, read back from the unit files), leaves Table 1 and
+    the cell's claim pending, and draws the cell dashed."""
+    from deeprelax.chapters import ch08_mnist as ch08
+    dirs, order, _ = tiny
+    campaign.run(None, measure=False, show_progress=False, order=order[:2],
+                 out=lambda s: None, **dirs)
+    R = ch08.compute(ch08.Params(smoke=False, results_dir=str(dirs["results_dir"])))
+    assert R.results == {} and list(R.partial) == [(NET, ALG)]
+    units = [read_json(dirs["results_dir"] / "units" / f"{NET}-{ALG}-seed{s}.json")
+             for s in (0, 1)]
+    epochs = units[0]["effective_epoch"]
+    means = [(units[0]["val_error"][0][k] + units[1]["val_error"][0][k]) / 2
+             for k in range(len(epochs))]
+    k = min(range(len(epochs)), key=lambda i: (means[i], i))
+    text = ch08.provisional(R, NET, ALG)
+    assert text.startswith(f"{means[k]:.2f} ± ") and f"@ {epochs[k]:g} (provisional)" in text
+    assert ch08.provisional(R, "mnistfc", "sgd") == "—"
+    cell = next(c for c in ch08.claims(R) if c.name == f"cell_{NET}_{ALG}")
+    assert cell.status == "pending"
+    assert "2 of 3 seeds" in ch08.figure_state(R)
+    fig = ch08.figure_4(R)
+    dashed = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    assert len(dashed) == 1 and list(dashed[0].get_ydata()) == pytest.approx(means, abs=0)
+
+
 def test_a_forged_unit_is_refused(tiny):
     dirs, order, _ = tiny
     campaign.run(None, measure=False, show_progress=False, order=order, out=lambda s: None,

@@ -21,10 +21,11 @@ def loglog_rate(ax, h, err, label: str, marker: str = "o"):
     return slope
 
 
-def mean_band(ax, x, mean, std, color, label: str):
-    """A training curve: the mean over seeds as a line, mean ± std as a shaded band."""
+def mean_band(ax, x, mean, std, color, label: str, ls: str = "-"):
+    """A training curve: the mean over seeds as a line (style ``ls``), mean ± std as a
+    shaded band."""
     mean, std = np.asarray(mean, float), np.asarray(std, float)
-    ax.plot(x, mean, color=color, lw=1.3, label=label)
+    ax.plot(x, mean, color=color, lw=1.3, ls=ls, label=label)
     ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, lw=0)
 
 

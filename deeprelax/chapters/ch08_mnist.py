@@ -3,10 +3,13 @@
 The training layer (``deeprelax.train.experiments``) defines the eight experiments, trains them
 (``sweep``) and reduces each to a Table 1 cell (``summarize``). This module is the
 chapter: :class:`Params` (what to read, what to train), :func:`compute` (the parameter
-counts, the GPU results found under ``results/``, the CPU smoke run of all eight cells,
-the GPU benchmark, the measured noise of one Entropy-SGD inner step), :func:`claims`
-(the paper's cells as pending claims until GPU results exist, then checks in units of
-the combined standard deviation), the tables and :func:`figure_4`.
+counts, the complete cells found under ``results/`` (six seeds each, from one run or
+from the CPU campaign's single-seed units), the finished units of the cells still
+incomplete, the CPU smoke run of all eight cells, the GPU benchmark, the measured noise
+of one Entropy-SGD inner step), :func:`claims` (the paper's cells as pending claims until
+our cell is complete, then checks in units of the combined standard deviation), the
+tables and :func:`figure_4` (complete cells as solid curves, incomplete ones dashed and
+marked provisional).
 """
 from __future__ import annotations
 
@@ -25,7 +28,6 @@ from deeprelax.book.claims import Claim, close_to, fact, pending
 from deeprelax.params import ParamError, Params as BaseParams, knob
 from deeprelax.results import benchmarks
 from deeprelax.book.glue import not_yet
-from deeprelax.book.plotting import ALGORITHM_COLORS as colors
 from deeprelax.book.plotting import ALGORITHM_COLORS as colors, epoch_axis, mean_band
 from deeprelax.train import models
 from deeprelax.train import optim
@@ -110,10 +112,12 @@ class Result:
     bench: list[dict[str, Any]] = field(default_factory=list)  # GPU benchmark entries
     noise: dict[str, float] = field(default_factory=dict)      # std of one inner step
     units: list[dict[str, Any]] = field(default_factory=list)  # the CPU campaign, per cell
+    partial: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # ^ incomplete cells: their finished units assembled (drawn as provisional, no claim)
 
     @property
     def complete(self) -> bool:
-        """True when all eight cells have complete GPU results."""
+        """True when all eight cells are complete (six seeds each)."""
         return all(c in self.results for c in CELLS)
 
 
@@ -167,7 +171,9 @@ def _compute(P: Params) -> Result:
     noise = {"ours": inner_noise_std(), "printed": inner_noise_std(PRINTED_BETA_EX_INV),
              "authors": AUTHORS_NOISE}
     units = campaign.status_table(P.folder, runs_dir=None)     # finished units only
-    return Result(P, counts, found, smoke, bench, noise, units)
+    partial = {k: records.assemble_cell(u) for k, u in
+               experiments.cell_units(P.folder, NETS).items() if k not in found}
+    return Result(P, counts, found, smoke, bench, noise, units, partial)
 
 
 def measures(R: Result) -> dict[str, float]:
@@ -181,16 +187,33 @@ def measures(R: Result) -> dict[str, float]:
     return out
 
 
+def provisional(R: Result, net: str, alg: str) -> str:
+    """The best mean validation error of an incomplete cell's finished seeds so far
+    ('error ± std @ effective epoch (provisional)'), '—' without any; a complete cell's
+    is in Table 1."""
+    rec = R.partial.get((net, alg))
+    if rec is None:
+        return "—"
+    s = records.summarize(rec)
+    if s["index"] is None:
+        return "—"
+    return (f"{s['error_mean']:.2f} ± {s['error_std']:.2f} @ {s['effective_epoch']:g} "
+            f"(provisional)")
+
+
 def campaign_frame(R: Result):
     """Where the CPU campaign stands (pandas): per cell the seeds finished (of six; the
-    committed units) and their CPU-hours — shown while a cell is incomplete."""
+    committed units), their CPU-hours and, while the cell is incomplete, the best mean
+    validation error of the seeds finished so far (provisional: no claim reads it)."""
     import pandas as pd
     return pd.DataFrame([{
         "net": table1.LABELS.get(r["net"], r["net"]),
         "algorithm": table1.LABELS.get(r["algorithm"], r["algorithm"]),
         "seeds finished": f"{r['seeds_done']} of {r['seeds']}"
                           + (f" ({', '.join(map(str, r['done']))})" if r["done"] else ""),
-        "CPU-hours": f"{r['cpu_hours']:.2f}"} for r in R.units]).set_index(
+        "CPU-hours": f"{r['cpu_hours']:.2f}",
+        "best so far (%)": "in Table 1" if (r["net"], r["algorithm"]) in R.results
+        else provisional(R, r["net"], r["algorithm"])} for r in R.units]).set_index(
         ["net", "algorithm"])
 
 
@@ -361,13 +384,22 @@ def pending_note(R: Result) -> str:
     return "\n".join(lines)
 
 
+def _of_seeds(rec: dict[str, Any], net: str, alg: str) -> str:
+    return f"{len(rec['seeds'])} of {len(experiments.EXPERIMENTS[(net, alg)]['seeds'])} seeds"
+
+
 def figure_state(R: Result) -> str:
     """A sentence for Figure 4's caption: which of our runs are drawn (MyST markdown)."""
     n = sum(c in R.results for c in CELLS)
     if n == len(CELLS):
         return ""
+    drawn = [f"{table1.LABELS[a]} on {table1.LABELS[net]} ({_of_seeds(rec, net, a)})"
+             for (net, a), rec in sorted(R.partial.items())]
+    part = (" Dashed curves are cells still incomplete, drawn from the seeds finished so "
+            "far: " + ", ".join(drawn) + "; they are provisional and no claim reads them."
+            if drawn else "")
     return (f"**Pending:** {n} of our {len(CELLS)} cells are complete (see the note at the "
-            "top); a panel without our curves shows only the paper's cells.")
+            "top); a panel without our curves shows only the paper's cells." + part)
 
 
 FIGURE_RC = {"font.size": 10, "axes.titlesize": 10.5, "axes.labelsize": 10,
@@ -387,7 +419,8 @@ def mark_paper_cells(ax, net: str, algorithms=ALGORITHMS) -> None:
 
 def figure_4(R: Result, nets=NETS, ylims=None):
     """Figure 4: validation error vs effective epochs, mean ± std over seeds, per net, with
-    the paper's cells marked; empty axes (titled pending) where no GPU run exists."""
+    the paper's cells marked; an incomplete cell's finished seeds dashed (provisional);
+    empty axes (titled pending) where no run exists."""
     import matplotlib.pyplot as plt
     ylims = ylims or {"mnistfc": (0.9, 2.0), "lenet": (0.35, 1.2)}
     with plt.rc_context(FIGURE_RC):
@@ -399,12 +432,16 @@ def _figure_4(R: Result, nets, ylims):
 
     fig, axes = plt.subplots(1, len(nets), figsize=FIGSIZE, squeeze=False)
     for ax, net, panel in zip(axes[0], nets, "abcdef"):
-        have = [a for a in ALGORITHMS if (net, a) in R.results]
+        have = [a for a in ALGORITHMS if (net, a) in R.results or (net, a) in R.partial]
         for alg in have:
-            c = records.curves(R.results[(net, alg)])
-            s = records.summarize(R.results[(net, alg)])
-            mean_band(ax, c["effective_epoch"], c["mean"], c["std"], colors[alg],
-                      f"ours {table1.LABELS[alg]} ({s['error_mean']:.2f}%)")
+            rec = R.results.get((net, alg))
+            part = rec is None
+            rec = R.partial[(net, alg)] if part else rec
+            c, s = records.curves(rec), records.summarize(rec)
+            label = f"ours {table1.LABELS[alg]} ({s['error_mean']:.2f}%" + (
+                f", {_of_seeds(rec, net, alg)})" if part else ")")
+            mean_band(ax, c["effective_epoch"], c["mean"], c["std"], colors[alg], label,
+                      ls="--" if part else "-")
         mark_paper_cells(ax, net)
         ax.set_xlim(0, 1.05 * max(experiments.EXPERIMENTS[(net, a)]["effective_epochs"]
                                   for a in ALGORITHMS))
@@ -414,7 +451,7 @@ def _figure_4(R: Result, nets, ylims):
         epoch_axis(ax, "validation error (%)", title if have else title + ": pending")
         ax.legend(loc="upper right", framealpha=0.9)
         if not have:
-            ax.text(0.5, 0.45, "our runs: pending\n(no complete cell yet)", ha="center",
+            ax.text(0.5, 0.45, "our runs: pending\n(no finished seed yet)", ha="center",
                     transform=ax.transAxes, fontsize=11, color="0.4")
     fig.tight_layout()
     return fig
