@@ -118,6 +118,12 @@ plt.show()
 ch08.table1_frame(R.results)
 
 # %% [markdown]
+# How each complete cell differs from the paper's:
+
+# %% tags=["remove-input"] mystnb={"markdown_format": "myst"}
+Markdown(ch08.deviation_notes(R))
+
+# %% [markdown]
 # In the paper, the final errors of mnistfc are close for all four algorithms (1.08 %
 # for Entropy-SGD against 1.17 % for HJ), Entropy-SGD converges fastest there, and LeNet
 # does better than mnistfc for every algorithm, at 0.50 % except HEAT's 0.59 %. The

@@ -83,7 +83,7 @@ def test_chapter_08_draws_an_incomplete_cell_as_provisional_and_decides_nothing(
              for k in range(len(epochs))]
     k = min(range(len(epochs)), key=lambda i: (means[i], i))
     text = ch08.provisional(R, NET, ALG)
-    assert text.startswith(f"{means[k]:.2f} ± ") and f"@ {epochs[k]:g} (provisional)" in text
+    assert text.startswith(f"{means[k]:.2f} ± ") and f"@ {epochs[k]:.0f} (provisional)" in text
     assert ch08.provisional(R, "mnistfc", "sgd") == "—"
     cell = next(c for c in ch08.claims(R) if c.name == f"cell_{NET}_{ALG}")
     assert cell.status == "pending"

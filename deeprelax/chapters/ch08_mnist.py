@@ -36,7 +36,7 @@ NETS = ("mnistfc", "lenet")
 ALGORITHMS = experiments.ALGORITHM_ORDER
 CELLS = tuple((n, a) for n in NETS for a in ALGORITHMS)
 N_SEEDS = 6
-SIGMA_TOL = 3.0      # a cell agrees with the paper's within this many combined std
+SIGMA_TOL = table1.SIGMA_TOL   # a cell agrees within this many combined std
 PAPER_PARAMS = {"mnistfc": 1_867_786, "lenet": 131_220}   # "1.86 million"; LeNet's n
 AUTHORS_NOISE = 1e-4 * math.sqrt(2 * 0.1)   # the authors' code: std 1e-4·√(2η_y), η_y = 0.1
 PRINTED_BETA_EX_INV = 1e8                   # Sec. 7.1 as printed
@@ -197,7 +197,7 @@ def provisional(R: Result, net: str, alg: str) -> str:
     s = records.summarize(rec)
     if s["index"] is None:
         return "—"
-    return (f"{s['error_mean']:.2f} ± {s['error_std']:.2f} @ {s['effective_epoch']:g} "
+    return (f"{s['error_mean']:.2f} ± {s['error_std']:.2f} @ {s['effective_epoch']:.0f} "
             f"(provisional)")
 
 
@@ -275,6 +275,15 @@ def table1_frame(results: dict[tuple[str, str], dict[str, Any]], nets=NETS):
         rows += [[cols[table1.LABELS[a]][k] for a in ALGORITHMS] for k in range(len(what))]
     return pd.DataFrame(rows, columns=[table1.LABELS[a] for a in ALGORITHMS],
                         index=pd.MultiIndex.from_tuples(index, names=["net", ""]))
+
+
+def deviation_notes(R: Result) -> str:
+    """A sentence per complete cell on how it differs from the paper's (MyST markdown list;
+    :func:`deeprelax.train.table1.verdict`), or a line saying no cell is complete."""
+    rows = comparison_rows(R.results)
+    if not rows:
+        return "*No cell is complete yet: the sentences on each cell follow its sixth seed.*"
+    return "\n".join(f"- {table1.verdict(c, SIGMA_TOL)}" for c in rows)
 
 
 # ---- settings, smoke run, benchmark tables ------------------------------------------------
@@ -398,7 +407,7 @@ def figure_state(R: Result) -> str:
     part = (" Dashed curves are cells still incomplete, drawn from the seeds finished so "
             "far: " + ", ".join(drawn) + "; they are provisional and no claim reads them."
             if drawn else "")
-    return (f"**Pending:** {n} of our {len(CELLS)} cells are complete (see the note at the "
+    return (f"**Pending:** {n} of our {len(CELLS)} cells complete (see the note at the "
             "top); a panel without our curves shows only the paper's cells." + part)
 
 

@@ -442,7 +442,7 @@ def _row_claims(R: Result) -> list[Claim]:
         what = (f"All-CNN/{table1.LABELS[alg]}: our cell agrees with the paper's "
                 "(|ours − paper| in combined σ)")
         paper = "%.2f ± %.2f %% @ %d" % PAPER_ROW[alg]
-        out.append(Claim(name, what, abs(cmp[alg]["diff_sigma"]), hi=ch08.SIGMA_TOL,
+        out.append(Claim(name, what, abs(cmp[alg]["diff_sigma"]), hi=table1.SIGMA_TOL,
                          paper=paper, where="Table 1") if alg in cmp
                    else pending(name, what, paper=paper, where="Table 1"))
     said = [("hj_best", "HJ has the lowest validation error of the four", "HJ 7.89 %"),

@@ -29,6 +29,10 @@ CSV_COLUMNS = ("net", "algorithm", "error_mean", "error_std", "effective_epoch",
 LABELS = {"entropy-sgd": "Entropy-SGD", "heat": "HEAT", "hj": "HJ", "sgd": "SGD",
           "mnistfc": "mnistfc", "lenet": "LeNet", "allcnn": "All-CNN"}
 
+#: A cell agrees with the paper's when |ours − paper| is within this many combined standard
+#: deviations √(σ_ours² + σ_paper²) (chapters 08 and 09 decide their cells with it).
+SIGMA_TOL = 3.0
+
 # Table 1 of the paper: validation error (%) mean, std @ effective epochs
 PAPER_TABLE1: dict[tuple[str, str], tuple[float, float, int]] = {
     ("mnistfc", "entropy-sgd"): (1.08, 0.02, 120), ("mnistfc", "heat"): (1.13, 0.02, 200),
@@ -141,17 +145,21 @@ def total_wall_time(results: dict[tuple[str, str], dict[str, Any]]) -> float:
     return sum(float(r.get("wall_time_s", 0.0)) for r in results.values())
 
 
-def verdict(c: dict[str, Any]) -> str:
-    """One sentence on a cell's deviation from the paper."""
+def verdict(c: dict[str, Any], tol: float = SIGMA_TOL) -> str:
+    """One sentence on a cell's deviation from the paper (a row of :func:`comparison`):
+    within ``tol`` combined standard deviations it agrees, else by how much it is worse or
+    better; and where the best mean comes against the paper's effective epoch."""
     name = f"{LABELS.get(c['net'], c['net'])}/" \
            f"{LABELS.get(c['algorithm'], c['algorithm'])}"
     ours = f"{float(c['error_mean']):.2f} ± {float(c['error_std']):.2f} % @ " \
-           f"{c['effective_epoch']}"
+           f"{float(c['effective_epoch']):.0f}"
     paper = f"{c['paper_mean']:.2f} ± {c['paper_std']:.2f} % @ {c['paper_epoch']}"
-    if abs(c["diff_sigma"]) <= 2:
-        how = "agrees with the paper within two combined standard deviations"
+    sign = "lower" if c["diff"] < 0 else "higher"
+    if abs(c["diff_sigma"]) <= tol:
+        how = (f"agrees with the paper within {tol:g} combined standard deviations "
+               f"({abs(c['diff']):.2f} points {sign}, {c['diff_sigma']:+.1f} σ)")
     elif c["diff"] > 0:
-        how = f"is {c['diff']:.2f} points worse than the paper ({c['diff_sigma']:.1f} σ)"
+        how = f"is {c['diff']:.2f} points worse than the paper ({c['diff_sigma']:+.1f} σ)"
     else:
-        how = f"is {-c['diff']:.2f} points better than the paper ({-c['diff_sigma']:.1f} σ)"
+        how = f"is {-c['diff']:.2f} points better than the paper ({c['diff_sigma']:+.1f} σ)"
     return f"{name}: ours {ours} vs the paper's {paper}; it {how}."
