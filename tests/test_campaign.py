@@ -163,3 +163,15 @@ def test_projection_names_the_cells_it_cannot_project():
     assert p["unmeasured"] == ["lenet hj"] and math.isnan(p["remaining_h"])
     assert p["known_h"] == pytest.approx(90 * 36 / 3600)
     assert "1 cells not measured yet" in campaign.progress_line(units, {})
+
+
+def test_the_order_runs_every_unit_once_lenet_first_seed_zero_of_each_cell_first():
+    order = campaign.ORDER
+    assert sorted(order) == sorted((n, a, s) for n in campaign.NETS
+                                   for a in campaign.ALGORITHMS for s in campaign.SEEDS)
+    assert len(set(order)) == 48
+    assert {n for n, _, _ in order[:24]} == {"lenet"}
+    for k, net in ((0, "lenet"), (24, "mnistfc")):
+        assert order[k:k + 4] == tuple((net, a, 0) for a in campaign.ALGORITHMS)
+        rest = order[k + 4:k + 24]
+        assert [a for _, a, _ in rest] == [a for a in campaign.ALGORITHMS for _ in range(5)]
