@@ -88,6 +88,26 @@ def test_chapter_08_draws_figure_4_and_checks_every_cell(tmp_path):
     assert _figures(nb) == 1
 
 
+def test_chapter_08_decides_a_cell_far_from_the_papers_as_differs():
+    """One cell 1 point above the paper's (about 47 combined σ): its claim and the section
+    claim it breaks say 'differs' (and hold); the other cells stay 'reproduced'."""
+    from deeprelax.chapters import ch08_mnist as ch08
+    results = {(n, a): _record(n, a, "mnist", PAPER[f"{n}/{a}"] - BEST
+                               + (1.0 if (n, a) == ("lenet", "hj") else 0.0))
+               for n in ch08.NETS for a in ch08.ALGORITHMS}
+    noise = {"ours": ch08.AUTHORS_NOISE, "authors": ch08.AUTHORS_NOISE, "printed": 1.0}
+    R = ch08.Result(ch08.Params(smoke=False), dict(ch08.PAPER_PARAMS), results, None,
+                    noise=noise)
+    claims = {c.name: c for c in ch08.claims(R)}
+    assert all(c.passed for c in claims.values())
+    status = {k: c.status for k, c in claims.items()}
+    assert status["cell_lenet_hj"] == "differs" and claims["cell_lenet_hj"].ours > 40
+    assert status["lenet_beats_mnistfc_hj"] == "differs"
+    assert [k for k, v in status.items() if v == "differs"] == ["cell_lenet_hj",
+                                                                "lenet_beats_mnistfc_hj"]
+    assert status["cell_mnistfc_sgd"] == status["mnistfc_below_2"] == "reproduced"
+
+
 def test_chapter_09_shows_the_subset_experiment_row_and_projection(tmp_path):
     algs = ("entropy-sgd", "heat", "hj", "sgd")
     for alg in algs:

@@ -5,13 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from deeprelax.book.claims import (PAPER_STATUSES, Claim, close_to, duplicates, fact,
-    labelling_errors, pending)
+from deeprelax.book.claims import (PAPER_STATUSES, Claim, close_to, decided, decided_fact,
+    duplicates, fact, labelling_errors, pending)
 
 CHAPTERS = sorted((Path(__file__).resolve().parents[1] / "deeprelax" / "chapters")
                   .glob("ch*.py"))
 #: positional index of ``paper`` and ``where`` in each helper's signature
-POSITIONS = {"Claim": (5, 6), "close_to": (5, 6), "fact": (3, 4), "pending": (2, 3)}
+POSITIONS = {"Claim": (5, 6), "close_to": (5, 6), "fact": (3, 4), "pending": (2, 3),
+             "decided": (None, None), "decided_fact": (None, None)}
 
 
 def test_a_claim_that_states_nothing_of_the_paper_is_not_the_papers():
@@ -64,7 +65,8 @@ def _static_errors(path: Path) -> list[str]:
             continue
         kw = {k.arg: k.value for k in node.keywords}
         i_paper, i_where = POSITIONS[node.func.id]
-        paper = kw.get("paper", node.args[i_paper] if len(node.args) > i_paper else None)
+        paper = kw.get("paper", node.args[i_paper] if i_paper is not None
+                       and len(node.args) > i_paper else None)
         status = ("pending" if node.func.id == "pending"
                   else _const(kw["status"]) if "status" in kw else "reproduced")
         if status not in PAPER_STATUSES:                    # "check", or computed
@@ -90,3 +92,29 @@ def test_the_static_rule_finds_the_old_unlabelled_claims(tmp_path):
                    'Claim("x", "x", m, 0, 1, "—", "Lemma 1", status="corrected")\n')
     errors = _static_errors(src)
     assert [e.split()[1] for e in errors] == ["mass_error:", "ch_monotone:", "x:"]
+
+
+def test_a_decided_claim_takes_its_label_from_the_number_and_keeps_the_bound():
+    """'reproduced' exactly when the statement's bound holds; else 'differs' with the
+    complementary bound (at the same value, the other side), which then holds; NaN fails."""
+    kw = dict(differs="ours differs by more than 3 σ", paper="0.50 %", where="Table 1")
+    for ours, status in ((0.0, "reproduced"), (2.99, "reproduced"), (3.0, "reproduced"),
+                         (3.01, "differs"), (40.0, "differs")):
+        c = decided("cell", "ours agrees within 3 σ", ours, hi=3.0, **kw)
+        assert (c.status, c.passed) == (status, True)
+        assert (c.lo, c.hi, c.strict) == ((None, 3.0, False) if status == "reproduced"
+                                          else (3.0, None, True))
+    low = decided("ratio", "wider than SGD's (ratio < 1)", 1.2, hi=1.0, strict=True, **kw)
+    assert (low.status, low.lo, low.strict, low.tolerance) == ("differs", 1.0, False, "≥ 1")
+    assert decided("r", "x", 0.999, hi=1.0, strict=True, **kw).status == "reproduced"
+    nan = decided("cell", "ours agrees within 3 σ", float("nan"), hi=3.0, **kw)
+    assert not nan.passed
+    with pytest.raises(ValueError, match="one bound"):
+        decided("x", "x", 1.0, lo=0.0, hi=2.0, **kw)
+    yes = decided_fact("f", "LeNet beats mnistfc", True, differs="it does not", paper="p",
+                       where="Sec. 8.2")
+    no = decided_fact("f", "LeNet beats mnistfc", False, differs="it does not", paper="p",
+                      where="Sec. 8.2")
+    assert (yes.status, yes.statement, no.status, no.statement) == \
+        ("reproduced", "LeNet beats mnistfc", "differs", "it does not")
+    assert labelling_errors([yes, no]) == []

@@ -125,6 +125,33 @@ def close_to(name: str, statement: str, ours: float, target: float, tol: float,
                  status=status, source=source)
 
 
+def decided(name: str, statement: str, ours: float, *, differs: str,
+            lo: float | None = None, hi: float | None = None, strict: bool = False,
+            paper: str = "", where: str = "", source: str = "") -> Claim:
+    """A paper's statement decided by our number: 'reproduced' with the statement's one-sided
+    bound (``lo`` or ``hi``) when ``ours`` meets it; otherwise 'differs', stating
+    ``differs`` (what we measured) with the complementary bound, so the table says which
+    way the number fell and the bound is never moved. A NaN meets neither and fails."""
+    if (lo is None) == (hi is None):
+        raise ValueError(f"claim {name!r}: decided() takes one bound, lo or hi")
+    same = Claim(name, statement, float(ours), lo, hi, paper, where, strict=strict,
+                 source=source)
+    if same.passed or not math.isfinite(float(ours)):
+        return same
+    return Claim(name, differs, float(ours), hi, lo, paper, where, strict=not strict,
+                 status="differs", source=source)
+
+
+def decided_fact(name: str, statement: str, holds: bool, *, differs: str, paper: str = "",
+                 where: str = "", source: str = "") -> Claim:
+    """A yes/no statement of a paper decided by our run: 'reproduced' when it ``holds``,
+    else 'differs' with the statement ``differs`` (its negation, which then holds)."""
+    if holds:
+        return fact(name, statement, True, paper=paper, where=where, source=source)
+    return fact(name, differs, True, paper=paper, where=where, status="differs",
+                source=source)
+
+
 def pending(name: str, statement: str, paper: str = "", where: str = "",
             source: str = "") -> Claim:
     """A claim whose numbers do not exist yet (e.g. a GPU run): shown, never asserted."""
