@@ -8,9 +8,9 @@ along the top eigenvector and along random directions scaled to |θ|, and the lo
 entropy f_γ of eq. (11) with the curvature of f_γ along the top eigenvector (Monte
 Carlo), beside the quadratic model of Example 13 / Lemma 18.
 
-Weights: with ``weights="auto"`` the LeNet weights of the GPU sweep
-(``results/weights/lenet-<algorithm>-seed<k>.pt``, :func:`export_paper_weights`) are used
-when all four exist; otherwise the four nets are trained here by ``engine.train`` with
+Weights: with ``weights="auto"`` the LeNet weights of the Table 1 runs at the paper's
+budget (``results/weights/lenet-<algorithm>-seed<k>.pt``, written when a CPU campaign unit
+or a GPU sweep finishes; :func:`export_paper_weights`) are used when all four exist; otherwise the four nets are trained here by ``engine.train`` with
 the LeNet settings of ``experiments`` on a reduced, stated budget (the lr schedule
 compressed in proportion, :func:`train_params`). The ``fast`` preset trains a small
 mnistfc-like net (:func:`mlp7`, 878 parameters) on 1,000 images, small enough for the
@@ -55,6 +55,9 @@ SCHEMA = "deeprelax.width/1"
 #: the estimator of κ_γ in a saved result (hessian.local_entropy); results without it
 #: used fixed mid-stratum quantiles and are corrected on loading (:func:`load`)
 KAPPA_ESTIMATOR = "stratified-uniform+control-variate"
+#: ``Result.source`` of weights from the Table 1 runs (results/weights: the paper's budget,
+#: from the CPU campaign or a GPU sweep); the other source is "trained here"
+PAPER_RUNS = "paper runs"
 
 
 def mlp7() -> nn.Sequential:
@@ -129,7 +132,7 @@ class Params(BaseParams):
 
 
 # ---------------------------------------------------------------------------------------
-# Weights: trained here, or the GPU sweep's files
+# Weights: trained here, or the Table 1 runs' files
 # ---------------------------------------------------------------------------------------
 def _state_of(stacked: dict[str, torch.Tensor], index: int, keys: set[str]) -> dict:
     """Seed ``index``'s state dict from the engine's stacked tensors (only ``keys``)."""
@@ -423,7 +426,7 @@ class Result:
     """Per algorithm: the source of the weights and the measurements of each seed."""
 
     params: Params
-    source: str                               # 'gpu' (results/weights) or 'trained here'
+    source: str                               # PAPER_RUNS (results/weights) or 'trained here'
     seeds: tuple[int, ...]
     widths: dict[str, list[Width]] = field(default_factory=dict)
     records: dict[str, dict] = field(default_factory=dict)   # engine records (trained here)
@@ -458,7 +461,7 @@ def _run(P: Params) -> Result:
     check_device(P.device)                     # one ParamError line, before any work
     data = mnist_subset(P)
     saved = saved_seeds(P)
-    R = Result(P, "gpu" if saved else "trained here", saved or P.seeds)
+    R = Result(P, PAPER_RUNS if saved else "trained here", saved or P.seeds)
     R.provenance = results.provenance(P.device)       # the code and machine of this run
     done = _resumable(P, R.source)
     if done is not None and done.widths:
@@ -584,7 +587,8 @@ def load(path: str | Path = paths.WIDTH_RESULT) -> Result:
     if legacy:           # tr H came from the SLQ probes; no snapshots were taken
         raw.setdefault("trace_probes", raw.get("slq_probes"))
         raw.setdefault("matched_loss", 0.0)
-    R = Result(Params.checked(**raw), doc["source"], tuple(doc["seeds"]))
+    source = PAPER_RUNS if doc["source"] == "gpu" else doc["source"]   # the older name
+    R = Result(Params.checked(**raw), source, tuple(doc["seeds"]))
     for alg, ws in doc["widths"].items():
         R.widths[alg] = [Width(**{k: (_array(v) if k in _ARRAYS else
                                       (np.nan if v is None else v))
@@ -744,9 +748,10 @@ def width_frame(R: Result):
 
 
 def budget_label(R: Result) -> str:
-    """Where the weights of ``R`` come from, in words ('GPU sweep, 100 eff. epochs', ...)."""
-    if R.source == "gpu":
-        return "GPU sweep, 100 eff. epochs"
+    """Where the weights of ``R`` come from, in words ('Table 1 runs, 100 eff. epochs',
+    'trained on the CPU (x86_64), 20 eff. epochs')."""
+    if R.source == PAPER_RUNS:
+        return "Table 1 runs, 100 eff. epochs"
     where = "here"
     if R.provenance.get("device_name"):
         where = f"on the CPU ({R.provenance['device_name']})" \
