@@ -73,12 +73,12 @@ Markdown(ch13.pending_note(R, L))
 # %% [markdown]
 # ## The nets and where their weights come from
 #
-# With the GPU sweep's LeNet weights in `results/weights/` (one file per algorithm and
-# seed, written from the paper runs' checkpoints by `width.export_paper_weights`), the
-# `paper` preset measures those: the paper's settings and budget (100 effective
-# epochs). Until they exist, the `paper` preset trains the four LeNets here with the
-# same settings on a reduced budget of 20 effective epochs (the learning-rate schedule
-# compressed by the same factor), and says so in the table below. The `fast` preset,
+# With the LeNet weights of the Table 1 runs in `results/weights/` (one file per
+# algorithm and seed, written when a run of the MNIST chapter finishes: a unit of the
+# CPU campaign or a GPU sweep), the `paper` preset measures those: the paper's settings
+# and budget (100 effective epochs). Without them it trains the four LeNets here with
+# the same settings on a reduced budget of 20 effective epochs (the learning-rate
+# schedule compressed by the same factor), and says so in its table. The `fast` preset,
 # which this page shows by default, trains a small net with mnistfc's layer order —
 # 7×7 mean-pooled images → dropout → fc 14 → ReLU → BN → dropout → fc 10,
 # $n =$ {glue:text}`n_params:,d` parameters — on 1,000 MNIST images for 40 effective
@@ -253,8 +253,8 @@ ch13.entropy_frame(R)
 # ## On the paper's LeNet
 #
 # The `paper` preset measures the paper's LeNet (Sec. 8.2.2: $n =$
-# {glue:text}`lenet_n_params:,d` parameters, as the paper states). Without the GPU
-# sweep's weights it trained the four nets on this project's two-core CPU, seed 0,
+# {glue:text}`lenet_n_params:,d` parameters, as the paper states). Before the Table 1 runs'
+# weights existed, it trained the four nets on this project's two-core CPU, seed 0,
 # with the MNIST chapter's settings for
 # {glue:text}`lenet_effective_epochs:d` effective epochs each — a fifth of the paper's budget, the learning-rate schedule compressed by the
 # same factor — in {glue:text}`lenet_train_min_min:.1f` to
@@ -273,32 +273,20 @@ ch13.entropy_frame(R)
 # %% tags=["hide-input"]
 ch13.source_frame(L)
 
+# %% tags=["remove-input"] mystnb={"markdown_format": "myst"}
+Markdown(ch13.lenet_findings(L))
+
 # %% [markdown]
-# At the same budget, SGD's minimum has the smallest top eigenvalue on LeNet,
-# $\lambda_1 =$ {glue:text}`lenet_lambda1_sgd:.2f`; Entropy-SGD's is
-# {glue:text}`lenet_ratio_entropy_sgd:.1f` times larger
-# ({glue:text}`lenet_lambda1_esgd:.2f`), HJ's {glue:text}`lenet_ratio_hj:.1f` times
-# ({glue:text}`lenet_lambda1_hj:.2f`) and HEAT's {glue:text}`lenet_ratio_heat:.0f`
-# times ({glue:text}`lenet_lambda1_heat:.1f`), and the same order holds at every one of
-# the top ten eigenvalues ({numref}`fig-ch13-lenet-top`; the table gives the first
-# six). But the four nets have not reached the same training loss: Entropy-SGD's is
-# {glue:text}`lenet_ratio_loss_entropy_sgd:.2f` times SGD's, HJ's
-# {glue:text}`lenet_ratio_loss_hj:.2f` times and HEAT's
-# {glue:text}`lenet_ratio_loss_heat:.1f` times, and $\lambda_1$ is in exactly the order
-# of the training loss (a check at the end). For a cross-entropy near zero the Hessian
-# shrinks with the loss, so at the same budget $\lambda_1$ measures how far each
-# optimiser has converged as much as how wide its minimum is. The comparison at
+# The eigenvalues of the first table below are plotted in
+# {numref}`fig-ch13-lenet-top`. For a cross-entropy near zero the Hessian shrinks with
+# the loss: where $\lambda_1$ follows the training loss (the sentences above say whether it
+# does), it measures how far
+# each optimiser has converged as much as how wide its minimum is. The comparison at
 # *matched* training loss (each net measured at its first $f \le 0.02$, as the `paper`
-# preset now does) needs snapshots during training, which this run did not take: the
-# matched-loss claims at the end are pending. $\lambda_1|\theta|^2$ gives the same
-# order (Entropy-SGD {glue:text}`lenet_ratio_scaled_entropy_sgd:.2f` and HJ
-# {glue:text}`lenet_ratio_scaled_hj:.2f` times SGD's), but it is not invariant under
-# rescalings that keep the function; the invariant sharpness was not measured by this
-# run. The mean eigenvalue does not order the algorithms: with the run's three probes
-# the difference between Entropy-SGD's and SGD's $\operatorname{tr}H/n$ is
-# {glue:text}`lenet_trace_z_esgd:.1f` standard errors, HJ's
-# {glue:text}`lenet_trace_z_hj:.1f`; only HEAT's ({glue:text}`lenet_trace_z_heat:.1f`)
-# lies clearly above.
+# preset does when it trains) needs snapshots during training, which this run did not
+# take: the matched-loss claims at the end are pending. $\lambda_1|\theta|^2$ (table
+# and right panel) is not invariant under rescalings that keep the function; the
+# invariant sharpness is, where a run measured it.
 
 # %% tags=["hide-input"]
 ch13.eigen_frame(L, k=6)
@@ -323,9 +311,9 @@ ch13.width_frame(L)
 # for every algorithm ({numref}`fig-ch13-lenet-density`), as Sec. 6.3 recalls for SGD.
 #
 # Three caveats bound what this says. The budget is a fifth of the paper's epochs and
-# one seed, so there is no error bar; the GPU sweep's weights (100 effective epochs,
-# `results/weights/`) would replace these numbers and turn the thesis claims at the end
-# into tests of the Entropy-SGD paper's statement. The comparison is at the same budget,
+# one seed, so there is no error bar; the Table 1 runs' weights (100 effective epochs,
+# now in `results/weights/`; the `paper` preset measures them next) replace these
+# numbers. The comparison is at the same budget,
 # not at the same training loss. And $\lambda_1$, $\operatorname{tr}H$ and the slices
 # are local measures; the local entropy the algorithms minimise is the width the
 # authors mean, and at the $\gamma$ where we can estimate it, it is dominated by the
@@ -343,7 +331,7 @@ ch13.width_frame(L)
 # known and is removed: the control variate on the same samples, exact for the
 # quadratic model and first-order for $f$ (its weights at $\gamma = 0.01$ are nearly
 # equal, effective sample size 62 to 64 of 64). The `paper`
-# preset now measures all of them (100 trace probes); rerunning it on the GPU sweep's
+# preset now measures all of them (100 trace probes); its run on the Table 1 runs'
 # weights replaces the file.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "LeNet (the paper preset, seed 0): the training loss along the top eigenvector (left) and along two random directions (right), directions scaled to $|\\theta|$. Look at how far each curve goes before it rises.", "name": "fig-ch13-lenet-slices"}}

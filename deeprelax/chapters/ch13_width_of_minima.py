@@ -74,6 +74,46 @@ def lenet_measures(L: Result) -> dict[str, float]:
     return out
 
 
+def lenet_findings(L: Result) -> str:
+    """What the LeNet run measured, in sentences written from its numbers (MyST): the
+    order of λ₁, the invariant sharpness and the training losses relative to SGD's, and
+    what the Hutchinson trace resolves. Seed means; the ratios are :func:`ratios`."""
+    S, r, b = summary(L), ratios(L), budget_label(L)
+    lam = {a: float(S[a]["lambda1"].mean()) for a in ALGORITHMS}
+    loss = {a: float(S[a]["loss"].mean()) for a in ALGORITHMS}
+    key = {a: a.replace("-", "_") for a in ALGORITHMS}
+    least = min(lam, key=lam.get)
+    times = ", ".join(f"{LABELS[a]}'s {r['ratio_' + key[a]]:.3g} times it" for a in
+                      ("entropy-sgd", "hj", "heat"))
+    out = [f"At the final weights ({b}) the top eigenvalue of the Hessian at SGD's minimum "
+           f"is $\\lambda_1 =$ {lam['sgd']:.3g}; {times}: the smallest is "
+           f"{LABELS[least]}'s."]
+    sharp = [a for a in ("entropy-sgd", "hj", "heat")
+             if math.isfinite(r["ratio_sharpness_" + key[a]])]
+    if sharp:
+        words = "; ".join(
+            f"{LABELS[a]}'s is {r['ratio_sharpness_' + key[a]]:.3g} times SGD's "
+            f"({'wider' if r['ratio_sharpness_' + key[a]] < 1 else 'not wider'})"
+            for a in sharp)
+        out.append("The invariant sharpness $\\lambda_1(\\mathrm{diag}\\,\\theta\\,H\\,"
+                   "\\mathrm{diag}\\,\\theta)$, which a rescaling of the weights that "
+                   f"leaves the function unchanged does not move: {words}.")
+    same = np.array_equal(np.argsort([lam[a] for a in ALGORITHMS]),
+                          np.argsort([loss[a] for a in ALGORITHMS]))
+    lo = ", ".join(f"{LABELS[a]} {loss[a]:.2g}" for a in ALGORITHMS)
+    out.append(f"The training losses at these weights are {lo}; $\\lambda_1$ is "
+               f"{'' if same else 'not '}in the order of the training loss.")
+    z = {a: trace_z(L, a) for a in ("entropy-sgd", "hj", "heat")}
+    zs = ", ".join(f"{LABELS[a]} {v:+.1f}" for a, v in z.items())
+    resolved = [LABELS[a] for a, v in z.items() if abs(v) >= 2]
+    out.append(f"The mean eigenvalue $\\operatorname{{tr}}H/n$ minus SGD's, in standard "
+               f"errors of the {L.params.trace_probes} Hutchinson probes: {zs}"
+               + (f"; only {', '.join(resolved)} differ{'s' if len(resolved) == 1 else ''} "
+                  "from SGD by two or more." if resolved else
+                  "; none differs from SGD by two or more."))
+    return " ".join(out)
+
+
 # ---------------------------------------------------------------------------------------
 # Reductions, tables, claims (what the page shows)
 # ---------------------------------------------------------------------------------------
@@ -338,9 +378,14 @@ def pending_note(R: Result, lenet: Result | None = None) -> str:
     P = R.params
     if R.source == width.PAPER_RUNS:
         return ""
-    later = (" Once the seed-0 weights of the four LeNet cells of Table 1 are in "
-             "`results/weights/` (100 effective epochs; the CPU campaign writes them), the "
-             "`paper` preset measures those instead.")
+    if width.saved_seeds(width.Params.from_preset("paper")):
+        later = (" The seed-0 weights of the four LeNet cells of Table 1 are now in "
+                 "`results/weights/` (100 effective epochs, from the runs of the MNIST "
+                 "chapter); the `paper` preset measures them and replaces that run.")
+    else:
+        later = (" Once the seed-0 weights of the four LeNet cells of Table 1 are in "
+                 "`results/weights/` (100 effective epochs; the CPU campaign writes them), "
+                 "the `paper` preset measures those instead.")
     if P.net == "lenet":
         first = (f"The numbers on this page come from LeNet {budget_label(R)}, not from "
                  "the Table 1 runs." + later)
