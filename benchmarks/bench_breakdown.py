@@ -93,13 +93,13 @@ def noise_time(trainer, repeats: int, draws: int = 10) -> float:
     from deeprelax.train import optim
     if not optim.OPTIMIZERS[trainer.P.algorithm].draws_noise:
         return 0.0
-    views = list(trainer.batcher.params[0].values()) if hasattr(trainer.batcher, "params") \
-        else list(trainer.params.values())
+    loop = hasattr(trainer.batcher, "params")          # loop batching: seed 0's views
+    views = list((trainer.batcher.params[0] if loop else trainer.params).values())
+    kw = {"s": 0} if loop else {}
 
     def run():
         for _ in range(draws):
-            trainer._noise(views, s=0) if hasattr(trainer.batcher, "params") \
-                else trainer._noise(views)
+            trainer._noise(views, **kw)
     return _fastest(run, repeats) / draws
 
 
