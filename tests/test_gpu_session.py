@@ -35,10 +35,13 @@ def _env(out, **extra):
 
 
 def _snapshot(*folders):
-    """Every file under ``folders`` with its mtime, except runs/units: the CPU campaign
-    may be training there beside the tests (the rehearsal never writes units)."""
+    """Every file under ``folders`` with its mtime and every folder (without its mtime: a
+    test beside this one may check that a default output folder is writable, and the probe
+    file it writes and removes touches the folder's mtime), except runs/units: the CPU
+    campaign may be training there beside the tests (the rehearsal never writes units)."""
     units = ROOT / "runs" / "units"
-    return {str(p): p.stat().st_mtime_ns for f in folders if f.exists()
+    return {str(p): p.stat().st_mtime_ns if p.is_file() else "folder"
+            for f in folders if f.exists()
             for p in f.rglob("*") if p != units and units not in p.parents}
 
 
