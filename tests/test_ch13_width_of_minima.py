@@ -216,6 +216,22 @@ def test_weights_of_the_table_1_runs_are_named_as_such(result, tmp_path, monkeyp
     assert "are now in `results/weights/`" in ch13.pending_note(result, lenet=result)
 
 
+def test_a_run_records_the_cpu_and_its_thread_count(result):
+    """The wall times of a run depend on the CPU and the threads: the run's provenance
+    records both (this fast run's own), and the budget label names the CPU model; a run
+    saved before they were recorded falls back to the machine name."""
+    import dataclasses as dc
+    from deeprelax.runtime import cpu_model
+    assert result.provenance["cpu"] == cpu_model()
+    assert result.provenance["threads"] == torch.get_num_threads()
+    here = dc.replace(result, source="trained here")
+    assert width.budget_label(here) == (f"trained on the CPU ({cpu_model()}), "
+                                        f"{result.params.effective_epochs} eff. epochs")
+    old = dc.replace(here, provenance={k: v for k, v in result.provenance.items()
+                                       if k not in ("cpu", "threads")})
+    assert f"on the CPU ({old.provenance['device_name']})" in width.budget_label(old)
+
+
 # ---- the committed LeNet run (results/width-of-minima-lenet.json) --------------------------
 #: the earlier LeNet run, trained here at a fifth of the budget with an older estimator of
 #: κ_γ (three trace probes): kept as a fixture of the loader's legacy correction
@@ -316,7 +332,7 @@ def test_only_the_paper_preset_writes_the_committed_result(tmp_path, monkeypatch
     monkeypatch.setattr(paths, "WIDTH_RUNS", tmp_path)
     monkeypatch.setattr(width, "mnist_subset", lambda P: None)
     monkeypatch.setattr(width, "train_here", lambda P, data, alg: ({0: width.mlp7()}, {}, {}))
-    monkeypatch.setattr(width, "measure", lambda model, data, P, seed=0, dense=False:
+    monkeypatch.setattr(width, "measure", lambda model, data, P, seed=0, **kw:
                         L.widths["sgd"][0])
     monkeypatch.setattr(width, "validation_error", lambda model, data, device: 1.0)
     argv = ["--preset", "fast", "net=lenet", "effective_epochs=1", "n_train=200",

@@ -44,7 +44,7 @@ from torch import nn
 
 from deeprelax import paths, results
 from deeprelax.params import ParamError, Params as BaseParams, knob
-from deeprelax.runtime import DEVICE_FORMS, check_device, device_syntax_ok
+from deeprelax.runtime import DEVICE_FORMS, check_device, cpu_model, device_syntax_ok
 from deeprelax.train import engine, experiments, hessian, models, table1
 
 ALGORITHMS = experiments.ALGORITHM_ORDER      # entropy-sgd, heat, hj, sgd (the paper's order)
@@ -333,8 +333,9 @@ def _dense_checks(ob64: hessian.Objective, ob: hessian.Objective, top: dict) -> 
 
 
 def measure(model: nn.Module, data: engine.TensorData, P: Params, seed: int = 0,
-            dense: bool = False) -> Width:
-    """Every curvature measurement of one net at its weights (BN re-estimated, eval mode)."""
+            dense: bool = False, progress: bool = False) -> Width:
+    """Every curvature measurement of one net at its weights (BN re-estimated, eval mode);
+    ``progress`` prints each stage's wall time as it ends."""
     dev = torch.device(P.device)
     model = model.to(dev)
     x = data.train_x[:P.hessian_images]
@@ -345,7 +346,7 @@ def measure(model: nn.Module, data: engine.TensorData, P: Params, seed: int = 0,
     theta = ob.theta.double().cpu().numpy()
     tnorm = float(np.linalg.norm(theta))
     g = ob.grad().double().cpu().numpy()
-    clock = _Clock()
+    clock = _Clock(progress)
     ob.matvec(g)
     clock.lap("hvp")
     top = hessian.top_eigenpairs(ob.matvec, ob.n, P.top_k, P.lanczos_steps, seed=seed)
@@ -408,14 +409,17 @@ def measure(model: nn.Module, data: engine.TensorData, P: Params, seed: int = 0,
 class _Clock:
     """Wall-clock laps (seconds) of the stages of :func:`measure`."""
 
-    def __init__(self):
+    def __init__(self, say: bool = False):
         self.laps: dict[str, float] = {}
+        self.say = say
         self._t = time.perf_counter()
 
     def lap(self, name: str) -> None:
         t = time.perf_counter()
         self.laps[name] = round(t - self._t, 3)
         self._t = t
+        if self.say:
+            print(f"  {name.replace('_', ' ')}: {self.laps[name]:.1f} s", flush=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -462,7 +466,8 @@ def _run(P: Params) -> Result:
     data = mnist_subset(P)
     saved = saved_seeds(P)
     R = Result(P, PAPER_RUNS if saved else "trained here", saved or P.seeds)
-    R.provenance = results.provenance(P.device)       # the code and machine of this run
+    R.provenance = results.provenance(P.device, cpu=cpu_model(),   # the code and machine
+                                      threads=torch.get_num_threads())  # (timings need both)
     done = _resumable(P, R.source)
     if done is not None and done.widths:
         R.provenance["resumes"] = done.provenance     # the run that measured the first nets
@@ -486,7 +491,7 @@ def _run(P: Params) -> Result:
             if P.net == "lenet":
                 print(f"{LABELS[alg]}, seed {s}: measuring the curvature", flush=True)
             w = measure(nets[s], data, P, seed=s, dense=P.dense_check and i == 0 and
-                        models.count_parameters(nets[s]) <= 5000)
+                        models.count_parameters(nets[s]) <= 5000, progress=P.net == "lenet")
             if s in matched:             # the same net at the matched training loss
                 w.matched_epoch, w.matched_f, snapshot = matched[s]
                 w.matched_lambda1, w.matched_sharpness = measure_matched(snapshot, data, P, s)
@@ -754,7 +759,8 @@ def budget_label(R: Result) -> str:
         return "Table 1 runs, 100 eff. epochs"
     where = "here"
     if R.provenance.get("device_name"):
-        where = f"on the CPU ({R.provenance['device_name']})" \
+        cpu = R.provenance.get("cpu") or R.provenance["device_name"]
+        where = f"on the CPU ({cpu})" \
             if R.provenance.get("device", "cpu") == "cpu" else f"on {R.provenance['device_name']}"
     return f"trained {where}, {R.params.effective_epochs} eff. epochs"
 
