@@ -376,3 +376,50 @@ def test_the_lenet_findings_are_written_from_the_numbers():
     L.widths["entropy-sgd"][0].top[0] = lam["sgd"] / 10
     text = ch13.lenet_findings(L)
     assert "the smallest is Entropy-SGD's" in text and "is not in the order" in text
+    # SGD's trace far below the others' (every |z| ≥ 2): the sentence says so for all three
+    w = L.widths["sgd"][0]
+    w.trace_probes = np.asarray(w.trace_probes, float) * 1e-3
+    assert all(abs(ch13.trace_z(L, a)) >= 2 for a in ("entropy-sgd", "hj", "heat"))
+    assert "each of the three differs from SGD's" in ch13.lenet_findings(L)
+
+
+def test_the_lenet_slices_and_local_entropy_are_written_from_the_numbers():
+    """The rise along v₁ at |α| = slice_top/2 (interpolated, mean of both sides), the
+    largest ratio along the random directions, and the Monte Carlo f_γ − f against the
+    quadratic model where every net's effective sample size is ≥ ESS_RELIABLE."""
+    L = width.load(LEGACY)
+    w = L.widths["sgd"][0]
+    half = L.params.slice_top / 2
+    f = lambda x: np.interp(x, w.alphas_top, w.slice_top)            # noqa: E731
+    rise = 0.5 * (f(-half) + f(half)) - f(0.0)
+    text = ch13.lenet_shape(L)
+    assert f"SGD {rise:.2g} at $|\\alpha| = {half:g}$" in text
+    reliable = [j for j in range(len(L.params.gammas))
+                if min(L.widths[a][0].ess[j] for a in width.ALGORITHMS) >= ch13.ESS_RELIABLE]
+    assert reliable == [0, 1]                # 64 ≥ ESS ≥ 12 at γ ≤ 0.1; 1 to 3 at γ = 10
+    assert "$\\gamma =$ 0.01, 0.1)" in text and "negative for every net" in text
+    err = max(abs((L.widths[a][0].f_gamma[j] - L.widths[a][0].loss)
+                  / L.widths[a][0].f_gamma_quadratic[j] - 1)
+              for a in width.ALGORITHMS for j in reliable)
+    assert f"to within {100 * err:.2g} %" in text
+    # one net's f_γ above f: the sentence no longer says "negative"
+    L.widths["hj"][0].f_gamma[0] = L.widths["hj"][0].loss + 1.0
+    assert "its sign differs between the nets" in ch13.lenet_shape(L)
+
+
+def test_the_lenet_kappa_sentence_reports_standard_errors():
+    """κ_γ at the smallest γ against λ₁/(1 + γλ₁) in standard errors; a run without
+    standard errors says so; a difference of 3 SE or more is reported as one."""
+    L = width.load(LEGACY)
+    assert "kept no standard error" in ch13.lenet_kappa(L)
+    g = L.params.gammas[0]
+    for a in width.ALGORITHMS:
+        w = L.widths[a][0]
+        w.kappa_se = np.full(len(w.gammas), 1.0)
+        w.kappa = w.kappa.copy()
+        w.kappa[0] = w.top[0] / (1 + g * w.top[0]) + 0.5       # 0.5 SE above the model
+    text = ch13.lenet_kappa(L)
+    assert "the largest difference is 0.5 standard errors" in text
+    assert "does not resolve a departure" in text
+    L.widths["sgd"][0].kappa[0] += 4.0                          # now 4.5 SE
+    assert "more than three standard errors" in ch13.lenet_kappa(L)

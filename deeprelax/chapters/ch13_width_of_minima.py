@@ -35,6 +35,7 @@ FIGURE_RC = {"font.size": 10.5, "axes.titlesize": 11, "axes.labelsize": 10.5,
              "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 10}
 FIGSIZE = (7.6, 3.6)
 ESS_MIN = 5            # Monte Carlo points with a smaller effective sample size: hollow
+ESS_RELIABLE = 12      # the prose calls f_γ reliable from this effective sample size
 
 
 def compute(P: Params) -> Result:
@@ -50,7 +51,7 @@ def lenet_result(R: Result) -> Result:
     L = width.load_lenet()
     if L is None:
         raise ParamError(f"{paths.WIDTH_RESULT} is missing or incomplete: run `python -m "
-                         "deeprelax width --preset paper` (about an hour on two CPU cores; "
+                         "deeprelax width --preset paper` (one to two hours on two CPU cores; "
                          "it resumes if stopped)")
     return L
 
@@ -67,6 +68,8 @@ def lenet_measures(L: Result) -> dict[str, float]:
                 "train_min_max": float(max(L.train_s.values(), default=float("nan")) / 60),
                 "train_min_min": float(min(L.train_s.values(), default=float("nan")) / 60),
                 "effective_epochs": L.params.effective_epochs,
+                "fd_error_pct": 100 * max(abs(w.curv_top_fd / w.top[0] - 1)
+                                          for a in ALGORITHMS for w in L.widths[a]),
                 "hessian_images": L.params.hessian_images,
                 "lanczos_steps": L.params.lanczos_steps})
     for alg in ALGORITHMS:
@@ -106,12 +109,98 @@ def lenet_findings(L: Result) -> str:
     z = {a: trace_z(L, a) for a in ("entropy-sgd", "hj", "heat")}
     zs = ", ".join(f"{LABELS[a]} {v:+.1f}" for a, v in z.items())
     resolved = [LABELS[a] for a, v in z.items() if abs(v) >= 2]
+    if len(resolved) == len(z):
+        tail = "; each of the three differs from SGD's by two or more."
+    elif resolved:
+        tail = (f"; only {' and '.join(resolved)} differ{'s' if len(resolved) == 1 else ''}"
+                " from SGD's by two or more.")
+    else:
+        tail = "; none differs from SGD's by two or more."
     out.append(f"The mean eigenvalue $\\operatorname{{tr}}H/n$ minus SGD's, in standard "
-               f"errors of the {L.params.trace_probes} Hutchinson probes: {zs}"
-               + (f"; only {', '.join(resolved)} differ{'s' if len(resolved) == 1 else ''} "
-                  "from SGD by two or more." if resolved else
-                  "; none differs from SGD by two or more."))
+               f"errors of the {L.params.trace_probes} Hutchinson probes: {zs}" + tail)
     return " ".join(out)
+
+
+def lenet_shape(L: Result) -> str:
+    """The slices and the local entropy of the LeNet run in sentences written from its
+    numbers (MyST, seed means): the rise of f along v₁ at half the slice's range, and
+    along the random directions at its end relative to f(θ); then where the Monte Carlo
+    f_γ − f is reliable (effective sample size ≥ ESS_RELIABLE for every net) its largest
+    relative distance from the quadratic model's, and its sign."""
+    P = L.params
+
+    def rise(alphas, f, a, ratio=False):     # f(±a) − f(0) (or / f(0)), mean of the sides
+        at = lambda x: float(np.interp(x, alphas, f))                  # noqa: E731
+        side = 0.5 * (at(-a) + at(a))
+        return side / at(0.0) if ratio else side - at(0.0)
+
+    half = P.slice_top / 2
+    top = {a: float(np.mean([rise(w.alphas_top, w.slice_top, half) for w in L.widths[a]]))
+           for a in ALGORITHMS}
+    rand = max(rise(w.alphas_random, s, P.slice_random, ratio=True)
+               for a in ALGORITHMS for w in L.widths[a] for s in w.slices_random)
+    least = min(top, key=top.get)
+    words = ", ".join(f"{LABELS[a]} {top[a]:.2g}" for a in ALGORITHMS)
+    out = [f"Along $v_1$ ({{numref}}`fig-ch13-lenet-slices`, left) the loss rises by "
+           f"{words} at $|\\alpha| = {half:g}$ (a displacement of {100 * half:g} % of "
+           f"$|\\theta|$); {LABELS[least]}'s rises least. Along the random directions "
+           f"(right) every loss stays within {rand:.2g} times its value at $\\alpha = 0$ up "
+           f"to $|\\alpha| = {P.slice_random:g}$."]
+    ess = np.array([[np.mean([w.ess[j] for w in L.widths[a]]) for j in range(len(P.gammas))]
+                    for a in ALGORITHMS])
+    ok = [j for j in range(len(P.gammas)) if ess[:, j].min() >= ESS_RELIABLE]
+    if ok:
+        gap = {(a, j): (float(np.mean([w.f_gamma[j] - w.loss for w in L.widths[a]])),
+                        float(np.mean([w.f_gamma_quadratic[j] for w in L.widths[a]])))
+               for a in ALGORITHMS for j in ok}
+        err = max(abs(mc / q - 1) for mc, q in gap.values())
+        neg = all(mc < 0 for mc, _ in gap.values())
+        gs = ", ".join(f"{P.gammas[j]:g}" for j in ok)
+        out.append(f"Where the Monte Carlo estimate of $f_\\gamma$ is reliable (effective "
+                   f"sample size at least {ESS_RELIABLE} of {P.mc_samples} for every net: "
+                   f"$\\gamma =$ {gs}) it agrees with the quadratic model's $f_\\gamma - f$ "
+                   f"to within {100 * err:.2g} %"
+                   + (", and it is negative for every net: the final weights are not "
+                      "critical points, and at $\\beta = "
+                      f"{_sci(P.beta)}$ the descent term outweighs the width term (table "
+                      "below)." if neg else "; its sign differs between the nets (table "
+                      "below)."))
+    else:
+        out.append("At no $\\gamma$ is the Monte Carlo estimate of $f_\\gamma$ reliable "
+                   f"for every net (effective sample size below {ESS_RELIABLE}).")
+    return " ".join(out)
+
+
+def lenet_kappa(L: Result) -> str:
+    """κ_γ at the smallest γ against Example 13's λ₁/(1 + γλ₁) (the quadratic model with
+    the local constant λ₁), in a sentence from the run's numbers (MyST, seed means): the
+    differences in Monte Carlo standard errors say whether they resolve kinks of f."""
+    g = L.params.gammas[0]
+    rows, zs = [], []
+    for a in ALGORITHMS:
+        ws = L.widths[a]
+        k = float(np.mean([w.kappa[0] for w in ws]))
+        se = float(np.sqrt(np.sum([w.kappa_se[0] ** 2 for w in ws])) / len(ws))
+        q = float(np.mean([w.top[0] / (1 + g * w.top[0]) for w in ws]))
+        rows.append(f"{k:.2g} ± {se:.1g} against {q:.2g} ({LABELS[a]})")
+        zs.append((k - q) / se if se > 0 else float("nan"))
+    if not all(np.isfinite(zs)):
+        return ("The run kept no standard error of $\\kappa_\\gamma$, so its distance "
+                "from the quadratic model is not resolved.")
+    z = max(abs(v) for v in zs)
+    verdict = ("so at this $\\gamma$ the Monte Carlo estimate does not resolve a departure "
+               "from the quadratic model, and says nothing about kinks" if z < 3 else
+               "more than three standard errors: at this $\\gamma$ $f_\\gamma$ is not "
+               "the quadratic model's along $v_1$")
+    return (f"At $\\gamma = {g:g}$ the Monte Carlo $\\kappa_\\gamma$ on LeNet is "
+            + "; ".join(rows) + f"; the largest difference is {z:.1f} standard errors of "
+            f"its {L.params.mc_samples} samples, {verdict}.")
+
+
+def _sci(x: float) -> str:
+    """``x`` as LaTeX, 10^k when it is a power of ten (1e6 -> 10^{6})."""
+    k = math.log10(x)
+    return f"10^{{{int(round(k))}}}" if abs(k - round(k)) < 1e-12 else f"{x:g}"
 
 
 # ---------------------------------------------------------------------------------------

@@ -705,7 +705,7 @@ def source_frame(R: Result):
     for alg in ALGORITHMS:
         rows.append({"algorithm": LABELS[alg], "weights": where, "seeds": len(R.seeds),
                      "parameters n": f"{R.widths[alg][0].n:,}",
-                     "training loss f": _ms(S[alg]["loss"], ".3f"),
+                     "training loss f": _ms(S[alg]["loss"], ".2g"),
                      "val. error (%)": _ms(S[alg]["val_error"], ".2f")})
     return pd.DataFrame(rows).set_index("algorithm")
 
