@@ -1,4 +1,5 @@
 """The CPU campaign: units, their admission, the assembled cell, stopping and resuming."""
+import dataclasses
 import json
 import math
 import signal
@@ -85,6 +86,12 @@ def test_chapter_08_draws_an_incomplete_cell_as_provisional_and_decides_nothing(
     text = ch08.provisional(R, NET, ALG)
     assert text.startswith(f"{means[k]:.2f} ± ") and f"@ {epochs[k]:.0f} (provisional)" in text
     assert ch08.provisional(R, "mnistfc", "sgd") == "—"
+    one = dict(R.partial[(NET, ALG)], seeds=[0], diverged=[None],   # seed 0 alone: no ±
+               val_error=[units[0]["val_error"][0]])
+    k0 = min(range(len(epochs)), key=lambda i: (units[0]["val_error"][0][i], i))
+    alone = dataclasses.replace(R, partial={(NET, ALG): one})
+    assert ch08.provisional(alone, NET, ALG) == (
+        f"{units[0]['val_error'][0][k0]:.2f} @ {epochs[k0]:.0f} (provisional)")
     cell = next(c for c in ch08.claims(R) if c.name == f"cell_{NET}_{ALG}")
     assert cell.status == "pending"
     assert "2 of 3 seeds" in ch08.figure_state(R)

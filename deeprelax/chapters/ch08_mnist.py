@@ -189,16 +189,16 @@ def measures(R: Result) -> dict[str, float]:
 
 def provisional(R: Result, net: str, alg: str) -> str:
     """The best mean validation error of an incomplete cell's finished seeds so far
-    ('error ± std @ effective epoch (provisional)'), '—' without any; a complete cell's
-    is in Table 1."""
+    ('error ± std @ effective epoch (provisional)'; one seed has no std), '—' without
+    any; a complete cell's is in Table 1."""
     rec = R.partial.get((net, alg))
     if rec is None:
         return "—"
     s = records.summarize(rec)
     if s["index"] is None:
         return "—"
-    return (f"{s['error_mean']:.2f} ± {s['error_std']:.2f} @ {s['effective_epoch']:.0f} "
-            f"(provisional)")
+    spread = f" ± {s['error_std']:.2f}" if s["n_seeds"] > 1 else ""
+    return f"{s['error_mean']:.2f}{spread} @ {s['effective_epoch']:.0f} (provisional)"
 
 
 def campaign_frame(R: Result):
