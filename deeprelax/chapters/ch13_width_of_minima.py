@@ -175,13 +175,12 @@ def lenet_kappa(L: Result) -> str:
     """κ_γ at the smallest γ against Example 13's λ₁/(1 + γλ₁) (the quadratic model with
     the local constant λ₁), in a sentence from the run's numbers (MyST, seed means): the
     differences in Monte Carlo standard errors say whether they resolve kinks of f."""
-    g = L.params.gammas[0]
+    g, m = L.params.gammas[0], measures(L)      # κ and the model's, seed means at γ₀
     rows, zs = [], []
     for a in ALGORITHMS:
         ws = L.widths[a]
-        k = float(np.mean([w.kappa[0] for w in ws]))
+        k, q = m[f"kappa_{SHORT[a]}"], m[f"kappa_quadratic_{SHORT[a]}"]
         se = float(np.sqrt(np.sum([w.kappa_se[0] ** 2 for w in ws])) / len(ws))
-        q = float(np.mean([w.top[0] / (1 + g * w.top[0]) for w in ws]))
         rows.append(f"{k:.2g} ± {se:.1g} against {q:.2g} ({LABELS[a]})")
         zs.append((k - q) / se if se > 0 else float("nan"))
     if not all(np.isfinite(zs)):
