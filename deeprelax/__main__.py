@@ -284,7 +284,8 @@ def _campaign(args) -> int:
                 if row["in_progress"] else ""
             print(f"{row['net']:8s} {row['algorithm']:12s} seeds done "
                   f"{row['seeds_done']}/{row['seeds']} {row['done']}{extra}; "
-                  f"{row['cpu_hours']:.2f} CPU-hours")
+                  f"{row['cpu_hours']:.2f} CPU-hours"
+                  + (f" on {campaign.machines_label(row['machines'])}" if row["machines"] else ""))
         units = campaign.states()
         speeds = {} if args.no_measure else campaign.measure_speeds(list(dict.fromkeys(
             (u.net, u.algorithm) for u in units if u.state != "done")))

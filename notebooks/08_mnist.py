@@ -93,7 +93,11 @@ ch08.settings_frame("lenet")
 # counts only if all six seeds ran the `paper` settings to the end of the budget;
 # {glue:text}`n_cells_found` of the eight are complete. The table below says how far the
 # CPU campaign is: {glue:text}`n_units_done` of the 48 seed-runs are finished, after
-# {glue:text}`cpu_hours:.1f` CPU-hours (a unit in progress counts when it finishes).
+# {glue:text}`cpu_hours:.1f` CPU-hours (a unit in progress counts when it finishes), and
+# on which machines. A cell's seeds may come from different CPUs: float32 kernels round
+# differently on each instruction set, so a seed's curve depends on the machine it ran
+# on, but the six seeds are independent draws either way and the cell's mean and
+# standard deviation estimate the same quantities.
 # While a cell is incomplete, the table gives the best mean validation error of its
 # seeds finished so far, and {numref}`fig-ch08-figure4` draws their mean as a dashed
 # curve: provisional numbers, which no claim reads; a cell is checked against the paper

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from deeprelax import paths
+from deeprelax.runtime import cpu_model
 
 from deeprelax.train import campaign, engine, experiments, models
 from deeprelax.results import read_json, write_json
@@ -65,6 +66,16 @@ def test_an_incomplete_set_of_units_is_not_a_cell(tiny):
     rows = campaign.status_table(dirs["results_dir"], dirs["runs_dir"])
     row = next(r for r in rows if (r["net"], r["algorithm"]) == (NET, ALG))
     assert row["done"] == [0, 1]
+    # the machine of each finished unit, from its record
+    here = f"{cpu_model()} {engine._cpu_capability()}"
+    assert row["machines"] == {here: 2}
+
+
+def test_machines_label_names_each_machine_and_its_units():
+    label = campaign.machines_label({"AMD EPYC AVX2": 6,
+                                     "Intel(R) Xeon(R) Processor AVX512": 2})
+    assert label == "AMD EPYC AVX2 ×6, Intel Xeon AVX512 ×2"
+    assert campaign.machines_label({}) == "—"
 
 
 def test_chapter_08_draws_an_incomplete_cell_as_provisional_and_decides_nothing(tiny):

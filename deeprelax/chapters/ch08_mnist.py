@@ -203,7 +203,7 @@ def provisional(R: Result, net: str, alg: str) -> str:
 
 def campaign_frame(R: Result):
     """Where the CPU campaign stands (pandas): per cell the seeds finished (of six; the
-    committed units), their CPU-hours and, while the cell is incomplete, the best mean
+    committed units), their CPU-hours, the machines they ran on and, while the cell is incomplete, the best mean
     validation error of the seeds finished so far (provisional: no claim reads it)."""
     import pandas as pd
     return pd.DataFrame([{
@@ -212,6 +212,7 @@ def campaign_frame(R: Result):
         "seeds finished": f"{r['seeds_done']} of {r['seeds']}"
                           + (f" ({', '.join(map(str, r['done']))})" if r["done"] else ""),
         "CPU-hours": f"{r['cpu_hours']:.2f}",
+        "machines (units)": campaign.machines_label(r["machines"]),
         "best so far (%)": "in Table 1" if (r["net"], r["algorithm"]) in R.results
         else provisional(R, r["net"], r["algorithm"])} for r in R.units]).set_index(
         ["net", "algorithm"])

@@ -31,6 +31,7 @@ import math
 import signal
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -55,7 +56,8 @@ EXIT_DONE, EXIT_INCOMPLETE = 0, 3
 @dataclass
 class Unit:
     """Where one unit stands: 'done' (finished and verified: complete or diverged),
-    'partial' (a checkpointed record), or 'todo'; its effective epochs and wall time."""
+    'partial' (a checkpointed record), or 'todo'; its effective epochs and wall time, and
+    for a finished unit the CPU it ran on (model and instruction set, from its record)."""
 
     net: str
     algorithm: str
@@ -64,6 +66,7 @@ class Unit:
     epochs: float
     wall_s: float
     budget: int
+    cpu: str = ""
 
     @property
     def label(self) -> str:
@@ -80,8 +83,11 @@ def unit_state(net: str, algorithm: str, seed: int,
     done = experiments.read_units(net, algorithm, results_dir)
     if seed in done:
         rec = done[seed]
+        prov = rec.get("provenance", {})
+        cpu = " ".join(str(prov[k]) for k in ("cpu", "cpu_capability") if prov.get(k))
         return Unit(net, algorithm, seed, "done", rec["effective_epoch"][-1],
-                    float(rec.get("wall_time_s", 0.0)), budget)
+                    float(rec.get("wall_time_s", 0.0)), budget,
+                    cpu if prov.get("device", "cpu") == "cpu" else str(prov.get("device_name", "")))
     if runs_dir is None:                         # finished units only
         return Unit(net, algorithm, seed, "todo", 0.0, 0.0, budget)
     path = paths.unit_checkpoint(net, algorithm, seed, runs_dir, suffix=".json")
@@ -91,6 +97,16 @@ def unit_state(net: str, algorithm: str, seed: int,
             return Unit(net, algorithm, seed, "partial", rec["effective_epoch"][-1],
                         float(rec.get("wall_time_s", 0.0)), budget)
     return Unit(net, algorithm, seed, "todo", 0.0, 0.0, budget)
+
+
+def machines_label(machines: dict[str, int]) -> str:
+    """'AMD EPYC AVX2 ×6, Intel Xeon AVX512 ×2' from a cell's machine counts (the
+    trademark marks and the words 'Processor'/'CPU' left out), '—' for none."""
+    def short(name: str) -> str:
+        for word in ("(R)", "(TM)", " Processor", " CPU"):
+            name = name.replace(word, "")
+        return " ".join(name.split())
+    return ", ".join(f"{short(m)} ×{n}" for m, n in machines.items()) or "—"
 
 
 def states(results_dir: str | Path = paths.TRAIN_DIR,
@@ -274,9 +290,9 @@ def run(max_minutes: float | None = None, *, measure: bool = True, show_progress
 
 def status_table(results_dir: str | Path = paths.TRAIN_DIR,
                  runs_dir: str | Path | None = paths.UNIT_RUNS_DIR) -> list[dict[str, Any]]:
-    """Per cell: seeds finished, the unit in progress, the wall time spent. With
-    ``runs_dir=None`` only the finished units count (what chapter 08 shows: the
-    committed files, not a run in progress on this machine)."""
+    """Per cell: seeds finished, the unit in progress, the wall time spent, the machines
+    of the finished units (name: count). With ``runs_dir=None`` only the finished units
+    count (what chapter 08 shows: the committed files, not a run in progress here)."""
     rows = []
     units = states(results_dir, runs_dir)
     for net in NETS:
@@ -288,7 +304,9 @@ def status_table(results_dir: str | Path = paths.TRAIN_DIR,
                          "seeds": len(mine), "done": done,
                          "in_progress": [f"seed {u.seed} @ {u.epochs:.0f}/{u.budget}"
                                          for u in part],
-                         "cpu_hours": sum(u.wall_s for u in mine) / 3600})
+                         "cpu_hours": sum(u.wall_s for u in mine) / 3600,
+                         "machines": dict(Counter(u.cpu or "unknown" for u in mine
+                                                  if u.state == "done"))})
     return rows
 
 
