@@ -137,8 +137,8 @@ def scorecard(chapters: Path) -> tuple[str, dict[str, int]]:
 
 
 def summary_text(totals: dict[str, int], differs: list[tuple[str, str]],
-                 pending: list[str]) -> str:
-    """The introduction's results paragraph: the counts in words."""
+                 pending: list[str], table1: str = "") -> str:
+    """The introduction's results paragraph: the counts in words, then ``table1``."""
     n = sum(totals[s] for s in STATEMENT)
     text = (f"The book checks **{n} statements of the paper**. "
             f"**{totals['reproduced']}** are reproduced as stated; "
@@ -151,6 +151,8 @@ def summary_text(totals: dict[str, int], differs: list[tuple[str, str]],
             f"{totals['companion']} statements of two companion papers and "
             f"{totals['ours']} of our own checks.")
     lines = [text]
+    if table1:
+        lines += ["", table1]
     if differs:
         lines += ["", "Where our measurement differs from the paper:", ""]
         lines += [f"- {statement} ({where})" for statement, where in differs]
@@ -174,12 +176,43 @@ def results(chapters: Path) -> tuple[list[tuple[str, str]], list[str]]:
     return differs, pending
 
 
+def _sigma(ours: str) -> str:
+    """A claim's number as printed (e.g. '0.7661') to one decimal, else as it is."""
+    try:
+        return f"{float(ours.replace(',', '')):.1f}"
+    except ValueError:
+        return ours
+
+
+def table1_text(chapters: Path) -> str:
+    """Where Table 1 stands, from the chapters' cell claims (``cell_<net>_<algorithm>``,
+    at "Table 1"): cells decided of all, and each decided cell with its verdict and
+    distance in combined σ; '' when no chapter has cell claims."""
+    cells = []
+    for page in sorted(chapters.glob("*.ipynb")):
+        _, claims = chapter_claims(page)
+        cells += [c for c in claims if c["where"] == "Table 1"
+                  and str(c.get("name", "")).startswith("cell_")]
+    if not cells:
+        return ""
+    done = [c for c in cells if c["status"] in ("reproduced", "differs")]
+    text = f"Table 1: **{len(done)} of {len(cells)}** cells are complete and decided"
+    if done:
+        text += " (distance from the paper's cell in combined σ): " + "; ".join(
+            f"{c['statement'].split(':')[0]} {c['status']} ({_sigma(c['ours'])} σ)"
+            for c in done)
+    rest = len(cells) - len(done)
+    tail = {0: ".", 1: "; the other one waits for training runs."}
+    return text + tail.get(rest, f"; the other {rest} wait for training runs.")
+
+
 def write(src: Path, dst: Path) -> dict[str, int]:
     """Write ``dst`` (the scorecard) and ``summary.md`` beside it; return the totals."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     text, totals = scorecard(src)
     dst.write_text(text)
-    (dst.parent / "summary.md").write_text(summary_text(totals, *results(src)))
+    (dst.parent / "summary.md").write_text(summary_text(totals, *results(src),
+                                                        table1_text(src)))
     return totals
 
 

@@ -100,3 +100,30 @@ def test_the_verdict_says_what_was_checked():
     assert not any(m.startswith("✓ differs") for m in marks)
     with pytest.raises(ValueError, match="status must be one of"):
         Claim("v", "x", 1.0, status="refuted")
+
+
+def raw_chapter(tmp_path, stem, records):
+    """An executed chapter whose published claims are the records given."""
+    nb = {"cells": [{"cell_type": "code", "source": [], "metadata": {},
+                     "outputs": [{"output_type": "display_data", "data": {MIME: records}}]}]}
+    (tmp_path / f"{stem}.ipynb").write_text(json.dumps(nb))
+
+
+def test_the_summary_says_which_table_1_cells_are_decided(tmp_path):
+    raw_chapter(tmp_path, "08_mnist", [
+        record("cell_lenet_sgd", "Table 1", "reproduced", "1.42")
+        | {"statement": "LeNet/SGD: our cell agrees with the paper's"},
+        record("cell_lenet_hj", "Table 1", "pending", "—")
+        | {"statement": "LeNet/HJ: our cell agrees with the paper's"},
+        record("mnistfc_below_2", "Table 1", "pending", "—")])       # not a cell
+    raw_chapter(tmp_path, "09_cifar", [
+        record("cell_allcnn_sgd", "Table 1", "differs", "4.16")
+        | {"statement": "All-CNN/SGD: our cell differs from the paper's"}])
+    text = scorecard.table1_text(tmp_path)
+    assert text == ("Table 1: **2 of 3** cells are complete and decided (distance from the "
+                    "paper's cell in combined σ): LeNet/SGD reproduced (1.4 σ); All-CNN/SGD "
+                    "differs (4.2 σ); the other one waits for training runs.")
+    assert text in scorecard.summary_text(scorecard.counts([]), [], [], text)
+    empty = tmp_path / "none"
+    empty.mkdir()
+    assert scorecard.table1_text(empty) == ""
