@@ -110,6 +110,9 @@ def parser() -> argparse.ArgumentParser:
                    help="print where every cell stands and the projection; train nothing")
     k.add_argument("--no-measure", action="store_true",
                    help="project from finished units only (no speed measurement)")
+    k.add_argument("--whole-units", action="store_true",
+                   help="start or continue a unit only if it is projected to finish within "
+                        "--max-minutes (where runs/ does not outlive the call)")
     k.add_argument("--no-progress", action="store_true")
     sub.add_parser("describe", help="list the training parameters and the presets")
     _elastic_flags(sub.add_parser("elastic", usage=distributed.USAGE,
@@ -291,8 +294,10 @@ def _campaign(args) -> int:
             (u.net, u.algorithm) for u in units if u.state != "done")))
         print(campaign.progress_line(units, speeds))
         return 0
+    if args.whole_units and args.max_minutes is None:
+        raise ParamError("--whole-units needs --max-minutes (the time a unit must fit in)")
     return campaign.run(args.max_minutes, measure=not args.no_measure,
-                        show_progress=not args.no_progress)
+                        show_progress=not args.no_progress, whole_units=args.whole_units)
 
 
 def _table1(args) -> int:

@@ -71,6 +71,23 @@ def test_an_incomplete_set_of_units_is_not_a_cell(tiny):
     assert row["machines"] == {here: 2}
 
 
+def test_whole_units_starts_only_a_unit_projected_to_finish(tiny, monkeypatch):
+    """--whole-units: a unit whose cell speed says it cannot finish within --max-minutes
+    is not started (nothing written); one that can is trained to the end."""
+    dirs, order, _ = tiny
+    said = []
+    monkeypatch.setattr(campaign, "cell_rate", lambda units, u, speeds: 1e6)  # s / eff. epoch
+    assert campaign.run(60, measure=False, show_progress=False, order=order[:1],
+                        out=said.append, whole_units=True, **dirs) == campaign.EXIT_INCOMPLETE
+    assert any("needs about 33333 min" in s and "--whole-units" in s for s in said)
+    assert not [f for f in dirs["runs_dir"].rglob("*") if f.is_file()]
+    assert experiments.read_units(NET, ALG, dirs["results_dir"]) == {}
+    monkeypatch.setattr(campaign, "cell_rate", lambda units, u, speeds: 1.0)
+    assert campaign.run(60, measure=False, show_progress=False, order=order[:1],
+                        out=said.append, whole_units=True, **dirs) == campaign.EXIT_DONE
+    assert list(experiments.read_units(NET, ALG, dirs["results_dir"])) == [0]
+
+
 def test_machines_label_names_each_machine_and_its_units():
     label = campaign.machines_label({"AMD EPYC AVX2": 6,
                                      "Intel(R) Xeon(R) Processor AVX512": 2})

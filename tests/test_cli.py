@@ -74,6 +74,7 @@ BAD = [
     (["table1", "--csv", "{tmp}/a_file/t.csv"], "a_file is not a folder"),
     (["table1", "--results-dir", "{tmp}/a_file"], "is a file, not a folder"),
     (["table1", "--include-custom"], "give --csv PATH"),
+    (["campaign", "--whole-units"], "--whole-units needs --max-minutes"),
 ]
 
 

@@ -144,6 +144,14 @@ def measure_speeds(cells, show: Callable[[str], None] = print) -> dict[tuple[str
     return speeds
 
 
+def cell_rate(units: list[Unit], u: Unit, speeds: dict[tuple[str, str], float]) -> float:
+    """Seconds per effective epoch of ``u``'s cell: the mean over the cell's units that
+    have run an effective epoch, else ``speeds``, else NaN."""
+    ran = [v.wall_s / v.epochs for v in units
+           if (v.net, v.algorithm) == (u.net, u.algorithm) and v.epochs >= 1]
+    return sum(ran) / len(ran) if ran else speeds.get((u.net, u.algorithm), math.nan)
+
+
 def projection(units: list[Unit], speeds: dict[tuple[str, str], float]) -> dict[str, float]:
     """CPU-hours spent and remaining (one thread per unit): a cell's speed is the mean of
     its units' measured s per effective epoch where some have run, else ``speeds``."""
@@ -152,9 +160,7 @@ def projection(units: list[Unit], speeds: dict[tuple[str, str], float]) -> dict[
     for u in units:
         if u.state == "done":
             continue
-        ran = [v.wall_s / v.epochs for v in units
-               if (v.net, v.algorithm) == (u.net, u.algorithm) and v.epochs >= 1]
-        rate = sum(ran) / len(ran) if ran else speeds.get((u.net, u.algorithm), math.nan)
+        rate = cell_rate(units, u, speeds)
         if math.isnan(rate):
             unknown.append(f"{u.net} {u.algorithm}")
             continue
@@ -225,9 +231,12 @@ def run(max_minutes: float | None = None, *, measure: bool = True, show_progress
         results_dir: str | Path = paths.TRAIN_DIR,
         runs_dir: str | Path = paths.UNIT_RUNS_DIR,
         weights_dir: str | Path | None = paths.WEIGHTS_DIR,
-        order=ORDER, out: Callable[[str], None] = print) -> int:
+        order=ORDER, out: Callable[[str], None] = print, whole_units: bool = False) -> int:
     """Run the next unfinished units of ``order`` until they are done, ``max_minutes``
-    would be passed, or SIGTERM/SIGINT arrives; returns 0 when every unit is done, else 3."""
+    would be passed, or SIGTERM/SIGINT arrives; returns 0 when every unit is done, else 3.
+    ``whole_units``: start or continue a unit only if it is projected to finish before
+    ``max_minutes`` (its cell's speed, :func:`cell_rate`), for a machine whose ``runs_dir``
+    does not outlive the call (a partial unit would be lost there)."""
     for folder, what in ((Path(results_dir) / paths.UNITS, "results folder"),
                          (runs_dir, "runs folder"), (weights_dir, "weights folder")):
         if folder is not None:
@@ -260,6 +269,11 @@ def run(max_minutes: float | None = None, *, measure: bool = True, show_progress
             if left is not None and left < margin:
                 out(f"stopping: {left / 60:.1f} min left of --max-minutes, less than an "
                     f"effective epoch of {u.label}")
+                break
+            need = cell_rate(units, u, speeds) * max(0.0, u.budget - u.epochs)
+            if whole_units and left is not None and need + margin > left:   # NaN: unknown
+                out(f"stopping: {u.label} needs about {need / 60:.0f} min, {left / 60:.1f} "
+                    f"min left of --max-minutes (--whole-units: only units that can finish)")
                 break
             out(f"unit {u.label}: {'continuing at' if u.state == 'partial' else 'from'} "
                 f"effective epoch {u.epochs:.0f} of {u.budget}")
