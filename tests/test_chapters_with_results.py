@@ -81,7 +81,7 @@ def test_chapter_08_draws_figure_4_and_checks_every_cell(tmp_path):
                     results_dir=str(tmp_path / "train"))
     assert re.search(r"LeNet\s+paper \(%\)\s+0\.50 ± 0\.01 @ 80\s+0\.59 ± 0\.02 @ 75", text)
     assert re.search(r"ours \(%\)\s+0\.50 ± 0\.02 @ 200\s+0\.59 ± 0\.02 @ 200", text)
-    assert re.search(r"ours − paper\s+\+0\.00 \(\+0\.0 σ\)", text)
+    assert re.search(r"ours − paper\s+0\.00 \(0\.0 σ\)", text)     # zero: no sign
     assert re.search(r"wall time \(min\)\s+0\.5 \(measured\)", text)   # 30 s per run
     assert "pending" not in text.lower() and "Fake GPU" in text
     assert "Pending: training runs" not in text

@@ -94,6 +94,12 @@ def test_table1_csv_columns_and_merge(tmp_path):
     assert "agrees with the paper" in table1.verdict(lenet)
     far = dict(lenet, diff=0.3, diff_sigma=10.0, error_mean=0.8)
     assert "0.30 points worse" in table1.verdict(far)
+    assert table1.difference(far) == "+0.30 (+10.0 σ)"
+    # a difference that rounds to zero has no sign (LeNet/HJ: -0.003 points, -0.1 σ)
+    same = dict(lenet, diff=-0.0033, diff_sigma=-0.104)
+    assert table1.difference(same) == "0.00 (-0.1 σ)"
+    assert "(equal to two decimals, -0.1 σ)" in table1.verdict(same)
+    assert table1.signed(-0.04, 2) == "-0.04" and table1.signed(-0.004, 2) == "0.00"
 
 
 def test_frames_for_the_chapter():

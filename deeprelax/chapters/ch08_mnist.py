@@ -203,8 +203,9 @@ def provisional(R: Result, net: str, alg: str) -> str:
 
 def campaign_frame(R: Result):
     """Where the CPU campaign stands (pandas): per cell the seeds finished (of six; the
-    committed units), their CPU-hours, the machines they ran on and, while the cell is incomplete, the best mean
-    validation error of the seeds finished so far (provisional: no claim reads it)."""
+    committed units), their CPU-hours, the machines they ran on and, while the cell is
+    incomplete, the best mean validation error of the seeds finished so far (provisional:
+    no claim reads it)."""
     import pandas as pd
     return pd.DataFrame([{
         "net": table1.LABELS.get(r["net"], r["net"]),
@@ -237,7 +238,7 @@ def comparison_frame(results: dict[tuple[str, str], dict[str, Any]]):
         "net": c["net"], "algorithm": table1.LABELS.get(c["algorithm"], c["algorithm"]),
         "ours (%)": f"{c['error_mean']:.2f} ± {c['error_std']:.2f} @ {c['effective_epoch']}",
         "paper (%)": f"{c['paper_mean']:.2f} ± {c['paper_std']:.2f} @ {c['paper_epoch']}",
-        "difference": f"{c['diff']:+.2f} ({c['diff_sigma']:+.1f} σ)", "seeds": c["n_seeds"]}
+        "difference": table1.difference(c), "seeds": c["n_seeds"]}
         for c in comparison_rows(results)]).set_index(["net", "algorithm"])
 
 
@@ -268,7 +269,7 @@ def table1_frame(results: dict[tuple[str, str], dict[str, Any]], nets=NETS):
                 _paper_cell(n, a),
                 "pending" if c is None else
                 f"{c['error_mean']:.2f} ± {c['error_std']:.2f} @ {c['effective_epoch']}",
-                "—" if c is None else f"{c['diff']:+.2f} ({c['diff_sigma']:+.1f} σ)",
+                "—" if c is None else table1.difference(c),
                 "—" if c is None else str(c["n_seeds"]),
                 "—" if rec is None or rec.get("wall_time_s") is None
                 else f"{float(rec['wall_time_s']) / 60:.1f} (measured)"]

@@ -145,6 +145,18 @@ def total_wall_time(results: dict[tuple[str, str], dict[str, Any]]) -> float:
     return sum(float(r.get("wall_time_s", 0.0)) for r in results.values())
 
 
+def signed(x: float, digits: int) -> str:
+    """``x`` with its sign to ``digits`` decimals ('+0.12', '-0.04'); one that rounds to
+    zero without a sign ('0.00', not '-0.00')."""
+    text = f"{x:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
+
+
+def difference(c: dict[str, Any]) -> str:
+    """A row of :func:`comparison` as 'ours − paper in points (in combined σ)'."""
+    return f"{signed(c['diff'], 2)} ({signed(c['diff_sigma'], 1)} σ)"
+
+
 def verdict(c: dict[str, Any], tol: float = SIGMA_TOL) -> str:
     """One sentence on a cell's deviation from the paper (a row of :func:`comparison`):
     within ``tol`` combined standard deviations it agrees, else by how much it is worse or
@@ -155,11 +167,13 @@ def verdict(c: dict[str, Any], tol: float = SIGMA_TOL) -> str:
            f"{float(c['effective_epoch']):.0f}"
     paper = f"{c['paper_mean']:.2f} ± {c['paper_std']:.2f} % @ {c['paper_epoch']}"
     sign = "lower" if c["diff"] < 0 else "higher"
+    points = "equal to two decimals" if signed(c["diff"], 2) == "0.00" else \
+        f"{abs(c['diff']):.2f} points {sign}"
     if abs(c["diff_sigma"]) <= tol:
         how = (f"agrees with the paper within {tol:g} combined standard deviations "
-               f"({abs(c['diff']):.2f} points {sign}, {c['diff_sigma']:+.1f} σ)")
+               f"({points}, {signed(c['diff_sigma'], 1)} σ)")
     elif c["diff"] > 0:
-        how = f"is {c['diff']:.2f} points worse than the paper ({c['diff_sigma']:+.1f} σ)"
+        how = f"is {c['diff']:.2f} points worse than the paper ({signed(c['diff_sigma'], 1)} σ)"
     else:
-        how = f"is {-c['diff']:.2f} points better than the paper ({c['diff_sigma']:+.1f} σ)"
+        how = f"is {-c['diff']:.2f} points better than the paper ({signed(c['diff_sigma'], 1)} σ)"
     return f"{name}: ours {ours} vs the paper's {paper}; it {how}."
