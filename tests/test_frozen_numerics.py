@@ -72,10 +72,10 @@ def _data():
     return _DATA["d"]
 
 
-def short_run(net: str, alg: str, dtype: str) -> dict:
-    """The outputs of one short run with the cell's paper settings (see the docstring)."""
+def short_run(net: str, alg: str) -> dict:
+    """The outputs of one float32 run with the cell's paper settings (see the docstring)."""
     P = experiments.experiment(net, alg, "paper", seeds=(0,), effective_epochs=EPOCHS,
-                          dtype=dtype)
+                          dtype="float32")
     trainer = engine.MultiSeedTrainer(lambda: models.build(net), _data(), P)
     with engine.torch_threads(P.threads):
         while not trainer.finished:
@@ -172,7 +172,7 @@ def test_float32_runs_equal_the_recorded_ones_bit_for_bit(net, alg):
     if entry is None or f"{net}-{alg}" not in entry["cells"]:
         pytest.skip(f"no float32 outputs of {net}-{alg} recorded on {platform_key()}: other "
                     f"kernels, other float32 sums")
-    got = short_run(net, alg, "float32")
+    got = short_run(net, alg)
     assert got == entry["cells"][f"{net}-{alg}"]
 
 
@@ -189,7 +189,7 @@ def _record(names: list[str]) -> dict:
     for net, alg in CELLS:
         if f"{net}-{alg}" in names:
             rec["float64"][f"{net}-{alg}"] = trajectory(net, alg)
-            entry["cells"][f"{net}-{alg}"] = short_run(net, alg, "float32")
+            entry["cells"][f"{net}-{alg}"] = short_run(net, alg)
             print(net, alg, entry["cells"][f"{net}-{alg}"]["val_error"][-1], flush=True)
     rec["float32"] = [e for e in rec["float32"] if e["cells"]]
     return rec
@@ -206,7 +206,7 @@ def _add_platform() -> dict:
         if why:
             sys.exit(f"{net}-{alg}: the float64 run differs from the record ({why}); the "
                      f"code's numbers changed, so its float32 outputs cannot be added")
-        entry["cells"][f"{net}-{alg}"] = short_run(net, alg, "float32")
+        entry["cells"][f"{net}-{alg}"] = short_run(net, alg)
         print(net, alg, entry["cells"][f"{net}-{alg}"]["val_error"][-1], flush=True)
     rec["float32"].append(entry)
     return rec
