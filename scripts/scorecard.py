@@ -44,6 +44,14 @@ def chapter_claims(path: Path) -> tuple[str, list[dict]]:
     return title, claims
 
 
+Page = tuple[Path, str, list[dict]]
+
+
+def read(chapters: Path) -> list[Page]:
+    """Every executed chapter in ``chapters`` as (path, title, claims), read once."""
+    return [(page, *chapter_claims(page)) for page in sorted(chapters.glob("*.ipynb"))]
+
+
 def counts(claims: list[dict]) -> dict[str, int]:
     """The paper's statements by status, then 'companion' and 'ours' (checks)."""
     out = {s: sum(source(c) == "paper" and c["status"] == s for c in claims)
@@ -97,9 +105,9 @@ def chapter_section(title: str, doc: str, claims: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def scorecard(chapters: Path) -> tuple[str, dict[str, int]]:
-    """The scorecard as MyST Markdown, and the totals."""
-    pages = sorted(chapters.glob("*.ipynb"))
+def scorecard(pages: list[Page]) -> tuple[str, dict[str, int]]:
+    """The scorecard of the chapters ``pages`` (see ``read``) as MyST Markdown, and the
+    totals."""
     parts, totals = [], {k: 0 for k in (*STATEMENT, "companion", "ours")}
     summary = ["| chapter | reproduced | corrected | differs | pending | apart |",
                "|---|---|---|---|---|---|"]
@@ -109,8 +117,7 @@ def scorecard(chapters: Path) -> tuple[str, dict[str, int]]:
         cells = [*(n[s] for s in STATEMENT), f"{n['companion']} / {n['ours']}"]
         return f"| {name} | " + " | ".join(f"{b}{v}{b}" for v in cells) + " |"
 
-    for page in pages:
-        title, claims = chapter_claims(page)
+    for page, title, claims in pages:
         if not claims:
             continue
         n = counts(claims)
@@ -161,12 +168,11 @@ def summary_text(totals: dict[str, int], differs: list[tuple[str, str]],
     return "\n".join(lines) + "\n"
 
 
-def results(chapters: Path) -> tuple[list[tuple[str, str]], list[str]]:
+def results(pages: list[Page]) -> tuple[list[tuple[str, str]], list[str]]:
     """The paper's statements that differ (statement, chapter) and the chapters with
     pending statements ('Table 1 (chapter 08)', ...)."""
     differs, pending = [], []
-    for page in sorted(chapters.glob("*.ipynb")):
-        title, claims = chapter_claims(page)
+    for page, title, claims in pages:
         doc = f"{{doc}}`{title} <chapters/{page.stem}>`"
         paper = [c for c in claims if source(c) == "paper"]
         differs += [(_cell(c["statement"]), doc) for c in paper if c["status"] == "differs"]
@@ -184,13 +190,12 @@ def _sigma(ours: str) -> str:
         return ours
 
 
-def table1_text(chapters: Path) -> str:
+def table1_text(pages: list[Page]) -> str:
     """Where Table 1 stands, from the chapters' cell claims (``cell_<net>_<algorithm>``,
     at "Table 1"): cells decided of all, and each decided cell with its verdict and
     distance in combined σ; '' when no chapter has cell claims."""
     cells = []
-    for page in sorted(chapters.glob("*.ipynb")):
-        _, claims = chapter_claims(page)
+    for _, _, claims in pages:
         cells += [c for c in claims if c["where"] == "Table 1"
                   and str(c.get("name", "")).startswith("cell_")]
     if not cells:
@@ -209,10 +214,11 @@ def table1_text(chapters: Path) -> str:
 def write(src: Path, dst: Path) -> dict[str, int]:
     """Write ``dst`` (the scorecard) and ``summary.md`` beside it; return the totals."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    text, totals = scorecard(src)
+    pages = read(src)
+    text, totals = scorecard(pages)
     dst.write_text(text)
-    (dst.parent / "summary.md").write_text(summary_text(totals, *results(src),
-                                                        table1_text(src)))
+    (dst.parent / "summary.md").write_text(summary_text(totals, *results(pages),
+                                                        table1_text(pages)))
     return totals
 
 

@@ -119,11 +119,11 @@ def test_the_summary_says_which_table_1_cells_are_decided(tmp_path):
     raw_chapter(tmp_path, "09_cifar", [
         record("cell_allcnn_sgd", "Table 1", "differs", "4.16")
         | {"statement": "All-CNN/SGD: our cell differs from the paper's"}])
-    text = scorecard.table1_text(tmp_path)
+    text = scorecard.table1_text(scorecard.read(tmp_path))
     assert text == ("Table 1: **2 of 3** cells are complete and decided (distance from the "
                     "paper's cell in combined σ): LeNet/SGD reproduced (1.4 σ); All-CNN/SGD "
                     "differs (4.2 σ); the other one waits for training runs.")
     assert text in scorecard.summary_text(scorecard.counts([]), [], [], text)
     empty = tmp_path / "none"
     empty.mkdir()
-    assert scorecard.table1_text(empty) == ""
+    assert scorecard.table1_text(scorecard.read(empty)) == ""
