@@ -17,7 +17,7 @@
 
 # %% tags=["parameters", "hide-input"]
 preset = "fast"     # "fast": CPU smoke run and results/; "paper": results/ only
-device = "cpu"      # "cuda" to train the paper runs (with train = True)
+device = "cpu"      # cpu, or cuda to train on a GPU (with train: True)
 train = None        # True: run the paper sweep first (resumable); None: preset
 smoke = None        # run the CPU smoke run; None keeps the preset value
 max_minutes = None  # stop the sweep after this long (resumable); None: no limit
@@ -27,7 +27,7 @@ results_dir = None  # folder of the result JSONs; None: results/train
 import matplotlib.pyplot as plt
 from IPython.display import Markdown
 
-from deeprelax.book.glue import glue, glue_all
+from deeprelax.book.glue import glue, glue_all, show_uncut
 from deeprelax.chapters import ch08_mnist as ch08
 from deeprelax.book.claims import report
 
@@ -105,7 +105,7 @@ ch08.settings_frame("lenet")
 # paper's final cells marked so that our curves can be read against them.
 
 # %% tags=["hide-input"]
-ch08.campaign_frame(R)
+show_uncut(ch08.campaign_frame(R))
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Figure 4: validation error (%) of mnistfc (a) and LeNet (b) against effective epochs; our runs as the mean over the seeds (line; dashed while a cell has fewer than six) \u00b1 one standard deviation (band), the paper's Table 1 cells as open diamonds with \u00b1 std bars at their effective epochs. {glue:md}`fig4_state`", "name": "fig-ch08-figure4"}}
 ch08.figure_4(R)

@@ -22,7 +22,7 @@
 
 # %% tags=["parameters", "hide-input"]
 preset = "fast"     # "fast": CPU smoke run and results/; "paper": results/ only
-device = "cpu"      # "cuda" for training (train = "subset" or "full")
+device = "cpu"      # "cuda" for training (train: "subset" or "full")
 train = None        # "subset": small-data experiment; "full": the Table 1 row
 data_dir = None     # folder with the full CIFAR-10; None: $DEEPRELAX_DATA
 smoke = None        # run the CPU smoke run; None keeps the preset value

@@ -149,7 +149,8 @@ def summary_text(totals: dict[str, int], differs: list[tuple[str, str]],
     n = sum(totals[s] for s in STATEMENT)
     text = (f"The book checks **{n} statements of the paper**. "
             f"**{totals['reproduced']}** are reproduced as stated; "
-            f"**{totals['corrected']}** are reproduced once a printed formula or constant "
+            f"**{totals['corrected']}** {'is' if totals['corrected'] == 1 else 'are'} "
+            "reproduced once a printed formula or constant "
             f"is corrected (the {{doc}}`errata`); **{totals['differs']}** "
             f"{'differs' if totals['differs'] == 1 else 'differ'} from what we measure; "
             f"**{totals['pending']}** {'is' if totals['pending'] == 1 else 'are'} pending, "

@@ -93,3 +93,15 @@ def test_papermill_refuses_an_unknown_parameter_with_one_clear_line(tmp_path):
     errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert len(errors) == 1 and errors[0]["traceback"] == [
         "ParamError: " + errors[0]["evalue"]], "one line, not a traceback from inside"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_reads_every_parameter_of_the_parameters_cell(path):
+    """papermill skips a line with two '=' (e.g. one in its comment) and then warns of an
+    unknown parameter when the build passes it; every assigned name must be read."""
+    from papermill.translators import PythonTranslator
+    cell = _code_cells(path)[0]
+    assigned = [t.id for node in ast.parse(_source(cell)).body if isinstance(node, ast.Assign)
+                for t in node.targets]
+    read = [p.name for p in PythonTranslator.inspect({"source": _source(cell)})]
+    assert read == assigned

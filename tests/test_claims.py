@@ -118,3 +118,12 @@ def test_a_decided_claim_takes_its_label_from_the_number_and_keeps_the_bound():
     assert (yes.status, yes.statement, no.status, no.statement) == \
         ("reproduced", "LeNet beats mnistfc", "differs", "it does not")
     assert labelling_errors([yes, no]) == []
+
+
+def test_a_table_is_shown_with_no_cell_cut(capsys):
+    import pandas as pd
+    from deeprelax.book.glue import show_uncut
+    text = "AMD EPYC AVX2 ×1, Intel Xeon AVX512 ×2, AMD EPYC AVX512 ×2, Intel Xeon AVX2 ×1"
+    show_uncut(pd.DataFrame({"machines (units)": [text]}))
+    assert text in capsys.readouterr().out
+    assert text not in repr(pd.DataFrame({"machines (units)": [text]}))   # pandas would cut it

@@ -77,6 +77,7 @@ def test_the_scorecard_counts_sources_apart(tmp_path):
     assert "1,867,786" not in text              # a check shows no key number of the paper
     summary = (dst.parent / "summary.md").read_text()
     assert "**3 statements of the paper**" in summary and "**1** differs" in summary
+    assert "**1** is reproduced once a printed formula" in summary
     assert "- thesis ({doc}`B <chapters/10_b>`)" in summary
     assert "1 statements of two companion papers and 2 of our own checks" in summary
 

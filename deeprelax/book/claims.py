@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from deeprelax.book.glue import glue
+from deeprelax.book.glue import glue, show_uncut
 
 
 def _num(v: float) -> str:
@@ -270,12 +270,10 @@ def report(claims: Iterable[Claim]) -> None:
     Also publishes the claims as JSON (:data:`MIME`), from which the build writes the
     book's scorecard.
     """
-    import pandas as pd
     from IPython.display import display
     claims = list(claims)
     by_name(claims)
     glue_claims(claims)
     check(claims)
-    with pd.option_context("display.max_colwidth", None):   # statements are never cut
-        display(claims_frame(claims))
+    show_uncut(claims_frame(claims))                        # statements are never cut
     display({MIME: as_records(claims)}, raw=True)

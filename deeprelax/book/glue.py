@@ -28,3 +28,12 @@ def not_yet(what: str, command: str):
     import pandas as pd
     return pd.DataFrame([{"not yet measured": what, "command": command}]).set_index(
         "not yet measured")
+
+
+def show_uncut(frame) -> None:
+    """Display a table (pandas) with no cell's text shortened (pandas cuts at 50
+    characters by default)."""
+    import pandas as pd
+    from IPython.display import display
+    with pd.option_context("display.max_colwidth", None):
+        display(frame)

@@ -81,8 +81,8 @@ SETTING_LABELS = {
 class Params(BaseParams):
     """Knobs of chapter 08: what to read, what to train, and where."""
 
-    device: str = knob("cpu", doc="'cpu' or 'cuda[:N]' (training needs a GPU)")
-    train: bool = knob(False, doc="train the paper sweep first (GPU; resumable)")
+    device: str = knob("cpu", doc="'cpu' or 'cuda[:N]' for train (CPU: the campaign)")
+    train: bool = knob(False, doc="train the paper sweep first (resumable)")
     smoke: bool = knob(True, doc="run the CPU smoke run of the 8 cells")
     max_minutes: float | None = knob(None, doc="stop the sweep after this long (None: never)")
     results_dir: str | None = knob(None, doc="result JSONs (None: results/train)")
