@@ -88,6 +88,23 @@ def test_whole_units_starts_only_a_unit_projected_to_finish(tiny, monkeypatch):
     assert list(experiments.read_units(NET, ALG, dirs["results_dir"])) == [0]
 
 
+def test_whole_units_measures_a_cell_whose_speed_is_unknown(tiny, monkeypatch):
+    """--whole-units without a speed for the cell (no unit ran, --no-measure): the cell is
+    measured first, and a unit the measurement says cannot finish is not started."""
+    dirs, order, _ = tiny
+    said, measured = [], []
+
+    def fake_measure(cells, show=print):
+        measured.extend(cells)
+        return {c: 1e6 for c in cells}
+    monkeypatch.setattr(campaign, "measure_speeds", fake_measure)
+    assert campaign.run(60, measure=False, show_progress=False, order=order[:1],
+                        out=said.append, whole_units=True, **dirs) == campaign.EXIT_INCOMPLETE
+    assert measured == [(NET, ALG)]
+    assert any("needs about 33333 min" in s for s in said)
+    assert not [f for f in dirs["runs_dir"].rglob("*") if f.is_file()]
+
+
 def test_machines_label_names_each_machine_and_its_units():
     label = campaign.machines_label({"AMD EPYC AVX2": 6,
                                      "Intel(R) Xeon(R) Processor AVX512": 2})

@@ -235,8 +235,9 @@ def run(max_minutes: float | None = None, *, measure: bool = True, show_progress
     """Run the next unfinished units of ``order`` until they are done, ``max_minutes``
     would be passed, or SIGTERM/SIGINT arrives; returns 0 when every unit is done, else 3.
     ``whole_units``: start or continue a unit only if it is projected to finish before
-    ``max_minutes`` (its cell's speed, :func:`cell_rate`), for a machine whose ``runs_dir``
-    does not outlive the call (a partial unit would be lost there)."""
+    ``max_minutes`` (its cell's speed, :func:`cell_rate`, measured here first for a cell
+    that has none), for a machine whose ``runs_dir`` does not outlive the call (a partial
+    unit would be lost there)."""
     for folder, what in ((Path(results_dir) / paths.UNITS, "results folder"),
                          (runs_dir, "runs folder"), (weights_dir, "weights folder")):
         if folder is not None:
@@ -270,8 +271,11 @@ def run(max_minutes: float | None = None, *, measure: bool = True, show_progress
                 out(f"stopping: {left / 60:.1f} min left of --max-minutes, less than an "
                     f"effective epoch of {u.label}")
                 break
+            if whole_units and left is not None and math.isnan(cell_rate(units, u, speeds)):
+                out(f"measuring the speed of {net} {alg} (--whole-units needs it):")
+                speeds.update(measure_speeds([(net, alg)], out))
             need = cell_rate(units, u, speeds) * max(0.0, u.budget - u.epochs)
-            if whole_units and left is not None and need + margin > left:   # NaN: unknown
+            if whole_units and left is not None and need + margin > left:
                 out(f"stopping: {u.label} needs about {need / 60:.0f} min, {left / 60:.1f} "
                     f"min left of --max-minutes (--whole-units: only units that can finish)")
                 break
