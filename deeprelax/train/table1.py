@@ -166,14 +166,14 @@ def verdict(c: dict[str, Any], tol: float = SIGMA_TOL) -> str:
     ours = f"{float(c['error_mean']):.2f} ± {float(c['error_std']):.2f} % @ " \
            f"{float(c['effective_epoch']):.0f}"
     paper = f"{c['paper_mean']:.2f} ± {c['paper_std']:.2f} % @ {c['paper_epoch']}"
-    sign = "lower" if c["diff"] < 0 else "higher"
+    sign, sigma = "lower" if c["diff"] < 0 else "higher", signed(c["diff_sigma"], 1)
     points = "equal to two decimals" if signed(c["diff"], 2) == "0.00" else \
         f"{abs(c['diff']):.2f} points {sign}"
     if abs(c["diff_sigma"]) <= tol:
         how = (f"agrees with the paper within {tol:g} combined standard deviations "
-               f"({points}, {signed(c['diff_sigma'], 1)} σ)")
+               f"({points}, {sigma} σ)")
     elif c["diff"] > 0:
-        how = f"is {c['diff']:.2f} points worse than the paper ({signed(c['diff_sigma'], 1)} σ)"
+        how = f"is {c['diff']:.2f} points worse than the paper ({sigma} σ)"
     else:
-        how = f"is {-c['diff']:.2f} points better than the paper ({signed(c['diff_sigma'], 1)} σ)"
+        how = f"is {-c['diff']:.2f} points better than the paper ({sigma} σ)"
     return f"{name}: ours {ours} vs the paper's {paper}; it {how}."
