@@ -271,16 +271,18 @@ def run(max_minutes: float | None = None, *, measure: bool = True, show_progress
                 out(f"stopping: {left / 60:.1f} min left of --max-minutes, less than an "
                     f"effective epoch of {u.label}")
                 break
-            cell_s = cell_rate(units, u, speeds)
-            if whole_units and left is not None and math.isnan(cell_s):
-                out(f"measuring the speed of {net} {alg} (--whole-units needs it):")
-                speeds.update(measure_speeds([(net, alg)], out))
-                cell_s = speeds[(net, alg)]
-            need = cell_s * max(0.0, u.budget - u.epochs)
-            if whole_units and left is not None and need + margin > left:
-                out(f"stopping: {u.label} needs about {need / 60:.0f} min, {left / 60:.1f} "
-                    f"min left of --max-minutes (--whole-units: only units that can finish)")
-                break
+            if whole_units and left is not None:        # start only a unit that can finish
+                cell_s = cell_rate(units, u, speeds)
+                if math.isnan(cell_s):
+                    out(f"measuring the speed of {net} {alg} (--whole-units needs it):")
+                    speeds.update(measure_speeds([(net, alg)], out))
+                    cell_s = speeds[(net, alg)]
+                need = cell_s * max(0.0, u.budget - u.epochs)
+                if need + margin > left:
+                    out(f"stopping: {u.label} needs about {need / 60:.0f} min, "
+                        f"{left / 60:.1f} min left of --max-minutes (--whole-units: only "
+                        f"units that can finish)")
+                    break
             out(f"unit {u.label}: {'continuing at' if u.state == 'partial' else 'from'} "
                 f"effective epoch {u.epochs:.0f} of {u.budget}")
             try:
