@@ -107,7 +107,7 @@ class Result:
 
     params: Params
     n_params: dict[str, int]                       # parameter count per net
-    results: dict[tuple[str, str], dict[str, Any]]  # complete GPU runs by (net, algorithm)
+    results: dict[tuple[str, str], dict[str, Any]]  # complete cells by (net, algorithm)
     smoke_runs: list[dict[str, Any]] | None         # the CPU smoke run (None: not run)
     bench: list[dict[str, Any]] = field(default_factory=list)  # GPU benchmark entries
     noise: dict[str, float] = field(default_factory=dict)      # std of one inner step
@@ -150,8 +150,8 @@ def smoke_sweep(device: str = "cpu") -> list[dict[str, Any]]:
 
 
 def compute(P: Params) -> Result:
-    """Parameter counts, the GPU results (after the sweep if ``P.train``), the smoke run,
-    the benchmark and the inner-step noise."""
+    """Parameter counts, the complete cells (a GPU sweep after ``P.train``, or the CPU
+    campaign's units), the smoke run, the benchmark and the inner-step noise."""
     with warnings.catch_warnings():       # tqdm.auto in a kernel without ipywidgets
         warnings.filterwarnings("ignore", message="IProgress not found")
         return _compute(P)
@@ -253,7 +253,7 @@ def paper_frame(nets=NETS):
 
 def table1_frame(results: dict[tuple[str, str], dict[str, Any]], nets=NETS):
     """Table 1 in the paper's layout (pandas): one column per algorithm; per net the
-    paper's cell, ours ('pending' where no GPU run exists), the difference in points and
+    paper's cell, ours ('pending' until the cell is complete), the difference in points and
     in combined σ, the seeds kept and the measured wall time of our run (its seeds
     together)."""
     import pandas as pd
@@ -549,7 +549,8 @@ def _smoke_claims(runs: list[dict[str, Any]]) -> list[Claim]:
 
 def claims(R: Result) -> list[Claim]:
     """The chapter's checks: parameter counts, the noise reading of β_ex⁻¹, the eight
-    Table 1 cells and Sec. 8.2's statements (pending without GPU runs), the smoke run."""
+    Table 1 cells and Sec. 8.2's statements (pending until all 8 cells are complete), the
+    smoke run."""
     out = [close_to(f"n_params_{n}", f"{table1.LABELS[n]} has the paper's number of "
                     f"parameters", R.n_params[n], PAPER_PARAMS[n], 0,
                     paper=f"{PAPER_PARAMS[n]:,}" if n == "lenet" else "1.86 million",
